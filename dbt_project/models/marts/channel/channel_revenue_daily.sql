@@ -1,0 +1,82 @@
+{#- Sales per UTC date × channel in USD (DESIGN §6): test and cancelled orders never count; refunds are
+    booked on the refund's date; B2B gross = net = bookings (closed-won deals on their close date). -#}
+with orders as (
+    select
+        order_date as date_day,
+        channel,
+        count(*) as orders,
+        count(distinct channel_customer_key) as customers,
+        sum(gross_sales_usd) as gross_sales_usd,
+        sum(discounts_usd) as discounts_usd
+    from {{ ref('fct_orders') }}
+    where counts_as_sale
+    group by order_date, channel
+),
+
+bookings as (
+    select
+        close_date as date_day,
+        'b2b' as channel,
+        count(*) as orders,
+        count(distinct deal_id) as customers,
+        sum(amount_usd) as gross_sales_usd,
+        cast(0 as decimal(18, 2)) as discounts_usd
+    from {{ ref('fct_deals') }}
+    where is_won
+    group by close_date
+),
+
+sales as (
+    select * from orders
+    union all
+    select * from bookings
+),
+
+refunds as (
+    select refund_date as date_day, channel, sum(refund_amount_usd) as refunds_usd
+    from {{ ref('fct_refunds') }}
+    where not is_test_order
+    group by refund_date, channel
+),
+
+last_day as (
+    select max(date_day) as date_day from (
+        select date_day from sales union all select date_day from refunds
+    ) as activity
+),
+
+spine as (
+    select d.date_day, c.channel
+    from {{ ref('dim_date') }} as d
+    cross join {{ ref('dim_channel') }} as c
+    cross join last_day
+    where d.date_day >= cast('{{ var("history_start") }}' as date)
+        and d.date_day <= last_day.date_day
+),
+
+combined as (
+    select
+        spine.date_day,
+        spine.channel,
+        coalesce(s.orders, 0) as orders,
+        coalesce(s.customers, 0) as customers,
+        coalesce(s.gross_sales_usd, 0) as gross_sales_usd,
+        coalesce(s.discounts_usd, 0) as discounts_usd,
+        coalesce(r.refunds_usd, 0) as refunds_usd
+    from spine
+    left join sales as s on s.date_day = spine.date_day and s.channel = spine.channel
+    left join refunds as r on r.date_day = spine.date_day and r.channel = spine.channel
+)
+
+select
+    date_day,
+    channel,
+    cast(orders as integer) as orders,
+    cast(customers as integer) as customers,
+    {{ to_money('gross_sales_usd') }} as gross_sales_usd,
+    {{ to_money('discounts_usd') }} as discounts_usd,
+    {{ to_money('refunds_usd') }} as refunds_usd,
+    {{ to_money('gross_sales_usd - discounts_usd - refunds_usd') }} as net_sales_usd,
+    case when orders > 0
+         then {{ to_money('(gross_sales_usd - discounts_usd - refunds_usd) / orders') }} end as aov_usd
+from combined

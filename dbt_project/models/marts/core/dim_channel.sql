@@ -1,0 +1,6 @@
+select
+    channel,
+    channel_name,
+    channel_type,
+    source_system
+from {{ ref('channels') }}

@@ -1,0 +1,27 @@
+with orders as (
+    select * from {{ ref('int_orders_unioned') }}
+),
+
+dated as (
+    select *, cast(ordered_at as date) as order_date from orders
+)
+
+select
+    {{ dbt.hash(dbt.concat(["o.channel", "'|'", "o.order_id"])) }} as order_key,
+    o.channel,
+    o.order_id,
+    o.ordered_at,
+    o.order_date,
+    case when o.customer_ref is null then null
+         else {{ dbt.hash(dbt.concat(["o.channel", "'|'", "o.customer_ref"])) }} end as channel_customer_key,
+    o.currency,
+    o.is_test,
+    o.is_cancelled,
+    not o.is_test and not o.is_cancelled as counts_as_sale,
+    {{ to_money('o.gross_sales') }} as gross_sales,
+    {{ to_money('o.discounts') }} as discounts,
+    {{ usd_per_unit('r', 'o.currency') }} as usd_per_unit,
+    {{ to_usd('o.gross_sales', usd_per_unit('r', 'o.currency')) }} as gross_sales_usd,
+    {{ to_usd('o.discounts', usd_per_unit('r', 'o.currency')) }} as discounts_usd
+from dated as o
+{{ join_fx_rate('r', 'o.currency', 'o.order_date') }}

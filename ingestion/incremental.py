@@ -1,0 +1,47 @@
+"""Update-time cursors kept in dlt resource state: compared as instants, not strings, with a lookback.
+
+Vendors write timestamps with different UTC offsets (Shopify: the shop's local offset), so a
+lexicographic ``max`` over strings is wrong. The cursor is stored as UTC and committed by dlt
+together with the load package, so a run killed mid-way resumes from the last committed load.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dlt
+
+
+def parse_instant(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def utc_iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class UpdateCursor:
+    """Start of the next incremental window and the highest update time seen in this one."""
+
+    def __init__(self, initial: str | datetime, lookback: timedelta, key: str = "max_updated_at") -> None:
+        self.key = key
+        self.state = dlt.current.resource_state()
+        stored = self.state.get(key)
+        self.previous = parse_instant(stored) if stored else None
+        self.start = (self.previous - lookback) if self.previous else parse_instant(initial)
+        self.max_seen = self.previous
+
+    def observe(self, value: str | datetime | None) -> None:
+        if value is None:
+            return
+        at = parse_instant(value)
+        if self.max_seen is None or at > self.max_seen:
+            self.max_seen = at
+
+    def commit(self) -> None:
+        """Call after the last page: the window is only advanced once it was read completely."""
+        if self.max_seen is not None:
+            self.state[self.key] = utc_iso(self.max_seen)

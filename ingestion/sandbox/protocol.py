@@ -1,0 +1,82 @@
+"""Request/response values shared by the sandbox's API modules, and small helpers they all use."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes = b""
+    base_url: str = "http://127.0.0.1:8700"
+
+    def form(self) -> dict[str, str]:
+        from urllib.parse import parse_qsl
+
+        return dict(parse_qsl(self.body.decode()))
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"{}")
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        return json.dumps(self.body, default=_json_default, separators=(",", ":")).encode()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value)}")
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> dict[str, Any]:
+    try:
+        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ValueError(f"invalid cursor {token!r}") from exc
+
+
+def iso_z(at: datetime, millis: bool = False) -> str:
+    """UTC ISO-8601 with a ``Z``, as HubSpot and Amazon write timestamps."""
+    text = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return text + (f".{at.microsecond // 1000:03d}Z" if millis else "Z")
+
+
+def iso_offset(at: datetime, offset_hours: int) -> str:
+    """Local time with its UTC offset, as Shopify writes timestamps (``2026-03-01T10:00:00-05:00``)."""
+    return at.astimezone(timezone(timedelta(hours=offset_hours))).isoformat(timespec="seconds")
+
+
+def parse_time(text: str) -> datetime:
+    """ISO-8601 with ``Z`` or an offset; a naive value is taken as UTC."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "+"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_int(query: dict[str, str], name: str, default: int, maximum: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    value = int(raw)
+    if not 1 <= value <= maximum:
+        raise ValueError(f"{name} must be between 1 and {maximum}")
+    return value

@@ -1,0 +1,46 @@
+"""ECB-style FX reference rates into ``raw_fx.rates``: USD per unit of each currency, business days."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Iterator
+
+import dlt
+
+from ingestion.client import rest_client
+
+CURRENCIES = ("EUR", "GBP", "CAD")
+
+
+@dlt.source(name="fx")
+def fx_source(
+    base_url: str = dlt.config.value,
+    currencies: tuple[str, ...] = CURRENCIES,
+    start_date: str = "2024-12-01",
+    end_date: str | None = None,
+    lookback_days: int = 7,
+) -> Any:
+    client = rest_client("fx", "rates", base_url)
+
+    @dlt.resource(name="rates", primary_key=("rate_date", "base_currency", "quote_currency"),
+                  write_disposition="merge", columns={"rate": {"data_type": "decimal", "precision": 18, "scale": 8}})
+    def rates() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        last = state.get("last_rate_date")
+        start = date.fromisoformat(last) - timedelta(days=lookback_days) if last else date.fromisoformat(start_date)
+        end = date.fromisoformat(end_date) if end_date else datetime.now(UTC).date()
+        newest = last
+        for base in currencies:  # base=X&symbols=USD: USD per unit of X, exact as published
+            response = client.get(f"fx/v1/{start.isoformat()}..{end.isoformat()}",
+                                  params={"base": base, "symbols": "USD"})
+            body = json.loads(response.content, parse_float=Decimal)
+            rows = [{"rate_date": day, "base_currency": base, "quote_currency": "USD", "rate": Decimal(str(r["USD"]))}
+                    for day, r in body["rates"].items()]
+            newest = max([newest or "", *(r["rate_date"] for r in rows)]) or None
+            yield rows
+        if newest:
+            state["last_rate_date"] = newest
+
+    return rates

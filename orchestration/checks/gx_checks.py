@@ -1,0 +1,30 @@
+"""Great Expectations suites as blocking Dagster asset checks on the raw layer."""
+
+from __future__ import annotations
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetKey, asset_check
+
+from orchestration.checks.gx_runner import SuiteSpec, validate
+from orchestration.checks.gx_suites import RAW_SUITES
+from orchestration.resources import WAREHOUSE_POOL, read_only_warehouse
+
+
+
+def _gx_check(suite: SuiteSpec) -> AssetChecksDefinition:
+    @asset_check(
+        asset=AssetKey(list(suite.asset)),
+        name=f"gx_{suite.name}",
+        description=f"Great Expectations suite {suite.name} on {'.'.join(suite.asset)} (blocking).",
+        blocking=True,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check() -> AssetCheckResult:
+        with read_only_warehouse() as con:
+            outcome = validate(con, suite)
+        return AssetCheckResult(passed=outcome.passed, severity=AssetCheckSeverity.ERROR,
+                                metadata=outcome.metadata())
+
+    return _check
+
+
+gx_checks = [_gx_check(suite) for suite in RAW_SUITES]

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import duckdb  # noqa: E402
+import great_expectations as gx  # noqa: E402
+import pandas as pd  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.expectations import Expectation  # noqa: E402
+
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+MAX_SAMPLE_ROWS = 5
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",  # COMPLETE gives unexpected_index_list -> sample_rows
+    "partial_unexpected_count": MAX_SAMPLE_ROWS,
+    "include_unexpected_rows": False,
+}
+
+Expectations = Sequence[Expectation] | Callable[[], Sequence[Expectation]]
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    name: str
+    asset: tuple[str, str]
+    sql: str
+    expectations: Expectations
+
+    def build(self) -> list[Expectation]:
+        exps = self.expectations() if callable(self.expectations) else self.expectations
+        # GX stamps ids onto expectations when they join a suite; never share instances
+        return [e.copy(deep=True) for e in exps]
+
+
+@dataclass
+class ValidationOutcome:
+    suite: str
+    asset: tuple[str, str]
+    passed: bool
+    evaluated: int
+    rows: int
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    sample_rows: list[dict[str, str | None]] = field(default_factory=list)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "asset": ".".join(self.asset),
+            "rows": self.rows,
+            "expectations": self.evaluated,
+            "failed": len(self.failures),
+            "failures": self.failures,
+            "sample_rows": self.sample_rows,
+        }
+
+
+def _s(v: Any) -> str | None:
+    if v is None or (not isinstance(v, (list, dict, tuple)) and pd.isna(v)):
+        return None
+    return str(v)
+
+
+def validate(con: duckdb.DuckDBPyConnection, suite: SuiteSpec) -> ValidationOutcome:
+    # DuckDB hands DECIMAL money to pandas as float64. That float lives ONLY in this
+    # throw-away validation frame (range / null checks); the warehouse keeps DECIMAL.
+    frame = con.execute(suite.sql).df().reset_index(drop=True)
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    batch = (
+        ctx.data_sources.add_pandas(f"{suite.name}_src")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("all_rows")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    gx_suite = gx.ExpectationSuite(name=suite.name, expectations=suite.build())
+    result = batch.validate(gx_suite, result_format=RESULT_FORMAT)
+
+    failures: list[dict[str, Any]] = []
+    bad_idx: list[int] = []
+    for r in result.results:
+        if r.success:
+            continue
+        kwargs = {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"}
+        res = r.result or {}
+        failure: dict[str, Any] = {
+            "expectation": r.expectation_config.type,
+            "column": kwargs.get("column") or kwargs.get("column_list"),
+            "kwargs": {k: v if isinstance(v, (bool, int, float, list)) else _s(v) for k, v in kwargs.items()},
+            "unexpected_count": res.get("unexpected_count"),
+            "unexpected_percent": res.get("unexpected_percent"),
+            "partial_unexpected": [_s(v) for v in res.get("partial_unexpected_list") or []][:MAX_SAMPLE_ROWS],
+        }
+        # exception_info is either flat or keyed by metric id (one dict per failed metric)
+        info = r.exception_info or {}
+        raised = [i for i in [info, *info.values()] if isinstance(i, dict) and i.get("raised_exception")]
+        if raised:
+            failure["exception"] = _s(raised[0].get("exception_message"))
+        failures.append(failure)
+        if failure["column"] is not None:
+            for i in res.get("unexpected_index_list") or []:
+                if len(bad_idx) >= MAX_SAMPLE_ROWS:
+                    break
+                if isinstance(i, int) and i not in bad_idx:
+                    bad_idx.append(i)
+
+    # to_dict("records") boxes per column, so int columns are not upcast by float neighbours
+    records = frame.iloc[[i for i in bad_idx if 0 <= i < len(frame)]].to_dict("records")
+    sample_rows = [{str(k): _s(v) for k, v in rec.items()} for rec in records]
+    return ValidationOutcome(
+        suite=suite.name,
+        asset=suite.asset,
+        passed=bool(result.success),
+        evaluated=len(result.results),
+        rows=len(frame),
+        failures=failures,
+        sample_rows=sample_rows,
+    )

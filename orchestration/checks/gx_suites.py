@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import great_expectations.expectations as gxe
+
+from orchestration.checks.gx_runner import SuiteSpec
+
+EARLIEST = datetime(2020, 1, 1)
+FAR_FUTURE = datetime(2100, 1, 1)
+AMAZON_ORDER_STATUSES = [
+    "Pending", "Unshipped", "PartiallyShipped", "Shipped",
+    "Canceled", "Unfulfillable", "InvoiceUnconfirmed", "PendingAvailability",
+]
+HUBSPOT_DEAL_STAGES = [
+    "appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
+    "decisionmakerboughtin", "contractsent", "closedwon", "closedlost",
+]
+MONEY_STRING = r"^-?\d+(?:\.\d+)?$"
+
+
+def money(col: str, alias: str) -> str:
+    # unparseable money strings become NULL here and are caught by not-null checks
+    return f"try_cast({col} as decimal(18, 2)) as {alias}"
+
+
+def not_null(*cols: str) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in cols]
+
+
+def non_negative(*cols: str) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in cols]
+
+
+def key(col: str) -> list[gxe.Expectation]:
+    return [*not_null(col), gxe.ExpectColumnValuesToBeUnique(column=col)]
+
+
+def in_set(col: str, values: list[str]) -> gxe.Expectation:
+    return gxe.ExpectColumnValuesToBeInSet(column=col, value_set=values)
+
+
+SHOPIFY_ORDERS = SuiteSpec(
+    name="raw_shopify_orders",
+    asset=("raw_shopify", "orders"),
+    sql=f"""
+        select id, currency, timezone('UTC', created_at) as created_at,
+               {money("total_price", "total_price")},
+               {money("total_discounts", "total_discounts")},
+               {money("total_line_items_price", "total_line_items_price")}
+        from raw_shopify.orders""",
+    expectations=lambda: [
+        *key("id"),
+        *not_null("currency", "created_at", "total_price", "total_discounts", "total_line_items_price"),
+        in_set("currency", ["USD"]),
+        gxe.ExpectColumnValuesToBeBetween(column="created_at", min_value=EARLIEST, max_value=FAR_FUTURE),
+        *non_negative("total_price", "total_discounts", "total_line_items_price"),
+    ],
+)
+
+SHOPIFY_LINE_ITEMS = SuiteSpec(
+    name="raw_shopify_orders__line_items",
+    asset=("raw_shopify", "orders__line_items"),
+    sql=f"""
+        select _dlt_root_id, quantity, {money("price", "price")}
+        from raw_shopify.orders__line_items""",
+    expectations=lambda: [
+        *not_null("_dlt_root_id", "quantity", "price"),
+        gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=1),
+        *non_negative("price"),
+    ],
+)
+
+AMAZON_ORDERS = SuiteSpec(
+    name="raw_amazon_orders",
+    asset=("raw_amazon", "orders"),
+    # canceled orders legitimately carry no order_total, so the amount is nullable
+    sql=f"""
+        select amazon_order_id, order_status, timezone('UTC', purchase_date) as purchase_date,
+               order_total__amount as order_total_raw, {money("order_total__amount", "order_total")},
+               order_total__currency_code as currency
+        from raw_amazon.orders""",
+    expectations=lambda: [
+        *key("amazon_order_id"),
+        *not_null("order_status", "purchase_date"),
+        in_set("order_status", AMAZON_ORDER_STATUSES),
+        gxe.ExpectColumnValuesToBeBetween(column="purchase_date", min_value=EARLIEST, max_value=FAR_FUTURE),
+        gxe.ExpectColumnValuesToMatchRegex(column="order_total_raw", regex=MONEY_STRING),
+        *non_negative("order_total"),
+        in_set("currency", ["USD", "GBP", "EUR"]),
+    ],
+)
+
+AMAZON_ORDER_ITEMS = SuiteSpec(
+    name="raw_amazon_orders__order_items",
+    asset=("raw_amazon", "orders__order_items"),
+    sql=f"""
+        select _dlt_root_id, quantity_ordered, {money("item_price__amount", "item_price")},
+               item_price__currency_code as currency
+        from raw_amazon.orders__order_items""",
+    expectations=lambda: [
+        *not_null("_dlt_root_id", "quantity_ordered", "item_price", "currency"),
+        *non_negative("item_price"),
+        in_set("currency", ["USD", "GBP", "EUR"]),
+        gxe.ExpectColumnValuesToBeBetween(column="quantity_ordered", min_value=1),
+    ],
+)
+
+CRM_DEALS = SuiteSpec(
+    name="raw_crm_deals",
+    asset=("raw_crm", "deals"),
+    sql=f"""
+        select id, properties__amount as amount_raw, {money("properties__amount", "amount")},
+               properties__deal_currency_code as currency, properties__dealstage as dealstage
+        from raw_crm.deals""",
+    expectations=lambda: [
+        *key("id"),
+        *not_null("dealstage"),
+        gxe.ExpectColumnValuesToMatchRegex(column="amount_raw", regex=MONEY_STRING),
+        *non_negative("amount"),
+        in_set("currency", ["USD", "EUR", "GBP"]),
+        in_set("dealstage", HUBSPOT_DEAL_STAGES),
+    ],
+)
+
+FX_RATES = SuiteSpec(
+    name="raw_fx_rates",
+    asset=("raw_fx", "rates"),
+    sql="""
+        select rate, rate_date, try_cast(rate_date as date) as rate_day, base_currency, quote_currency
+        from raw_fx.rates""",
+    expectations=lambda: [
+        *not_null("rate", "rate_day", "base_currency", "quote_currency"),
+        gxe.ExpectColumnValuesToBeBetween(column="rate", min_value=0, strict_min=True),
+        gxe.ExpectColumnValuesToMatchRegex(column="rate_date", regex=r"^\d{4}-\d{2}-\d{2}$"),
+        in_set("base_currency", ["EUR", "GBP", "CAD"]),
+        in_set("quote_currency", ["USD"]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["base_currency", "quote_currency", "rate_date"]),
+    ],
+)
+
+RAW_SUITES: list[SuiteSpec] = [
+    SHOPIFY_ORDERS,
+    SHOPIFY_LINE_ITEMS,
+    AMAZON_ORDERS,
+    AMAZON_ORDER_ITEMS,
+    CRM_DEALS,
+    FX_RATES,
+]
+SUITES_BY_ASSET: dict[tuple[str, str], SuiteSpec] = {s.asset: s for s in RAW_SUITES}

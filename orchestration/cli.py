@@ -1,0 +1,161 @@
+"""``salesdw``: the command line of DESIGN §2 (sandbox serve/truth, run, ui)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from ingestion.pipelines import PROJECT_ROOT, warehouse_path
+from ingestion.sandbox.ratelimit import RATE_LIMIT_MODES
+from ingestion.sandbox.world import DEFAULT_AS_OF, WorldConfig
+
+DAGSTER_HOME = PROJECT_ROOT / "data" / "dagster_home"
+
+
+def _world_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF, help="YYYY-MM-DD")
+    parser.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
+    parser.add_argument("--rate-limits", choices=RATE_LIMIT_MODES, default="demo")
+
+
+def _world(args: argparse.Namespace) -> WorldConfig:
+    return WorldConfig(seed=args.seed, scale=args.scale, as_of=args.as_of)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) != 0
+
+
+def prepare_dagster_home() -> Path:
+    """A persistent DAGSTER_HOME whose dagster.yaml is the project's (runs show up in `salesdw ui`)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME)))
+    home.mkdir(parents=True, exist_ok=True)
+    target, source = home / "dagster.yaml", PROJECT_ROOT / "dagster.yaml"
+    if not target.exists() or target.read_text() != source.read_text():
+        target.write_text(source.read_text())
+    return home
+
+
+def cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    from ingestion.sandbox.server import SandboxApp, SandboxServer
+
+    app = SandboxApp(_world(args), rate_limits=args.rate_limits, faults=args.faults)
+    server = SandboxServer(app, host=args.host, port=args.port)
+    print(f"sandbox serving seed={args.seed} scale={args.scale} as_of={args.as_of} on {server.url} "
+          f"(rate limits: {args.rate_limits}, faults: {args.faults}); Ctrl-C stops", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_sandbox_truth(args: argparse.Namespace) -> int:
+    from ingestion.sandbox.truth import compute_truth
+    from ingestion.sandbox.world import build_world
+
+    text = json.dumps(compute_truth(build_world(_world(args))), indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.target != "duckdb":
+        print("salesdw run --target postgres is not available yet (PostgreSQL target: issue 7)", file=sys.stderr)
+        return 2
+    os.environ["SALESDW_DUCKDB_PATH"] = str(warehouse_path())
+    prepare_dagster_home()
+    truth = None
+    server = None
+    started = time.monotonic()
+    if not args.no_sandbox:
+        from ingestion.sandbox.connect import sandbox_env
+        from ingestion.sandbox.server import SandboxApp, SandboxServer
+        from ingestion.sandbox.truth import compute_truth
+
+        world = _world(args)
+        port = args.port if _port_free("127.0.0.1", args.port) else 0
+        print(f"[salesdw] building sandbox world seed={world.seed} scale={world.scale} as_of={world.as_of} ...", flush=True)
+        server = SandboxServer(SandboxApp(world, rate_limits=args.rate_limits, faults=args.faults), port=port).start()
+        os.environ.update(sandbox_env(server.url))
+        truth = compute_truth(server.app.world)
+        print(f"[salesdw] sandbox on {server.url}; loading into {warehouse_path()}", flush=True)
+    try:
+        from dagster import DagsterInstance
+
+        from orchestration.runner import run_main_job
+
+        with DagsterInstance.get() as instance:
+            outcome = run_main_job(instance, full_refresh=args.full_refresh, log_level=args.log_level)
+    finally:
+        if server:
+            server.stop()
+    from orchestration.summary import render_summary
+
+    text, reconciled = render_summary(warehouse_path(), outcome.checks, truth, outcome.success)
+    print("\n" + text)
+    print(f"[salesdw] finished in {time.monotonic() - started:.0f}s")
+    return 0 if outcome.success and reconciled and not outcome.failed_checks else 1
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    home = prepare_dagster_home()
+    os.environ["SALESDW_DUCKDB_PATH"] = str(warehouse_path())
+    dagster = Path(sys.executable).parent / "dagster"
+    argv = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
+    print(f"[salesdw] Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home})", flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execv(argv[0], argv)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="salesdw", description="Sales Warehouse: sandbox -> dlt -> DuckDB -> dbt -> Dagster")
+    sub = p.add_subparsers(dest="command", required=True)
+    sandbox = sub.add_parser("sandbox", help="the simulated company's APIs").add_subparsers(dest="sandbox_command", required=True)
+    serve = sandbox.add_parser("serve", help="serve the sandbox APIs")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    _world_options(serve)
+    serve.set_defaults(func=cmd_sandbox_serve)
+    truth = sandbox.add_parser("truth", help="write the world's ground truth as JSON")
+    _world_options(truth)
+    truth.add_argument("--out", help="file to write (default: stdout)")
+    truth.set_defaults(func=cmd_sandbox_truth)
+    run = sub.add_parser("run", help="the main job: sandbox -> dlt -> DuckDB -> dbt build -> checks, then a summary")
+    run.add_argument("--target", choices=("duckdb", "postgres"), default=os.environ.get("SALESDW_TARGET", "duckdb"))
+    run.add_argument("--full-refresh", action="store_true", help="drop raw tables and cursors, load everything again")
+    run.add_argument("--no-sandbox", action="store_true", help="use the sources configured in .dlt / env instead")
+    run.add_argument("--port", type=int, default=8700, help="sandbox port (a free one if taken)")
+    run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    _world_options(run)
+    run.set_defaults(func=cmd_run)
+    ui = sub.add_parser("ui", help="start the Dagster UI on this project")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""What a run leaves behind, as a user checks it: raw counts against the sandbox truth, mart totals, checks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+# sandbox truth record counts -> the raw table that must hold exactly that many rows
+RAW_TABLE_OF_TRUTH = {
+    "shopify.orders": "raw_shopify.orders",
+    "shopify.orders.line_items": "raw_shopify.orders__line_items",
+    "shopify.orders.refunds": "raw_shopify.orders__refunds",
+    "crm.deals": "raw_crm.deals",
+    "crm.owners": "raw_crm.owners",
+    "amazon.orders": "raw_amazon.orders",
+    "amazon.order_items": "raw_amazon.orders__order_items",
+    "fx.rates": "raw_fx.rates",
+}
+
+
+def raw_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    tables = con.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
+        "and table_name not like '\\_dlt%' escape '\\' order by 1").fetchall()
+    return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in tables}  # type: ignore[index]
+
+
+def channel_totals(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    rows = con.execute("""
+        select channel, sum(orders), sum(gross_sales_usd), sum(discounts_usd), sum(refunds_usd), sum(net_sales_usd)
+        from marts.channel_revenue_daily group by channel order by channel""").fetchall()
+    keys = ("channel", "orders", "gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd")
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def truth_channel_totals(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for row in truth["monthly"]:
+        t = out.setdefault(row["channel"], {"orders": 0, **{k: Decimal(0) for k in
+                                                            ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd")}})
+        t["orders"] += row["orders"]
+        for k in ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd"):
+            t[k] += Decimal(row[k])
+    return out
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers] + [[("" if v is None else str(v)) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
+
+
+def render_summary(warehouse: Path, checks: list[tuple[str, str, bool]], truth: dict[str, Any] | None,
+                   run_ok: bool) -> tuple[str, bool]:
+    """The printed summary, and whether everything reconciled (raw counts and channel totals vs truth)."""
+    out: list[str] = []
+    reconciled = True
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = raw_counts(con)
+        expected = {RAW_TABLE_OF_TRUTH[k]: v for k, v in (truth or {}).get("record_counts", {}).items()
+                    if k in RAW_TABLE_OF_TRUTH}
+        rows = []
+        for table, n in counts.items():
+            want = expected.get(table)
+            ok = want is None or want == n
+            reconciled &= ok
+            rows.append([table, n, "" if want is None else want, "" if want is None else ("ok" if ok else "MISMATCH")])
+        out += ["Raw layer (rows loaded vs sandbox truth)", _table(["table", "rows", "truth", ""], rows), ""]
+        try:
+            totals = channel_totals(con)
+        except duckdb.CatalogException:
+            totals = []
+    expected_totals = truth_channel_totals(truth) if truth else {}
+    rows = []
+    for t in totals:
+        want = expected_totals.get(t["channel"])
+        ok = want is None or all(want[k] == t[k] for k in ("orders", "gross_sales_usd", "discounts_usd", "refunds_usd"))
+        reconciled &= ok
+        rows.append([t["channel"], t["orders"], t["gross_sales_usd"], t["discounts_usd"], t["refunds_usd"],
+                     t["net_sales_usd"], "" if want is None else ("= truth" if ok else "MISMATCH")])
+    out += ["marts.channel_revenue_daily, all days (USD)",
+            _table(["channel", "orders", "gross", "discounts", "refunds", "net sales", ""], rows), ""]
+    failed = [c for c in checks if not c[2]]
+    out.append(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+    out += [f"  FAILED {asset}: {name}" for asset, name, _ in failed]
+    out.append(f"Run: {'succeeded' if run_ok else 'FAILED'}; reconciliation with sandbox truth: "
+               f"{'n/a' if truth is None else ('exact' if reconciled else 'MISMATCH')}")
+    return "\n".join(out), reconciled

@@ -1,0 +1,34 @@
+"""A Great Expectations check fails visibly on bad raw data and blocks everything downstream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from dagster import DagsterInstance
+
+from orchestration.runner import run_main_job
+
+
+def test_bad_raw_order_fails_the_gx_check_and_blocks_dbt(warehouse: Path) -> None:
+    with DagsterInstance.ephemeral() as instance:
+        first = run_main_job(instance, log_level="WARNING")
+    assert first.success and not first.failed_checks
+    with duckdb.connect(str(warehouse)) as con:  # a record no vendor should send: negative total, unknown currency
+        con.execute("""
+            insert into raw_shopify.orders (id, currency, created_at, updated_at, test, total_price, total_discounts,
+                                            total_line_items_price, _dlt_load_id, _dlt_id)
+            values (999999999999, 'XXX', now(), now(), false, '-10.00', '0.00', '-10.00', 'manual', 'bad-row-1')""")
+    with DagsterInstance.ephemeral() as instance:
+        second = run_main_job(instance, log_level="WARNING")
+    assert not second.success
+    failed = {name for _, name, _ in second.failed_checks}
+    assert "gx_raw_shopify_orders" in failed
+    meta = second.check_metadata("gx_raw_shopify_orders")
+    failing = {(f["expectation"], f["column"]) for f in meta["failures"]}
+    assert ("expect_column_values_to_be_in_set", "currency") in failing
+    assert any(column == "total_price" for _, column in failing)
+    assert any(row.get("id") == "999999999999" for row in meta["sample_rows"])
+    started = second.started_steps()
+    assert "ingest_shopify" in started
+    assert "dbt_models" not in started  # blocked: nothing downstream was rebuilt on bad data

@@ -1,0 +1,35 @@
+"""`salesdw run` (the README's main command) and `salesdw sandbox truth` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SALESDW = [sys.executable, "-m", "orchestration.cli"]
+
+
+def test_salesdw_run_prints_a_reconciled_summary_and_exits_0(tmp_path: Path) -> None:
+    env = {**os.environ, "SALESDW_DUCKDB_PATH": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "home")}
+    done = subprocess.run([*SALESDW, "run", "--scale", "0.01", "--as-of", "2025-09-30", "--port", "0",
+                           "--log-level", "WARNING"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "Raw layer (rows loaded vs sandbox truth)" in out
+    assert "MISMATCH" not in out and "reconciliation with sandbox truth: exact" in out
+    assert "0 failed" in out
+    assert (tmp_path / "home" / "dagster.yaml").exists()  # runs are recorded in the persistent instance
+    assert any((tmp_path / "home").rglob("*.db"))
+
+
+def test_sandbox_truth_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "truth.json"
+    subprocess.run([*SALESDW, "sandbox", "truth", "--scale", "0.01", "--as-of", "2025-03-31", "--out", str(out)],
+                   check=True, capture_output=True, timeout=120)
+    truth = json.loads(out.read_text())
+    assert truth["world"] == {"seed": 7, "scale": 0.01, "as_of": "2025-03-31"}
+    months = {r["month"] for r in truth["monthly"]}
+    assert months == {"2025-01", "2025-02", "2025-03"}
+    assert all(r["net_sales_usd"] for r in truth["monthly"])

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import great_expectations.expectations as gxe
+import pytest
+
+from orchestration.checks.gx_runner import SuiteSpec, ValidationOutcome, validate
+from orchestration.checks.gx_suites import (
+    AMAZON_ORDER_ITEMS,
+    AMAZON_ORDERS,
+    CRM_DEALS,
+    FX_RATES,
+    RAW_SUITES,
+    SHOPIFY_LINE_ITEMS,
+    SHOPIFY_ORDERS,
+)
+
+# Minimal raw tables (only the columns the suites read) with legit rows.
+GOOD_WAREHOUSE = """
+create schema raw_shopify; create schema raw_amazon; create schema raw_crm; create schema raw_fx;
+create table raw_shopify.orders (id bigint, currency varchar, created_at timestamptz,
+    total_price varchar, total_discounts varchar, total_line_items_price varchar);
+insert into raw_shopify.orders values
+    (1, 'USD', '2025-01-01 10:00:00+00', '12.34', '0.00', '12.34'),
+    (2, 'USD', '2025-06-30 23:59:59+00', '40.00', '5.00', '45.00'),
+    (3, 'USD', '2026-10-31 17:13:51+00', '8.26', '0.00', '8.26');
+create table raw_shopify.orders__line_items (_dlt_root_id varchar, quantity bigint, price varchar);
+insert into raw_shopify.orders__line_items values ('a', 1, '12.34'), ('b', 2, '22.50'), ('b', 5, '0.00');
+create table raw_amazon.orders (amazon_order_id varchar, order_status varchar, purchase_date timestamptz,
+    order_total__amount varchar, order_total__currency_code varchar);
+insert into raw_amazon.orders values
+    ('113-1', 'Shipped', '2025-02-01 12:00:00+00', '19.99', 'USD'),
+    ('202-2', 'Unshipped', '2025-02-02 12:00:00+00', '7.50', 'GBP'),
+    ('303-3', 'Canceled', '2025-02-03 12:00:00+00', null, null);
+create table raw_amazon.orders__order_items (_dlt_root_id varchar, quantity_ordered bigint,
+    item_price__amount varchar, item_price__currency_code varchar);
+insert into raw_amazon.orders__order_items values ('x', 1, '19.99', 'USD'), ('y', 3, '7.50', 'EUR');
+create table raw_crm.deals (id varchar, properties__amount varchar, properties__deal_currency_code varchar,
+    properties__dealstage varchar);
+insert into raw_crm.deals values
+    ('d1', '4138.00', 'USD', 'closedwon'), ('d2', null, 'EUR', 'appointmentscheduled'),
+    ('d3', '892.50', 'GBP', 'closedlost');
+create table raw_fx.rates (rate decimal(18, 8), rate_date varchar, base_currency varchar, quote_currency varchar);
+insert into raw_fx.rates values
+    (1.03418055, '2025-01-02', 'EUR', 'USD'), (1.03500000, '2025-01-03', 'EUR', 'USD'),
+    (1.25000000, '2025-01-02', 'GBP', 'USD'), (0.69584389, '2025-01-02', 'CAD', 'USD');
+"""
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    c.execute(GOOD_WAREHOUSE)
+    yield c
+    c.close()
+
+
+def failed(outcome: ValidationOutcome) -> set[tuple[str, str]]:
+    return {(f["expectation"], str(f["column"])) for f in outcome.failures}
+
+
+@pytest.mark.parametrize("suite", RAW_SUITES, ids=lambda s: s.name)
+def test_every_raw_suite_passes_on_good_data(con: duckdb.DuckDBPyConnection, suite: SuiteSpec) -> None:
+    outcome = validate(con, suite)
+    assert outcome.passed, outcome.failures
+    assert outcome.failures == [] and outcome.sample_rows == []
+    assert outcome.rows > 0 and outcome.evaluated == len(suite.build())
+    assert f"from {'.'.join(suite.asset)}" in " ".join(suite.sql.split())
+
+
+def test_shopify_orders_fails_on_negative_price_and_duplicate_id(con: duckdb.DuckDBPyConnection) -> None:
+    assert validate(con, SHOPIFY_ORDERS).passed
+    con.execute("insert into raw_shopify.orders values (2, 'USD', '2025-03-01 00:00:00+00', '-5.00', '0.00', '1.00')")
+
+    outcome = validate(con, SHOPIFY_ORDERS)
+
+    assert not outcome.passed and outcome.rows == 4
+    assert failed(outcome) == {
+        ("expect_column_values_to_be_between", "total_price"),
+        ("expect_column_values_to_be_unique", "id"),
+    }
+    by_col = {f["column"]: f for f in outcome.failures}
+    assert by_col["total_price"]["unexpected_count"] == 1
+    assert by_col["total_price"]["partial_unexpected"] == ["-5.0"]
+    assert by_col["id"]["unexpected_count"] == 2
+    bad = {"id": "2", "total_price": "-5.0", "currency": "USD"}
+    assert any(bad.items() <= row.items() for row in outcome.sample_rows)
+    assert len(outcome.sample_rows) <= 5
+
+    meta = outcome.metadata()
+    assert json.loads(json.dumps(meta)) == meta
+    assert meta["suite"] == "raw_shopify_orders" and meta["asset"] == "raw_shopify.orders"
+    assert (meta["rows"], meta["failed"], meta["expectations"]) == (4, 2, outcome.evaluated)
+
+
+def test_shopify_orders_catches_unparseable_money_and_old_dates(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "update raw_shopify.orders set total_discounts = 'n/a', created_at = '2019-12-31 00:00:00+00' where id = 3"
+    )
+    outcome = validate(con, SHOPIFY_ORDERS)
+    assert failed(outcome) == {
+        ("expect_column_values_to_not_be_null", "total_discounts"),
+        ("expect_column_values_to_be_between", "created_at"),
+    }
+    assert [r["id"] for r in outcome.sample_rows] == ["3"]
+
+
+BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to_be_in_set"
+
+
+@pytest.mark.parametrize(
+    ("suite", "bad_sql", "expected"),
+    [
+        pytest.param(
+            SHOPIFY_LINE_ITEMS,
+            "insert into raw_shopify.orders__line_items values ('c', 0, '1.00')",
+            {(BETWEEN, "quantity")},
+            id="shopify_line_items",
+        ),
+        pytest.param(
+            AMAZON_ORDERS,
+            "insert into raw_amazon.orders values ('113-1', 'Lost', '2025-01-01', '1,00', 'USD')",
+            {
+                ("expect_column_values_to_be_unique", "amazon_order_id"),
+                (IN_SET, "order_status"),
+                ("expect_column_values_to_match_regex", "order_total_raw"),
+            },
+            id="amazon_orders",
+        ),
+        pytest.param(
+            AMAZON_ORDER_ITEMS,
+            "insert into raw_amazon.orders__order_items values ('z', 1, '-0.01', 'JPY')",
+            {(BETWEEN, "item_price"), (IN_SET, "currency")},
+            id="amazon_order_items",
+        ),
+        pytest.param(
+            CRM_DEALS,
+            "insert into raw_crm.deals values ('d4', '-1.00', 'USD', 'won')",
+            {(BETWEEN, "amount"), (IN_SET, "dealstage")},
+            id="crm_deals",
+        ),
+        pytest.param(
+            FX_RATES,
+            "insert into raw_fx.rates values (0, '2025-01-02', 'EUR', 'USD')",
+            {
+                (BETWEEN, "rate"),
+                ("expect_compound_columns_to_be_unique", "['base_currency', 'quote_currency', 'rate_date']"),
+            },
+            id="fx_rates",
+        ),
+    ],
+)
+def test_suite_fails_on_bad_row(
+    con: duckdb.DuckDBPyConnection, suite: SuiteSpec, bad_sql: str, expected: set[tuple[str, str]]
+) -> None:
+    con.execute(bad_sql)
+    outcome = validate(con, suite)
+    assert not outcome.passed
+    assert failed(outcome) == expected
+    assert outcome.sample_rows, "offending rows must be sampled from the frame"
+
+
+def test_static_expectation_list_can_be_reused(con: duckdb.DuckDBPyConnection) -> None:
+    spec = SuiteSpec(
+        name="static",
+        asset=("raw_crm", "deals"),
+        sql="select id from raw_crm.deals",
+        expectations=[gxe.ExpectColumnValuesToBeUnique(column="id")],
+    )
+    assert validate(con, spec).passed and validate(con, spec).passed
+    con.execute("insert into raw_crm.deals values ('d1', null, 'USD', 'closedwon')")
+    outcome = validate(con, spec)
+    assert not outcome.passed and [r["id"] for r in outcome.sample_rows] == ["d1", "d1"]
+
+
+def test_missing_column_fails_with_exception_message(con: duckdb.DuckDBPyConnection) -> None:
+    spec = SuiteSpec(
+        name="missing_col",
+        asset=("raw_crm", "deals"),
+        sql="select id from raw_crm.deals",
+        expectations=lambda: [gxe.ExpectColumnValuesToNotBeNull(column="owner_id")],
+    )
+    outcome = validate(con, spec)
+    assert not outcome.passed
+    assert "owner_id" in outcome.failures[0]["exception"]
