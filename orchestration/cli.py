@@ -152,7 +152,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # `salesdw.*` loggers (ingestion progress) reach the console and the UI through Dagster (dagster.yaml)
+    logging.getLogger("salesdw").setLevel(logging.INFO)
     args = parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -11,7 +11,7 @@ import dlt
 import requests
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from ingestion.client import rest_client
+from ingestion.client import pages, rest_client
 from ingestion.http import IngestionHTTPError, ResilientSession
 from ingestion.incremental import UpdateCursor, utc_iso
 
@@ -70,12 +70,12 @@ def amazon_source(
         cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
         params = {"MarketplaceIds": ",".join(marketplace_ids), "LastUpdatedAfter": utc_iso(cursor.start),
                   "MaxResultsPerPage": 100}
-        for page in orders_client.paginate("orders/v0/orders", params=params, data_selector="payload.Orders"):
+        for page in pages(orders_client, "orders/v0/orders", params=params, data_selector="payload.Orders"):
             for order in page:
                 cursor.observe(order["LastUpdateDate"])
                 order["OrderItems"] = items_client.get(
                     f"orders/v0/orders/{order['AmazonOrderId']}/orderItems").json()["payload"]["OrderItems"]
-            yield list(page)
+            yield page
         cursor.commit()
 
     return orders

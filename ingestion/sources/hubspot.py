@@ -9,7 +9,7 @@ import dlt
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from ingestion.client import rest_client
+from ingestion.client import pages, rest_client
 from ingestion.incremental import UpdateCursor, parse_instant
 
 DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
@@ -36,7 +36,7 @@ def hubspot_source(
         # The list endpoint has no update filter: page through all, keep what changed in the window.
         cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
         params = {"limit": 100, "archived": "false", "properties": ",".join(DEAL_PROPERTIES)}
-        for page in client("deals").paginate("crm/v3/objects/deals", params=params, data_selector="results"):
+        for page in pages(client("deals"), "crm/v3/objects/deals", params=params, data_selector="results"):
             changed = [d for d in page if parse_instant(d["updatedAt"]) >= cursor.start]
             for deal in changed:
                 cursor.observe(deal["updatedAt"])
@@ -46,6 +46,6 @@ def hubspot_source(
 
     @dlt.resource(name="owners", primary_key="id", write_disposition="merge")
     def owners() -> Iterator[list[dict[str, Any]]]:
-        yield from client("owners").paginate("crm/v3/owners", params={"limit": 100}, data_selector="results")
+        yield from pages(client("owners"), "crm/v3/owners", params={"limit": 100}, data_selector="results")
 
     return deals, owners

@@ -9,7 +9,7 @@ import dlt
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 
-from ingestion.client import rest_client
+from ingestion.client import pages, rest_client
 from ingestion.incremental import UpdateCursor, utc_iso
 
 API_VERSION = "2024-10"
@@ -33,10 +33,10 @@ def shopify_source(
     def orders() -> Iterator[list[dict[str, Any]]]:
         cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
         params = {"status": "any", "limit": page_size, "updated_at_min": utc_iso(cursor.start)}
-        for page in client.paginate("orders.json", params=params, data_selector="orders"):
+        for page in pages(client, "orders.json", params=params, data_selector="orders"):
             for order in page:
                 cursor.observe(order["updated_at"])
-            yield list(page)
+            yield page
         cursor.commit()
 
     return orders

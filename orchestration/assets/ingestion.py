@@ -59,6 +59,8 @@ def _source_assets(key: str) -> AssetsDefinition:
                            dagster_dlt_translator=translator, loader_file_format="parquet",
                            refresh="drop_sources" if config.full_refresh else None)
         row_counts = pipeline.last_trace.last_normalize_info.row_counts
+        context.log.info(f"{spec.dataset}: rows loaded " + ", ".join(
+            f"{t}={n}" for t, n in sorted(row_counts.items()) if not t.startswith("_dlt")))
         for table in spec.nested_tables:
             yield MaterializeResult(asset_key=AssetKey([spec.dataset, table]),
                                     metadata={"rows_loaded": row_counts.get(table, 0)})
