@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from ingestion.sandbox.protocol import (
-    Request, Response, decode_cursor, encode_cursor, iso_z, parse_int, parse_time,
+    Request, Response, decode_cursor, encode_cursor, iso_z, parse_int, parse_time, route,
 )
-from ingestion.sandbox.world import AMAZON_MARKETPLACES, AmazonOrder, World
+from ingestion.sandbox.ratelimit import TokenBucket
+from ingestion.sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonOrder
+from ingestion.sandbox.world import World
 
 DEMO_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
 DEMO_CLIENT_SECRET = "sandbox-client-secret"
@@ -147,3 +149,29 @@ def get_order_items(req: Request, world: World, order_id: str) -> Response:
     if order is None:
         return error(404, "NotFound", f"Order {order_id} was not found.")
     return Response(200, {"payload": {"AmazonOrderId": order_id, "OrderItems": render_items(order)}})
+
+
+# --- vendor wiring: routes, auth, rate limits (the server is generic) ---
+NAME = "amazon"
+LIMITS = {  # per-operation token buckets (rate/s, burst) as SP-API documents them
+    "amazon.getOrders": {"real": (20, 0.0167), "demo": (200, 100.0)},
+    "amazon.getOrderItems": {"real": (30, 0.5), "demo": (1000, 1000.0)},
+}
+
+
+def authorize(app: object, req: Request) -> Response | None:
+    return app.tokens.check(req)  # type: ignore[attr-defined]
+
+
+def throttled(bucket: str, wait_s: float) -> Response:
+    return error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+
+
+def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
+    return {"x-amzn-RateLimit-Limit": f"{state.refill_per_s:g}"}
+
+
+ROUTES = [
+    route("GET", r"/orders/v0/orders", "amazon.getOrders", get_orders),
+    route("GET", r"/orders/v0/orders/(?P<order_id>[^/]+)/orderItems", "amazon.getOrderItems", get_order_items),
+]

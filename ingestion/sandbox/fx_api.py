@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from ingestion.sandbox.protocol import Request, Response
-from ingestion.sandbox.world import FX_CURRENCIES, RATE_QUANTUM, World
+from ingestion.sandbox.protocol import Request, Response, route
+from ingestion.sandbox.ratelimit import TokenBucket
+from ingestion.sandbox.sim import FX_CURRENCIES, RATE_QUANTUM
+from ingestion.sandbox.world import World
 
 CURRENCIES = ("USD", *FX_CURRENCIES)
 
@@ -44,3 +46,23 @@ def get_rates(req: Request, world: World, span: str) -> Response:
                               "rates": {s: _rate(world.fx[day], base, s) for s in symbols}})
     return Response(200, {"amount": 1.0, "base": base, "start_date": days[0].isoformat() if days else start_text,
                           "end_date": days[-1].isoformat() if days else end_text, "rates": rates})
+
+
+# --- vendor wiring: routes, auth, rate limits (the server is generic) ---
+NAME = "fx"
+LIMITS = {"fx": {"real": (1000, 100.0), "demo": (1000, 100.0)}}
+
+
+def authorize(app: object, req: Request) -> Response | None:
+    return None  # public reference rates
+
+
+def throttled(bucket: str, wait_s: float) -> Response:
+    return Response(429, {"message": "too many requests"}, {"Retry-After": str(max(1, round(wait_s)))})
+
+
+def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
+    return {}
+
+
+ROUTES = [route("GET", r"/fx/v1/(?P<span>[0-9-]+(?:\.\.[0-9-]+)?)", "fx", get_rates)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from ingestion.sandbox.protocol import Request, Response, iso_z, parse_int
-from ingestion.sandbox.world import Deal, World
+from ingestion.sandbox.protocol import Request, Response, iso_z, parse_int, route
+from ingestion.sandbox.ratelimit import TokenBucket
+from ingestion.sandbox.crm_world import Deal
+from ingestion.sandbox.world import World
 
 DEMO_ACCESS_TOKEN = "pat-sandbox-demo-token"
 DEFAULT_DEAL_PROPERTIES = ("amount", "closedate", "createdate", "dealname", "dealstage",
@@ -84,3 +86,32 @@ def list_owners(req: Request, world: World) -> Response:
         "updatedAt": iso_z(o.created_at, millis=True), "archived": False,
         "teams": [{"id": o.territory.lower(), "name": o.territory, "primary": True}],
     } for o in world.owners]})
+
+
+# --- vendor wiring: routes, auth, rate limits (the server is generic) ---
+NAME = "hubspot"
+LIMITS = {"hubspot": {"real": (100, 10.0), "demo": (1000, 100.0)}}  # 100 requests per rolling 10 s
+
+
+def authorize(app: object, req: Request) -> Response | None:
+    if req.headers.get("authorization") != f"Bearer {DEMO_ACCESS_TOKEN}":
+        return error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
+    return None
+
+
+def throttled(bucket: str, wait_s: float) -> Response:
+    return Response(429, {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                          "errorType": "RATE_LIMIT", "correlationId": "00000000-sandbox",
+                          "policyName": "TEN_SECONDLY_ROLLING"})
+
+
+def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
+    return {"X-HubSpot-RateLimit-Max": str(int(state.capacity)),
+            "X-HubSpot-RateLimit-Remaining": str(int(state.capacity) - state.used),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+
+
+ROUTES = [
+    route("GET", r"/crm/v3/objects/deals", "hubspot", list_deals),
+    route("GET", r"/crm/v3/owners/?", "hubspot", list_owners),
+]

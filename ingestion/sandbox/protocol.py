@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -36,6 +38,20 @@ class Response:
 
     def encode(self) -> bytes:
         return json.dumps(self.body, default=_json_default, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Route:
+    """``handler(req, world, **path_groups)`` serves ``method`` on paths matching ``pattern``, in rate-limit ``bucket``."""
+
+    method: str
+    pattern: re.Pattern[str]
+    bucket: str
+    handler: Callable[..., Response]
+
+
+def route(method: str, pattern: str, bucket: str, handler: Callable[..., Response]) -> Route:
+    return Route(method, re.compile(pattern), bucket, handler)
 
 
 def _json_default(value: Any) -> Any:

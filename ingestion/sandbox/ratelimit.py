@@ -8,22 +8,10 @@ from dataclasses import dataclass, field
 
 RATE_LIMIT_MODES = ("real", "demo", "off")
 
-# (capacity, refill per second) per vendor bucket as published; demo scales the rate up.
-REAL_LIMITS = {
-    "shopify": (40, 2.0),  # REST Admin API leaky bucket: 40 requests, leaks 2/s
-    "hubspot": (100, 10.0),  # 100 requests per rolling 10 s
-    "amazon.getOrders": (20, 0.0167),
-    "amazon.getOrderItems": (30, 0.5),
-    "fx": (1000, 100.0),
-}
-# demo: the same buckets and headers, sized so a scale-1 world loads in minutes, not days
-DEMO_LIMITS = {
-    "shopify": (400, 200.0),
-    "hubspot": (1000, 100.0),
-    "amazon.getOrders": (200, 100.0),
-    "amazon.getOrderItems": (1000, 1000.0),
-    "fx": (1000, 100.0),
-}
+# A limit is (capacity, refill per second). Each vendor module declares LIMITS = {bucket: {"real": .., "demo": ..}}:
+# real = the vendor's published limits; demo = the same buckets and headers, sized so a scale-1 world
+# loads in minutes; off = no limits.
+Limit = tuple[float, float]
 
 
 @dataclass
@@ -58,14 +46,16 @@ class TokenBucket:
 
 
 class RateLimiter:
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, limits: dict[str, dict[str, Limit]]) -> None:
         if mode not in RATE_LIMIT_MODES:
             raise ValueError(f"rate-limit mode must be one of {RATE_LIMIT_MODES}, not {mode!r}")
         self.mode = mode
-        limits = DEMO_LIMITS if mode == "demo" else REAL_LIMITS
-        self.buckets = {name: TokenBucket(cap, rate) for name, (cap, rate) in limits.items()}
+        self.buckets = {name: TokenBucket(*by_mode[mode]) for name, by_mode in limits.items() if mode != "off"}
 
     def take(self, bucket: str) -> tuple[bool, float]:
         if self.mode == "off":
             return True, 0.0
         return self.buckets[bucket].take()
+
+    def bucket(self, name: str) -> TokenBucket | None:
+        return self.buckets.get(name)

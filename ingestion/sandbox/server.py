@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from types import ModuleType
 from urllib.parse import parse_qsl, urlsplit
 
 from ingestion.sandbox import amazon_api, fx_api, hubspot_api, shopify_api
-from ingestion.sandbox.protocol import Request, Response
+from ingestion.sandbox.protocol import Request, Response, Route
 from ingestion.sandbox.ratelimit import RateLimiter
 from ingestion.sandbox.world import World, WorldConfig, build_world
 
 log = logging.getLogger("salesdw.sandbox")
 FAULT_MODES = ("none",)  # light/heavy arrive with the full sandbox (issue 3)
+
+
+# Each vendor module declares NAME, ROUTES, LIMITS and authorize / throttled / limit_headers.
+VENDORS: tuple[ModuleType, ...] = (shopify_api, hubspot_api, amazon_api, fx_api)
 
 
 class SandboxApp:
@@ -28,63 +31,17 @@ class SandboxApp:
         if faults not in FAULT_MODES:
             raise ValueError(f"faults mode {faults!r} is not implemented yet; available: {FAULT_MODES}")
         self.config = config
-        self.limiter = RateLimiter(rate_limits)
+        self.limiter = RateLimiter(rate_limits, {b: lim for v in VENDORS for b, lim in v.LIMITS.items()})
         self.tokens = amazon_api.TokenIssuer(time.monotonic)
         self._lock = threading.Lock()
         self.world: World = build_world(config)
-        self.routes: list[tuple[str, re.Pattern[str], str, Callable[..., Response]]] = [
-            ("GET", re.compile(rf"{shopify_api.PREFIX}/orders\.json"), "shopify", shopify_api.list_orders),
-            ("GET", re.compile(r"/crm/v3/objects/deals"), "hubspot", hubspot_api.list_deals),
-            ("GET", re.compile(r"/crm/v3/owners/?"), "hubspot", hubspot_api.list_owners),
-            ("GET", re.compile(r"/orders/v0/orders"), "amazon.getOrders", amazon_api.get_orders),
-            ("GET", re.compile(r"/orders/v0/orders/(?P<order_id>[^/]+)/orderItems"), "amazon.getOrderItems",
-             amazon_api.get_order_items),
-            ("GET", re.compile(r"/fx/v1/(?P<span>[0-9-]+(?:\.\.[0-9-]+)?)"), "fx", fx_api.get_rates),
-        ]
+        self.routes: list[tuple[ModuleType, Route]] = [(v, r) for v in VENDORS for r in v.ROUTES]
 
     def advance(self, days: int) -> WorldConfig:
         with self._lock:
             self.config = replace(self.config, as_of=self.config.as_of + timedelta(days=days))
             self.world = build_world(self.config)
             return self.config
-
-    def _auth(self, bucket: str, req: Request) -> Response | None:
-        if bucket == "shopify":
-            if req.headers.get("x-shopify-access-token") != shopify_api.DEMO_ACCESS_TOKEN:
-                return Response(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
-        elif bucket == "hubspot":
-            if req.headers.get("authorization") != f"Bearer {hubspot_api.DEMO_ACCESS_TOKEN}":
-                return hubspot_api.error(401, "INVALID_AUTHENTICATION",
-                                         "Authentication credentials not found.")
-        elif bucket.startswith("amazon"):
-            return self.tokens.check(req)
-        return None
-
-    def _throttled(self, bucket: str, wait_s: float) -> Response:
-        if bucket == "shopify":
-            return Response(429, {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."},
-                            {"Retry-After": "2.0"})
-        if bucket == "hubspot":
-            return Response(429, {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-                                  "errorType": "RATE_LIMIT", "correlationId": "00000000-sandbox",
-                                  "policyName": "TEN_SECONDLY_ROLLING"})
-        if bucket.startswith("amazon"):
-            return amazon_api.error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
-        return Response(429, {"message": "too many requests"}, {"Retry-After": str(max(1, round(wait_s)))})
-
-    def _limit_headers(self, bucket: str) -> dict[str, str]:
-        if self.limiter.mode == "off":
-            return {}
-        b = self.limiter.buckets[bucket]
-        if bucket == "shopify":
-            return {"X-Shopify-Shop-Api-Call-Limit": f"{b.used}/{int(b.capacity)}"}
-        if bucket == "hubspot":
-            return {"X-HubSpot-RateLimit-Max": str(int(b.capacity)),
-                    "X-HubSpot-RateLimit-Remaining": str(int(b.capacity) - b.used),
-                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
-        if bucket.startswith("amazon"):
-            return {"x-amzn-RateLimit-Limit": f"{b.refill_per_s:g}"}
-        return {}
 
     def handle(self, req: Request) -> Response:
         if req.path == "/_sandbox/health":
@@ -95,18 +52,20 @@ class SandboxApp:
         if req.method == "POST" and req.path == "/auth/o2/token":
             return self.tokens.exchange(req)
         world = self.world
-        for method, pattern, bucket, handler in self.routes:
-            match = pattern.fullmatch(req.path)
-            if not match or method != req.method:
+        for vendor, r in self.routes:
+            match = r.pattern.fullmatch(req.path)
+            if not match or r.method != req.method:
                 continue
-            denied = self._auth(bucket, req)
+            denied = vendor.authorize(self, req)
             if denied:
                 return denied
-            allowed, wait_s = self.limiter.take(bucket)
+            allowed, wait_s = self.limiter.take(r.bucket)
             if not allowed:
-                return self._throttled(bucket, wait_s)
-            response = handler(req, world, **match.groupdict())
-            response.headers.update(self._limit_headers(bucket))
+                return vendor.throttled(r.bucket, wait_s)
+            response = r.handler(req, world, **match.groupdict())
+            state = self.limiter.bucket(r.bucket)
+            if state is not None:
+                response.headers.update(vendor.limit_headers(r.bucket, state))
             return response
         return Response(404, {"errors": "Not Found", "path": req.path})
 

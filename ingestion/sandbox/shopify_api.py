@@ -8,9 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ingestion.sandbox.protocol import (
-    Request, Response, decode_cursor, encode_cursor, iso_offset, parse_int, parse_time,
+    Request, Response, decode_cursor, encode_cursor, iso_offset, parse_int, parse_time, route,
 )
-from ingestion.sandbox.world import ShopifyOrder, World, money
+from ingestion.sandbox.ratelimit import TokenBucket
+from ingestion.sandbox.commerce_world import ShopifyOrder
+from ingestion.sandbox.sim import money
+from ingestion.sandbox.world import World
 
 API_VERSION = "2024-10"
 PREFIX = f"/admin/api/{API_VERSION}"
@@ -166,3 +169,26 @@ def list_orders(req: Request, world: World) -> Response:
         links.append(f'<{url}?{urlencode({"limit": limit, "page_info": token})}>; rel="next"')
     headers = {"Link": ", ".join(links)} if links else {}
     return Response(200, {"orders": body}, headers)
+
+
+# --- vendor wiring: routes, auth, rate limits (the server is generic) ---
+NAME = "shopify"
+LIMITS = {"shopify": {"real": (40, 2.0), "demo": (400, 200.0)}}  # leaky bucket: 40 requests, leaks 2/s
+
+
+def authorize(app: object, req: Request) -> Response | None:
+    if req.headers.get("x-shopify-access-token") != DEMO_ACCESS_TOKEN:
+        return Response(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+    return None
+
+
+def throttled(bucket: str, wait_s: float) -> Response:
+    return Response(429, {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."},
+                    {"Retry-After": "2.0"})
+
+
+def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
+    return {"X-Shopify-Shop-Api-Call-Limit": f"{state.used}/{int(state.capacity)}"}
+
+
+ROUTES = [route("GET", rf"{PREFIX}/orders\.json", "shopify", list_orders)]

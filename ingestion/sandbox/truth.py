@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ingestion.sandbox.world import World, to_usd
+from ingestion.sandbox.sim import to_usd
+from ingestion.sandbox.world import World
 
 ZERO = Decimal("0.00")
 MEASURES = ("gross_sales", "discounts", "refunds")
