@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ingestion.pacing import Pacer, unlimited
+
 log = logging.getLogger("salesdw.ingestion")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -51,10 +53,11 @@ def describe(request: requests.PreparedRequest) -> str:
 class ResilientSession(requests.Session):
     """A ``requests.Session`` whose ``send`` retries transient failures and malformed JSON bodies."""
 
-    def __init__(self, source: str, resource: str = "", *, max_attempts: int = 8, backoff_s: float = 0.5,
-                 backoff_max_s: float = 30.0, timeout_s: float = 30.0) -> None:
+    def __init__(self, source: str, resource: str = "", *, pacer: Pacer | None = None, max_attempts: int = 8,
+                 backoff_s: float = 0.5, backoff_max_s: float = 30.0, timeout_s: float = 30.0) -> None:
         super().__init__()
         self.source, self.resource = source, resource
+        self.pacer = pacer or unlimited()
         self.max_attempts, self.backoff_s, self.backoff_max_s = max_attempts, backoff_s, backoff_max_s
         self.timeout_s = timeout_s
         self.stats = {"requests": 0, "retries": 0, "throttled": 0}
@@ -68,16 +71,19 @@ class ResilientSession(requests.Session):
         problem = ""
         for attempt in range(1, self.max_attempts + 1):
             self.stats["requests"] += 1
+            self.pacer.wait()
             try:
                 response = super().send(request, **kwargs)
             except TRANSIENT_ERRORS as exc:
                 problem = f"{type(exc).__name__}"
                 wait = self._backoff(attempt)
             else:
+                self.pacer.observe(response.headers)
                 if response.status_code in RETRY_STATUSES:
                     problem = f"HTTP {response.status_code}"
                     if response.status_code == 429:
                         self.stats["throttled"] += 1
+                        self.pacer.throttled()
                     hinted = parse_retry_after(response.headers.get("Retry-After"))
                     wait = hinted if hinted is not None else self._backoff(attempt)
                 elif response.ok and "json" in response.headers.get("Content-Type", "") and not _is_json(response):

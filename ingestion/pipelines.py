@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import dlt
 
+from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.sources.amazon import amazon_source
 from ingestion.sources.fx import fx_source
 from ingestion.sources.hubspot import hubspot_source
@@ -64,4 +65,25 @@ def describe_source(key: str) -> Any:
 def run_source(key: str, duckdb_path: Path | None = None) -> Any:
     """Load one source with config from dlt config/secrets/env; returns dlt's LoadInfo."""
     pipeline = make_pipeline(key, duckdb_path)
-    return pipeline.run(SOURCES[key].factory(), loader_file_format="parquet")
+    info = pipeline.run(SOURCES[key].factory(), loader_file_format="parquet")
+    refresh_quarantine_view(duckdb_path)
+    return info
+
+
+def refresh_quarantine_view(duckdb_path: Path | None = None) -> int:
+    """``raw_quarantine.records``: every source's quarantined records in one place; returns the count."""
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path or warehouse_path())) as con:
+        present = {r[0] for r in con.execute(
+            "select table_schema from information_schema.tables where table_name = ?", [QUARANTINE_TABLE]).fetchall()}
+        parts = [f"select '{s.key}' as source_key, resource, record_id, reason, payload, detected_at, "
+                 f"_dlt_load_id as load_id from {s.dataset}.{QUARANTINE_TABLE}"
+                 for s in SOURCES.values() if s.dataset in present]
+        con.execute("create schema if not exists raw_quarantine")
+        body = " union all ".join(parts) or (
+            "select cast(null as varchar) as source_key, cast(null as varchar) as resource, "
+            "cast(null as varchar) as record_id, cast(null as varchar) as reason, cast(null as varchar) as payload, "
+            "cast(null as timestamp with time zone) as detected_at, cast(null as varchar) as load_id where false")
+        con.execute(f"create or replace view raw_quarantine.records as {body}")
+        return con.execute("select count(*) from raw_quarantine.records").fetchone()[0]  # type: ignore[index]

@@ -12,10 +12,20 @@ import requests
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from ingestion.client import pages, rest_client
+from ingestion.contracts import Contract, amount_present, checked, currency_known, each, quantity_positive
 from ingestion.http import IngestionHTTPError, ResilientSession
 from ingestion.incremental import UpdateCursor, utc_iso
+from ingestion.pacing import Pacer, amazon_reading
 
 MARKETPLACES = ("ATVPDKIKX0DER", "A1F83G8C2ARO7P", "A1PA6795UKMFR9")  # US, UK, DE
+
+
+def orders_contract() -> Contract:
+    return Contract("amazon", "orders", "AmazonOrderId", checks=(
+        currency_known("OrderTotal.CurrencyCode"),
+        each("OrderItems", quantity_positive("QuantityOrdered"), amount_present("ItemPrice.Amount"),
+             currency_known("ItemPrice.CurrencyCode")),
+    ), integer_fields=("OrderItems.QuantityOrdered",))
 
 
 class LwaAuth(requests.auth.AuthBase):
@@ -59,15 +69,19 @@ def amazon_source(
     lookback_minutes: int = 60,
 ) -> Any:
     auth = LwaAuth(token_url, client_id, client_secret, refresh_token)
+    # per-operation token buckets as SP-API publishes them (rate/s, burst)
     orders_client = rest_client("amazon", "orders", endpoint, auth=auth,
+                                pacer=Pacer(capacity=20, refill_per_s=0.0167, read_headers=amazon_reading),
                                 paginator=JSONResponseCursorPaginator(cursor_path="payload.NextToken",
                                                                       cursor_param="NextToken"))
-    items_client = rest_client("amazon", "order_items", endpoint, auth=auth)
+    items_client = rest_client("amazon", "order_items", endpoint, auth=auth,
+                               pacer=Pacer(capacity=30, refill_per_s=0.5, read_headers=amazon_reading))
 
     @dlt.resource(name="orders", primary_key="amazon_order_id", write_disposition="merge")
     def orders() -> Iterator[list[dict[str, Any]]]:
         """Orders changed in the window, each with its ``OrderItems`` (a nested table, replaced on merge)."""
         cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
+        contract = orders_contract()
         params = {"MarketplaceIds": ",".join(marketplace_ids), "LastUpdatedAfter": utc_iso(cursor.start),
                   "MaxResultsPerPage": 100}
         for page in pages(orders_client, "orders/v0/orders", params=params, data_selector="payload.Orders"):
@@ -75,7 +89,7 @@ def amazon_source(
                 cursor.observe(order["LastUpdateDate"])
                 order["OrderItems"] = items_client.get(
                     f"orders/v0/orders/{order['AmazonOrderId']}/orderItems").json()["payload"]["OrderItems"]
-            yield page
+            yield from checked(contract, page)
         cursor.commit()
 
     return orders

@@ -12,7 +12,8 @@ from dagster import (
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipelines import SOURCES, describe_source, make_pipeline
+from ingestion.contracts import QUARANTINE_TABLE
+from ingestion.pipelines import SOURCES, describe_source, make_pipeline, refresh_quarantine_view
 from orchestration.resources import WAREHOUSE_POOL
 
 KINDS = {"dlt", "duckdb"}
@@ -37,6 +38,18 @@ class RawLayerTranslator(DagsterDltTranslator):
         )
 
 
+def _new_columns(pipeline: Any) -> list[str]:
+    """Columns the last load added to existing tables (harmless drift, absorbed by dlt)."""
+    info = pipeline.last_trace.last_load_info
+    added = []
+    for package in info.load_packages if info else []:
+        for table, update in (package.schema_update or {}).items():
+            if table.startswith("_dlt") or table == QUARANTINE_TABLE:
+                continue
+            added += [f"{table}.{column}" for column in update.get("columns", {})]
+    return sorted(added) if not info or not info.first_run else []
+
+
 def _source_assets(key: str) -> AssetsDefinition:
     spec = SOURCES[key]
     translator = RawLayerTranslator()
@@ -48,22 +61,38 @@ def _source_assets(key: str) -> AssetsDefinition:
                   description=f"dlt nested table of {spec.dataset}.{table.rsplit('__', 1)[0]}: "
                               "written in the same load, replaced with its parent row on merge.")
         for table in spec.nested_tables
-    ]
+    ] + [AssetSpec(key=AssetKey([spec.dataset, QUARANTINE_TABLE]), group_name=f"ingestion_{spec.dataset.removeprefix('raw_')}",
+                   kinds=KINDS, skippable=True,
+                   description=f"Records of {spec.dataset} that broke their contract, with reason and payload "
+                               "(also in raw_quarantine.records).")]
 
     @multi_asset(specs=[*resource_specs, *nested_specs], name=f"ingest_{key}", pool=WAREHOUSE_POOL,
                  can_subset=False, description=f"Load {spec.dataset} with dlt.")
     def _assets(context: AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig) -> Iterator[Any]:
         # Source and pipeline are built at run time: config, secrets and warehouse path come from the run.
         pipeline = make_pipeline(key)
-        yield from dlt.run(context=context, dlt_source=SOURCES[key].factory(), dlt_pipeline=pipeline,
-                           dagster_dlt_translator=translator, loader_file_format="parquet",
-                           refresh="drop_sources" if config.full_refresh else None)
+        results = list(dlt.run(context=context, dlt_source=SOURCES[key].factory(), dlt_pipeline=pipeline,
+                               dagster_dlt_translator=translator, loader_file_format="parquet",
+                               refresh="drop_sources" if config.full_refresh else None))
         row_counts = pipeline.last_trace.last_normalize_info.row_counts
+        quarantined = row_counts.get(QUARANTINE_TABLE, 0)
+        new_columns = _new_columns(pipeline)
         context.log.info(f"{spec.dataset}: rows loaded " + ", ".join(
             f"{t}={n}" for t, n in sorted(row_counts.items()) if not t.startswith("_dlt")))
+        if quarantined:
+            context.log.warning(f"{spec.dataset}: {quarantined} record(s) quarantined (raw_quarantine.records)")
+        if new_columns:
+            context.log.info(f"{spec.dataset}: schema drift absorbed, new columns: {', '.join(new_columns)}")
+        total_quarantined = refresh_quarantine_view()
+        for result in results:
+            yield MaterializeResult(asset_key=result.asset_key, metadata={
+                **(result.metadata or {}), "quarantined_in_load": quarantined, "new_columns": new_columns})
         for table in spec.nested_tables:
             yield MaterializeResult(asset_key=AssetKey([spec.dataset, table]),
                                     metadata={"rows_loaded": row_counts.get(table, 0)})
+        if quarantined:
+            yield MaterializeResult(asset_key=AssetKey([spec.dataset, QUARANTINE_TABLE]),
+                                    metadata={"rows_loaded": quarantined, "raw_quarantine_total": total_quarantined})
 
     return _assets
 
