@@ -69,6 +69,9 @@ class ResilientSession(requests.Session):
         kwargs.setdefault("timeout", self.timeout_s)
         where = f"{self.source}{'/' + self.resource if self.resource else ''}: {describe(request)}"
         problem = ""
+        # Response hooks (dlt's paginate adds raise_for_status) would fire inside every attempt, before
+        # this loop can retry a 429/5xx: hold them back and run them on the final response only.
+        hooks, request.hooks = request.hooks, {"response": []}
         for attempt in range(1, self.max_attempts + 1):
             self.stats["requests"] += 1
             self.pacer.wait()
@@ -92,6 +95,8 @@ class ResilientSession(requests.Session):
                 elif response.status_code >= 400:  # not retryable: say what the vendor said
                     raise IngestionHTTPError(f"{where} -> HTTP {response.status_code}: {response.text[:300]}")
                 else:
+                    for hook in hooks.get("response", []):
+                        response = hook(response, **kwargs) or response
                     return response
             if attempt < self.max_attempts:
                 self.stats["retries"] += 1

@@ -10,7 +10,9 @@ from typing import Any, Callable
 import dlt
 
 from ingestion.contracts import QUARANTINE_TABLE
+from ingestion.integrity import remove_replayed_rows
 from ingestion.sources.amazon import amazon_source
+from ingestion.sources.ebay import ebay_source
 from ingestion.sources.fx import fx_source
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.shopify import shopify_source
@@ -37,6 +39,9 @@ SOURCES: dict[str, SourceSpec] = {s.key: s for s in (
     SourceSpec("amazon", "raw_amazon", amazon_source, {"endpoint": "http://unset", "token_url": "http://unset",
                                                        "client_id": "unset", "client_secret": "unset",
                                                        "refresh_token": "unset"}, ("orders__order_items",)),
+    SourceSpec("ebay", "raw_ebay", ebay_source, {"base_url": "http://unset", "client_id": "unset",
+                                                 "client_secret": "unset", "refresh_token": "unset"},
+               ("orders__line_items", "orders__payment_summary__refunds")),
     SourceSpec("fx", "raw_fx", fx_source, {"base_url": "http://unset"}),
 )}
 
@@ -66,6 +71,7 @@ def run_source(key: str, duckdb_path: Path | None = None) -> Any:
     """Load one source with config from dlt config/secrets/env; returns dlt's LoadInfo."""
     pipeline = make_pipeline(key, duckdb_path)
     info = pipeline.run(SOURCES[key].factory(), loader_file_format="parquet")
+    remove_replayed_rows(duckdb_path or warehouse_path(), SOURCES[key].dataset)
     refresh_quarantine_view(duckdb_path)
     return info
 

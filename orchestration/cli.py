@@ -64,7 +64,7 @@ def cmd_sandbox_truth(args: argparse.Namespace) -> int:
     from ingestion.sandbox.truth import compute_truth
     from ingestion.sandbox.world import build_world
 
-    text = json.dumps(compute_truth(build_world(_world(args))), indent=2)
+    text = json.dumps(compute_truth(build_world(_world(args)), faults=args.faults), indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")
         print(f"wrote {args.out}")
@@ -92,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"[salesdw] building sandbox world seed={world.seed} scale={world.scale} as_of={world.as_of} ...", flush=True)
         server = SandboxServer(SandboxApp(world, rate_limits=args.rate_limits, faults=args.faults), port=port).start()
         os.environ.update(sandbox_env(server.url))
-        truth = compute_truth(server.app.world)
+        truth = compute_truth(server.app.world, faults=args.faults)
         print(f"[salesdw] sandbox on {server.url}; loading into {warehouse_path()}", flush=True)
     try:
         from dagster import DagsterInstance

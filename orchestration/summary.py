@@ -17,6 +17,9 @@ RAW_TABLE_OF_TRUTH = {
     "crm.owners": "raw_crm.owners",
     "amazon.orders": "raw_amazon.orders",
     "amazon.order_items": "raw_amazon.orders__order_items",
+    "ebay.orders": "raw_ebay.orders",
+    "ebay.orders.line_items": "raw_ebay.orders__line_items",
+    "ebay.orders.refunds": "raw_ebay.orders__payment_summary__refunds",
     "fx.rates": "raw_fx.rates",
 }
 

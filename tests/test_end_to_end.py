@@ -15,7 +15,8 @@ from ingestion.sandbox.truth import compute_truth
 from orchestration.runner import RunOutcome, run_main_job
 from orchestration.summary import RAW_TABLE_OF_TRUTH, raw_counts
 
-MEASURES = ("orders", "gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd")
+MEASURES = ("orders", "gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd", "marketplace_fees_usd",
+            "net_revenue_usd")
 
 
 def _run() -> RunOutcome:
@@ -39,7 +40,7 @@ def _assert_reconciles(path: Path, truth: dict) -> None:
     for key, table in RAW_TABLE_OF_TRUTH.items():
         assert counts[table] == truth["record_counts"][key], f"{table}: {counts[table]} rows, truth {truth['record_counts'][key]}"
     daily = _daily(path)
-    zero = (0, *(Decimal("0.00"),) * 4)
+    zero = (0, *(Decimal("0.00"),) * (len(MEASURES) - 1))
     expected = {(r["date"], r["channel"]): (r["orders"], *(Decimal(r[m]) for m in MEASURES[1:])) for r in truth["daily"]}
     mismatches = {k: (daily.get(k, zero), v) for k, v in expected.items() if daily.get(k, zero) != v}
     assert not mismatches, f"{len(mismatches)} date×channel rows differ from truth, e.g. {list(mismatches.items())[:3]}"
@@ -55,7 +56,9 @@ def first_run(warehouse: Path, sandbox: SandboxServer) -> RunOutcome:
 def test_raw_counts_and_daily_revenue_equal_truth(first_run: RunOutcome, warehouse: Path, sandbox: SandboxServer) -> None:
     truth = compute_truth(sandbox.app.world)
     assert sum(r["orders"] for r in truth["daily"] if r["channel"] == "shopify") > 200  # the world is not trivial
-    assert {r["channel"] for r in truth["daily"]} == {"shopify", "amazon", "b2b"}
+    assert {r["channel"] for r in truth["daily"]} == {"shopify", "amazon", "ebay", "b2b"}
+    assert any(Decimal(r["marketplace_fees_usd"]) for r in truth["daily"] if r["channel"] == "amazon")
+    assert any(Decimal(r["refunds_usd"]) for r in truth["daily"] if r["channel"] == "ebay")
     _assert_reconciles(warehouse, truth)
 
 

@@ -1,22 +1,51 @@
-"""Amazon SP-API (DESIGN §4): LWA token exchange, Orders v0 ``getOrders`` and ``getOrderItems``."""
+"""Amazon SP-API (DESIGN §4): LWA token exchange, Orders v0 ``getOrders`` / ``getOrderItems``, Finances v0
+``listFinancialEvents``.
+
+``GET /finances/v0/financialEvents`` (Finances v0):
+
+- ``PostedAfter`` is required here (the real API would default to the last 180 days; we make clients
+  say what they want); ``PostedBefore`` defaults to now − 2 minutes; both must be at least 2 minutes
+  in the past, ``PostedBefore`` > ``PostedAfter`` and at most 180 days apart, else 400 ``InvalidInput``.
+  ``PostedAfter`` is inclusive, ``PostedBefore`` exclusive. ``MaxResultsPerPage`` 1..100 (default 100)
+  counts events of all lists together; ``NextToken`` (in ``payload``, absent on the last page)
+  overrides every other parameter.
+- Envelope ``{"payload": {"FinancialEvents": {"ShipmentEventList": [...], "RefundEventList": [...]},
+  "NextToken": ...}}``; events in ``PostedDate`` order. A ``ShipmentEvent`` is posted when the order
+  ships: per item ``ItemChargeList`` (``Principal`` = the line total, ``Tax``, ``ShippingCharge``),
+  ``ItemFeeList`` (``Commission``, ``FBAPerUnitFulfillmentFee``: negative, charged to the seller) and
+  ``PromotionList`` (negative). A ``RefundEvent`` (a return weeks later) has
+  ``ShipmentItemAdjustmentList`` items with ``OrderAdjustmentItemId``, ``ItemChargeAdjustmentList``
+  (``Principal`` and ``Tax`` negative), ``ItemFeeAdjustmentList`` (``Commission`` refunded: positive;
+  ``RefundCommission``: negative) and ``PromotionAdjustmentList`` (positive: the promotion taken back).
+- ``CurrencyAmount`` is a JSON *number*, as in the real API (a BigDecimal in its model). We write it
+  with the shortest representation that round-trips, so it always has at most two decimals
+  (``12.5``, ``-3.22``, ``0.0``): parse with ``json.loads(..., parse_float=Decimal)`` (or round the
+  float to cents) and it is exact. The Orders API's ``Amount`` stays a string, as there.
+
+Refunded sales = −(refunded ``Principal`` + ``PromotionAdjustment``); fees = −Σ fee amounts of both
+lists (a refund's fee credits lower them), each on the event's ``PostedDate``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from bisect import bisect_left, bisect_right
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from ingestion.sandbox.protocol import (
     Request, Response, decode_cursor, encode_cursor, iso_z, parse_int, parse_time, route,
 )
 from ingestion.sandbox.ratelimit import TokenBucket
-from ingestion.sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonOrder
+from ingestion.sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonFinancialEvent, AmazonOrder
 from ingestion.sandbox.world import World
 
 DEMO_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
 DEMO_CLIENT_SECRET = "sandbox-client-secret"
 DEMO_REFRESH_TOKEN = "Atzr|sandbox-refresh-token"
 TOKEN_TTL_S = 3600
+MAX_POSTED_SPAN = timedelta(days=180)
 
 
 def error(status: int, code: str, message: str) -> Response:
@@ -128,19 +157,110 @@ def get_orders(req: Request, world: World) -> Response:
     after, before = parse_time(state["a"]), parse_time(state["b"])
     by_created = state["by"] == "c"
 
-    def key(a: AmazonOrder):
-        return (iso_z(a.purchase_date if by_created else a.last_update), a.order_id)
-
-    rows = sorted((a for a in world.amazon_orders if a.marketplace_id in markets
-                   and after <= (a.purchase_date if by_created else a.last_update) < before), key=key)
+    # one sorted index per date field, built once per world: every page is a binary search
+    index: list[tuple[datetime, str, AmazonOrder]] = world.commerce.cached(("amazon.orders", state["by"]), lambda: sorted(
+        ((a.purchase_date if by_created else a.last_update, a.order_id, a) for a in world.amazon_orders),
+        key=lambda t: t[:2]))
+    keys = world.commerce.cached(("amazon.orders.keys", state["by"]), lambda: [t[:2] for t in index])
+    lo = bisect_left(keys, (after, ""))
     if state["k"] is not None:
-        last = tuple(state["k"])
-        rows = [a for a in rows if key(a) > last]
-    page = rows[:state["n"]]
-    payload: dict[str, Any] = {"Orders": [render_order(a) for a in page]}
+        lo = max(lo, bisect_right(keys, (parse_time(state["k"][0]), state["k"][1])))
+    hi = bisect_left(keys, (before, ""))
+    page: list[tuple[datetime, str, AmazonOrder]] = []
+    i = lo
+    while i < hi and len(page) <= state["n"]:  # one more than a page tells whether there is a next page
+        if index[i][2].marketplace_id in markets:
+            page.append(index[i])
+        i += 1
+    more = len(page) > state["n"]
+    page = page[:state["n"]]
+    payload: dict[str, Any] = {"Orders": [render_order(a) for _, _, a in page]}
     payload["CreatedBefore" if by_created else "LastUpdatedBefore"] = state["b"]
-    if len(rows) > len(page):
-        payload["NextToken"] = encode_cursor({**state, "k": list(key(page[-1]))})
+    if more:
+        payload["NextToken"] = encode_cursor({**state, "k": [iso_z(page[-1][0]), page[-1][1]]})
+    return Response(200, {"payload": payload})
+
+
+def _amount(currency: str, amount: Decimal) -> dict[str, Any]:
+    """A Finances ``Currency``: ``CurrencyAmount`` is a JSON number (see the module docstring)."""
+    return {"CurrencyCode": currency, "CurrencyAmount": float(amount) + 0.0}  # + 0.0: never -0.0
+
+
+def render_financial_event(e: AmazonFinancialEvent) -> dict[str, Any]:
+    ccy = e.order.currency
+    refund = e.kind == "refund"
+    items = []
+    for it in e.items:
+        item: dict[str, Any] = {"SellerSKU": it.item.product.sku}
+        if refund:
+            item["OrderAdjustmentItemId"] = it.adjustment_id
+        else:
+            item["OrderItemId"] = it.item.order_item_id
+        item["QuantityShipped"] = it.quantity
+        charges = [{"ChargeType": k, "ChargeAmount": _amount(ccy, a)} for k, a in it.charges]
+        fees = [{"FeeType": k, "FeeAmount": _amount(ccy, a)} for k, a in it.fees]
+        promos = [{"PromotionType": "PromotionMetaDataDefinitionValue", "PromotionId": pid,
+                   "PromotionAmount": _amount(ccy, a)} for pid, a in it.promotions]
+        if refund:
+            item.update(ItemChargeAdjustmentList=charges, ItemFeeAdjustmentList=fees, PromotionAdjustmentList=promos)
+        else:
+            item.update(ItemChargeList=charges, ItemFeeList=fees, PromotionList=promos)
+        items.append(item)
+    return {
+        "AmazonOrderId": e.order.order_id,
+        "SellerOrderId": e.order.order_id,
+        "MarketplaceName": AMAZON_MARKETPLACES[e.order.marketplace_id][2],
+        "PostedDate": iso_z(e.posted_at),
+        ("ShipmentItemAdjustmentList" if refund else "ShipmentItemList"): items,
+    }
+
+
+def list_financial_events(req: Request, world: World) -> Response:
+    q = req.query
+    now = world.config.now
+    latest = now - timedelta(minutes=2)
+    if "NextToken" in q:
+        try:
+            state = decode_cursor(q["NextToken"])
+            after, before, limit = parse_time(state["a"]), parse_time(state["b"]), int(state["n"])
+        except (ValueError, KeyError, TypeError):
+            return error(400, "InvalidInput", "Invalid NextToken.")
+    else:
+        if "PostedAfter" not in q:
+            return error(400, "InvalidInput", "PostedAfter is required.")
+        try:
+            limit = parse_int(q, "MaxResultsPerPage", 100, 100)
+        except ValueError:
+            return error(400, "InvalidInput", "MaxResultsPerPage must be between 1 and 100.")
+        try:
+            after = parse_time(q["PostedAfter"])
+            before = parse_time(q["PostedBefore"]) if "PostedBefore" in q else latest
+        except ValueError:
+            return error(400, "InvalidInput", "PostedAfter and PostedBefore must be ISO 8601 date-times.")
+        if after > latest:
+            return error(400, "InvalidInput", "PostedAfter must be a date at least 2 minutes before the time of the request.")
+        if before > latest:
+            return error(400, "InvalidInput", "PostedBefore must be a date at least 2 minutes before the time of the request.")
+        if before < after:
+            return error(400, "InvalidInput", "PostedBefore must be later than PostedAfter.")
+        if before - after > MAX_POSTED_SPAN:
+            return error(400, "InvalidInput", "PostedAfter and PostedBefore must be no more than 180 days apart.")
+        state = {"a": iso_z(after), "b": iso_z(before), "n": limit, "k": None}
+    events = world.commerce.amazon_financial_events  # sorted by (PostedDate, AmazonOrderId, kind)
+    keys = world.commerce.cached(("amazon.financial_events.keys",), lambda: [e.key for e in events])
+    lo = bisect_left(keys, (after, "", ""))
+    if state.get("k") is not None:
+        posted, order_id, kind = state["k"]
+        lo = max(lo, bisect_right(keys, (parse_time(posted), order_id, kind)))
+    hi = bisect_left(keys, (before, "", ""))
+    page = events[lo:min(hi, lo + limit)]
+    payload: dict[str, Any] = {"FinancialEvents": {
+        "ShipmentEventList": [render_financial_event(e) for e in page if e.kind == "shipment"],
+        "RefundEventList": [render_financial_event(e) for e in page if e.kind == "refund"],
+    }}
+    if lo + len(page) < hi:
+        last = page[-1]
+        payload["NextToken"] = encode_cursor({**state, "k": [iso_z(last.posted_at), last.order.order_id, last.kind]})
     return Response(200, {"payload": payload})
 
 
@@ -156,6 +276,7 @@ NAME = "amazon"
 LIMITS = {  # per-operation token buckets (rate/s, burst) as SP-API documents them
     "amazon.getOrders": {"real": (20, 0.0167), "demo": (200, 100.0)},
     "amazon.getOrderItems": {"real": (30, 0.5), "demo": (1000, 1000.0)},
+    "amazon.listFinancialEvents": {"real": (30, 0.5), "demo": (300, 200.0)},
 }
 
 
@@ -174,4 +295,5 @@ def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
 ROUTES = [
     route("GET", r"/orders/v0/orders", "amazon.getOrders", get_orders),
     route("GET", r"/orders/v0/orders/(?P<order_id>[^/]+)/orderItems", "amazon.getOrderItems", get_order_items),
+    route("GET", r"/finances/v0/financialEvents", "amazon.listFinancialEvents", list_financial_events),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingestion.sandbox import amazon_api, hubspot_api, shopify_api
+from ingestion.sandbox import amazon_api, ebay_api, hubspot_api, shopify_api
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -17,5 +17,9 @@ def sandbox_env(url: str) -> dict[str, str]:
         "SOURCES__AMAZON__CLIENT_ID": amazon_api.DEMO_CLIENT_ID,
         "SOURCES__AMAZON__CLIENT_SECRET": amazon_api.DEMO_CLIENT_SECRET,
         "SOURCES__AMAZON__REFRESH_TOKEN": amazon_api.DEMO_REFRESH_TOKEN,
+        "SOURCES__EBAY__BASE_URL": url,
+        "SOURCES__EBAY__CLIENT_ID": ebay_api.DEMO_CLIENT_ID,
+        "SOURCES__EBAY__CLIENT_SECRET": ebay_api.DEMO_CLIENT_SECRET,
+        "SOURCES__EBAY__REFRESH_TOKEN": ebay_api.DEMO_REFRESH_TOKEN,
         "SOURCES__FX__BASE_URL": url,
     }

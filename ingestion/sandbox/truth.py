@@ -1,4 +1,34 @@
-"""Ground truth (DESIGN §7), computed from the simulation's own objects, never from an API or the warehouse."""
+"""Ground truth (DESIGN §7), computed from the simulation's own objects, never from an API or the warehouse.
+
+Per UTC date (and month) × channel, in USD and per month × channel × currency in local money, by the
+metric definitions of DESIGN §6:
+
+- **orders**: commerce orders on their order date (Shopify ``created_at``, Amazon ``PurchaseDate``, eBay
+  ``creationDate``), test and cancelled orders excluded; B2B: deals won, on the close date.
+- **gross_sales**: Shopify Σ unit price × *current* quantity (after order edits); Amazon Σ ``ItemPrice``
+  (a line total); eBay Σ ``lineItemCost`` (a line total); B2B bookings. On the order date.
+- **discounts**: Shopify ``total_discounts`` (current); Amazon Σ ``PromotionDiscount``; eBay the seller
+  promotion (−``priceDiscount``). On the order date.
+- **refunds**, on the refund's own UTC date: Shopify Σ refund line ``subtotal``; Amazon refunded
+  principal after its promotion per ``RefundEvent`` (−(Principal + PromotionAdjustment)) on its
+  ``PostedDate``; eBay Σ ``paymentSummary.refunds[].amount`` on ``refundDate``. Refunds of test or
+  cancelled orders never count (an eBay cancellation's full refund included).
+- **marketplace_fees** (positive = charged): Amazon −Σ fee amounts per financial event (shipment:
+  commission + FBA fee; return: the refund-admin fee less the commission given back, so usually
+  negative) on its ``PostedDate``; eBay ``totalMarketplaceFee`` on ``creationDate`` (charged at
+  checkout; a cancelled order's is credited to 0 and the order excluded anyway).
+- **net_sales** = gross − discounts − refunds; **net_revenue** = net_sales − marketplace_fees.
+
+- **B2B**: deals won (not archived), on the UTC close date, attributed to the owner at close; lost
+  deals counted likewise.
+- **faults**: under ``--faults heavy`` the sandbox serves some records bad (``faults.bad_records``);
+  ingestion quarantines them, so the truth leaves them out (a bad Shopify order with its refunds, a
+  bad Amazon order's gross/discounts — its financial events are good records and still count —, a bad
+  deal) and lists them under ``bad_records``.
+
+USD: every amount is converted on its own (per order, per refund, per fee event; see ``conversion``)
+with ``to_usd`` at the rate of its UTC date, then summed.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +37,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ingestion.sandbox.faults import bad_records
 from ingestion.sandbox.sim import to_usd
 from ingestion.sandbox.world import World
 
 ZERO = Decimal("0.00")
-MEASURES = ("gross_sales", "discounts", "refunds")
+MEASURES = ("gross_sales", "discounts", "refunds", "marketplace_fees")
 
 
 def _month(day: date) -> str:
@@ -22,8 +53,13 @@ def _empty() -> dict[str, Any]:
     return {"orders": 0, **{m: ZERO for m in MEASURES}}
 
 
-def compute_truth(world: World) -> dict[str, Any]:
+def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
     """Per date/month × channel sales in USD and local currency, B2B bookings, and record counts."""
+    bad = bad_records(world, faults)
+    bad_ids = {(b.resource, b.record_id) for b in bad}
+    shopify_orders = [o for o in world.shopify_orders if ("shopify.orders", o.order_id) not in bad_ids]
+    amazon_orders = [a for a in world.amazon_orders if ("amazon.orders", a.order_id) not in bad_ids]
+    deals = [d for d in world.deals if ("crm.deals", d.deal_id) not in bad_ids]
     usd_daily: dict[tuple[date, str], dict[str, Any]] = defaultdict(_empty)
     local_monthly: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(_empty)
 
@@ -35,7 +71,7 @@ def compute_truth(world: World) -> dict[str, Any]:
             usd_daily[(day, channel)]["orders"] += 1
             local_monthly[(_month(day), channel, currency)]["orders"] += 1
 
-    for o in world.shopify_orders:
+    for o in shopify_orders:
         if o.test or o.cancelled_at is not None:
             continue
         day = o.created_at.date()
@@ -48,15 +84,31 @@ def compute_truth(world: World) -> dict[str, Any]:
         if a.status == "Canceled":
             continue
         day = a.purchase_date.date()
-        add("amazon", a.currency, day, "gross_sales", a.gross, order=True)
-        add("amazon", a.currency, day, "discounts", sum((i.promotion_discount for i in a.items), ZERO))
+        if ("amazon.orders", a.order_id) not in bad_ids:
+            add("amazon", a.currency, day, "gross_sales", a.gross, order=True)
+            add("amazon", a.currency, day, "discounts", sum((i.promotion_discount for i in a.items), ZERO))
+        for e in a.events:
+            posted = e.posted_at.date()
+            add("amazon", a.currency, posted, "marketplace_fees", e.fees)
+            if e.kind == "refund":
+                add("amazon", a.currency, posted, "refunds", e.refund)
+
+    for eb in world.commerce.ebay_orders:
+        if eb.cancelled_at is not None:
+            continue
+        day = eb.created_at.date()
+        add("ebay", "USD", day, "gross_sales", eb.gross, order=True)
+        add("ebay", "USD", day, "discounts", eb.discount)
+        add("ebay", "USD", day, "marketplace_fees", eb.marketplace_fee)
+        for r in eb.refunds:
+            add("ebay", "USD", r.refunded_at.date(), "refunds", r.amount)
 
     b2b: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"bookings_usd": ZERO, "won": 0, "lost": 0})
-    for d in world.deals:
-        if d.closed_at is None:
+    for d in deals:
+        if d.closed_at is None or d.is_archived:
             continue
         day = d.closed_at.date()
-        row = b2b[(_month(day), d.owner_id)]
+        row = b2b[(_month(day), d.owner_at(d.closed_at))]
         if d.stage == "closedwon":
             usd = to_usd(d.amount, world.usd_per_unit(d.currency, day))
             row["won"] += 1
@@ -75,24 +127,40 @@ def compute_truth(world: World) -> dict[str, Any]:
             target[k] += v
 
     def net(row: dict[str, Any]) -> dict[str, Any]:
-        return {**row, "net_sales": row["gross_sales"] - row["discounts"] - row["refunds"]}
+        net_sales = row["gross_sales"] - row["discounts"] - row["refunds"]
+        return {"orders": row["orders"], "gross_sales": row["gross_sales"], "discounts": row["discounts"],
+                "refunds": row["refunds"], "marketplace_fees": row["marketplace_fees"], "net_sales": net_sales,
+                "net_revenue": net_sales - row["marketplace_fees"]}
 
     def fmt(row: dict[str, Any], suffix: str) -> dict[str, Any]:
         return {(k if k == "orders" else f"{k}{suffix}"): (str(v) if isinstance(v, Decimal) else v)
                 for k, v in net(row).items()}
 
+    commerce = world.commerce
+    amazon_events = commerce.amazon_financial_events
     cfg = world.config
     return {
-        "world": {"seed": cfg.seed, "scale": cfg.scale, "as_of": cfg.as_of.isoformat()},
-        "conversion": "USD = round(local amount × USD per unit on the UTC date (last earlier business day), 2) per order/refund/deal",
+        "world": {"seed": cfg.seed, "scale": cfg.scale, "as_of": cfg.as_of.isoformat(), "faults": faults},
+        "bad_records": [{"resource": b.resource, "record_id": str(b.record_id), "reason": b.reason, "field": b.field}
+                        for b in bad],
+        "conversion": "USD = round(local amount × USD per unit on the UTC date (last earlier business day), 2) "
+                      "per order (gross, discounts; eBay fee), per refund (Shopify refund, eBay refund, Amazon "
+                      "RefundEvent), per Amazon financial event (fees), per deal",
         "record_counts": {
-            "shopify.orders": len(world.shopify_orders),
-            "shopify.orders.line_items": sum(len(o.lines) for o in world.shopify_orders),
-            "shopify.orders.refunds": sum(len(o.refunds) for o in world.shopify_orders),
-            "crm.deals": len(world.deals),
+            "shopify.orders": len(shopify_orders),
+            "shopify.orders.line_items": sum(len(o.lines) for o in shopify_orders),
+            "shopify.orders.refunds": sum(len(o.refunds) for o in shopify_orders),
+            "shopify.customers": len(commerce.shopify_customers),
+            "shopify.products": len(commerce.products),
+            "crm.deals": len(deals),  # archived ones included: ingestion loads them flagged
             "crm.owners": len(world.owners),
-            "amazon.orders": len(world.amazon_orders),
-            "amazon.order_items": sum(len(a.items) for a in world.amazon_orders),
+            "amazon.orders": len(amazon_orders),
+            "amazon.order_items": sum(len(a.items) for a in amazon_orders),
+            "amazon.financial_events.shipments": sum(1 for e in amazon_events if e.kind == "shipment"),
+            "amazon.financial_events.refunds": sum(1 for e in amazon_events if e.kind == "refund"),
+            "ebay.orders": len(commerce.ebay_orders),
+            "ebay.orders.line_items": sum(len(o.lines) for o in commerce.ebay_orders),
+            "ebay.orders.refunds": sum(len(o.refunds) for o in commerce.ebay_orders),
             "fx.rates": sum(len(v) for v in world.fx.values()),
         },
         "monthly": [{"month": m, "channel": c, **fmt(r, "_usd")} for (m, c), r in sorted(monthly_usd.items())],

@@ -22,11 +22,9 @@ DEAL_PROPERTIES = ("dealname", "amount", "deal_currency_code", "dealstage", "pip
 
 
 def deals_contract() -> Contract:
-    won = lambda deal: (deal.get("properties") or {}).get("dealstage") == "closedwon"  # noqa: E731
     return Contract("hubspot", "deals", "id", checks=(
         currency_known("properties.deal_currency_code"),
-        amount_present("properties.amount", when=won),  # a booking needs an amount
-        amount_present("properties.amount", when=lambda d: (d.get("properties") or {}).get("amount") is not None),
+        amount_present("properties.amount"),  # every deal of this business is priced; a booking needs it
     ))
 
 
@@ -49,12 +47,15 @@ def hubspot_source(
         # The list endpoint has no update filter: page through all, keep what changed in the window.
         cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
         contract = deals_contract()
-        params = {"limit": 100, "archived": "false", "properties": ",".join(DEAL_PROPERTIES)}
-        for page in pages(client("deals"), "crm/v3/objects/deals", params=params, data_selector="results"):
-            changed = [d for d in page if parse_instant(d["updatedAt"]) >= cursor.start]
-            for deal in changed:
-                cursor.observe(deal["updatedAt"])
-            yield from checked(contract, changed)
+        # Live deals, then archived (deleted) ones: an archived deal arrives flagged `archived`, so a
+        # deletion in the CRM reaches the warehouse instead of leaving a stale live row behind.
+        for archived in ("false", "true"):
+            params = {"limit": 100, "archived": archived, "properties": ",".join(DEAL_PROPERTIES)}
+            for page in pages(client("deals"), "crm/v3/objects/deals", params=params, data_selector="results"):
+                changed = [d for d in page if parse_instant(d["updatedAt"]) >= cursor.start]
+                for deal in changed:
+                    cursor.observe(deal["updatedAt"])
+                yield from checked(contract, changed)
         cursor.commit()
 
     @dlt.resource(name="owners", primary_key="id", write_disposition="merge")

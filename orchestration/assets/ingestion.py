@@ -13,7 +13,8 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asse
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.contracts import QUARANTINE_TABLE
-from ingestion.pipelines import SOURCES, describe_source, make_pipeline, refresh_quarantine_view
+from ingestion.integrity import remove_replayed_rows
+from ingestion.pipelines import SOURCES, describe_source, make_pipeline, refresh_quarantine_view, warehouse_path
 from orchestration.resources import WAREHOUSE_POOL
 
 KINDS = {"dlt", "duckdb"}
@@ -83,6 +84,9 @@ def _source_assets(key: str) -> AssetsDefinition:
             context.log.warning(f"{spec.dataset}: {quarantined} record(s) quarantined (raw_quarantine.records)")
         if new_columns:
             context.log.info(f"{spec.dataset}: schema drift absorbed, new columns: {', '.join(new_columns)}")
+        replayed = remove_replayed_rows(warehouse_path(), spec.dataset)
+        if replayed:
+            context.log.warning(f"{spec.dataset}: removed rows replayed by a resumed load: {replayed}")
         total_quarantined = refresh_quarantine_view()
         for result in results:
             yield MaterializeResult(asset_key=result.asset_key, metadata={

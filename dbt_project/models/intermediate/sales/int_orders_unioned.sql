@@ -43,8 +43,31 @@ amazon as (
         coalesce(i.discounts, 0) as discounts
     from {{ ref('stg_amazon__orders') }} as o
     left join amazon_items as i on i.order_dlt_id = o.dlt_id
+),
+
+ebay_lines as (
+    select order_dlt_id, min(currency) as currency, sum(line_item_cost) as gross_sales
+    from {{ ref('stg_ebay__order_line_items') }}
+    group by order_dlt_id
+),
+
+ebay as (
+    select
+        'ebay' as channel,
+        o.order_id,
+        o.created_at as ordered_at,
+        coalesce(l.currency, o.currency) as currency,
+        o.buyer_username as customer_ref,
+        false as is_test,
+        o.is_cancelled,
+        coalesce(l.gross_sales, 0) as gross_sales,
+        o.discounts
+    from {{ ref('stg_ebay__orders') }} as o
+    left join ebay_lines as l on l.order_dlt_id = o.dlt_id
 )
 
 select * from shopify
 union all
 select * from amazon
+union all
+select * from ebay

@@ -1,5 +1,6 @@
 {#- Sales per UTC date × channel in USD (DESIGN §6): test and cancelled orders never count; refunds are
-    booked on the refund's date; B2B gross = net = bookings (closed-won deals on their close date). -#}
+    booked on the refund's date and fees on their posted date; B2B gross = net = bookings (closed-won,
+    not archived deals on their close date). -#}
 with orders as (
     select
         order_date as date_day,
@@ -22,7 +23,7 @@ bookings as (
         sum(amount_usd) as gross_sales_usd,
         cast(0 as decimal(18, 2)) as discounts_usd
     from {{ ref('fct_deals') }}
-    where is_won
+    where is_won and not is_archived
     group by close_date
 ),
 
@@ -35,13 +36,20 @@ sales as (
 refunds as (
     select refund_date as date_day, channel, sum(refund_amount_usd) as refunds_usd
     from {{ ref('fct_refunds') }}
-    where not is_test_order
+    where order_counts_as_sale
     group by refund_date, channel
+),
+
+fees as (
+    select posted_date as date_day, channel, sum(fee_amount_usd) as marketplace_fees_usd
+    from {{ ref('fct_marketplace_fees') }}
+    where order_counts_as_sale
+    group by posted_date, channel
 ),
 
 last_day as (
     select max(date_day) as date_day from (
-        select date_day from sales union all select date_day from refunds
+        select date_day from sales union all select date_day from refunds union all select date_day from fees
     ) as activity
 ),
 
@@ -62,10 +70,12 @@ combined as (
         coalesce(s.customers, 0) as customers,
         coalesce(s.gross_sales_usd, 0) as gross_sales_usd,
         coalesce(s.discounts_usd, 0) as discounts_usd,
-        coalesce(r.refunds_usd, 0) as refunds_usd
+        coalesce(r.refunds_usd, 0) as refunds_usd,
+        coalesce(f.marketplace_fees_usd, 0) as marketplace_fees_usd
     from spine
     left join sales as s on s.date_day = spine.date_day and s.channel = spine.channel
     left join refunds as r on r.date_day = spine.date_day and r.channel = spine.channel
+    left join fees as f on f.date_day = spine.date_day and f.channel = spine.channel
 )
 
 select
@@ -77,6 +87,8 @@ select
     {{ to_money('discounts_usd') }} as discounts_usd,
     {{ to_money('refunds_usd') }} as refunds_usd,
     {{ to_money('gross_sales_usd - discounts_usd - refunds_usd') }} as net_sales_usd,
+    {{ to_money('marketplace_fees_usd') }} as marketplace_fees_usd,
+    {{ to_money('gross_sales_usd - discounts_usd - refunds_usd - marketplace_fees_usd') }} as net_revenue_usd,
     case when orders > 0
          then {{ to_money('(gross_sales_usd - discounts_usd - refunds_usd) / orders') }} end as aov_usd
 from combined

@@ -19,6 +19,7 @@ select
     cast(d.closed_at as date) as close_date,
     d.is_won,
     d.is_lost,
+    d.is_archived,
     d.currency,
     {{ to_money('d.amount') }} as amount,
     {{ usd_per_unit('r', 'd.currency') }} as usd_per_unit,

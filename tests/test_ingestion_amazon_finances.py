@@ -1,0 +1,201 @@
+"""Amazon Finances v0 financial events -> raw_amazon.financial_event_lines -> stg_amazon__financial_event_lines.
+
+The raw lines must give back, per month and currency, exactly the sandbox truth's Amazon refunds
+(−(Principal + PromotionAdjustment) of refund events) and marketplace fees (−Σ fee lines), on PostedDate;
+re-reads merge; advancing the world adds events and leaves the old ones as they were.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import requests
+
+from ingestion.incremental import parse_instant
+from ingestion.pipelines import PROJECT_ROOT, run_source
+from ingestion.sandbox.connect import sandbox_env
+from ingestion.sandbox.server import SandboxApp, SandboxServer
+from ingestion.sandbox.truth import compute_truth
+from ingestion.sources.amazon import exact_json, financial_event_lines, financial_events_contract
+from tests.conftest import TEST_WORLD
+
+ZERO = Decimal("0.00")
+LINE_COLUMNS = ("event_line_id", "event_type", "amazon_order_id", "marketplace_name", "posted_date", "order_item_id",
+                "seller_sku", "quantity", "line_kind", "line_type", "amount", "currency")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    # demo rate limits: the sandbox sends x-amzn-RateLimit-Limit, so the resource's pacer is exercised too
+    with SandboxServer(SandboxApp(TEST_WORLD, rate_limits="demo"), port=0) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def env(server: SandboxServer) -> Iterator[None]:
+    values = sandbox_env(server.url)
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory, server: SandboxServer, env: None) -> Path:
+    path = tmp_path_factory.mktemp("amazon_finances") / "wh.duckdb"
+    run_source("amazon", path)
+    return path
+
+
+def lines_of(path: Path) -> dict[str, tuple[Any, ...]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(f"select {', '.join(LINE_COLUMNS)} from raw_amazon.financial_event_lines").fetchall()
+    return {r[0]: r for r in rows}
+
+
+def recomputed(lines: dict[str, tuple[Any, ...]]) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(month, currency) -> (refunds, marketplace fees), from the raw lines by the metric definitions."""
+    refunds: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    fees: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    for _, event_type, _, _, posted, _, _, _, kind, line_type, amount, currency in lines.values():
+        key = (parse_instant(posted).astimezone(UTC).strftime("%Y-%m"), currency)
+        if event_type == "refund" and (kind == "promotion" or (kind == "charge" and line_type == "Principal")):
+            refunds[key] -= amount
+        if kind == "fee":
+            fees[key] -= amount
+    return {k: (refunds[k], fees[k]) for k in set(refunds) | set(fees)}
+
+
+def truth_of(server: SandboxServer) -> dict[str, Any]:
+    return compute_truth(server.app.world)
+
+
+def expected(truth: dict[str, Any]) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    return {(r["month"], r["currency"]): (Decimal(r["refunds"]), Decimal(r["marketplace_fees"]))
+            for r in truth["monthly_local"] if r["channel"] == "amazon"}
+
+
+def assert_reconciles(lines: dict[str, tuple[Any, ...]], truth: dict[str, Any]) -> None:
+    got, want = recomputed(lines), expected(truth)
+    mismatches = {k: (got.get(k, (ZERO, ZERO)), want.get(k, (ZERO, ZERO))) for k in set(got) | set(want)
+                  if got.get(k, (ZERO, ZERO)) != want.get(k, (ZERO, ZERO))}
+    assert not mismatches, f"(month, currency): (loaded refunds, fees) vs truth: {sorted(mismatches.items())}"
+    assert any(refunds for refunds, _ in want.values()) and any(fees for _, fees in want.values())
+    events = {(r[1], r[2], r[4]) for r in lines.values()}
+    counts = truth["record_counts"]
+    assert sum(1 for e in events if e[0] == "shipment") == counts["amazon.financial_events.shipments"]
+    assert sum(1 for e in events if e[0] == "refund") == counts["amazon.financial_events.refunds"]
+
+
+def test_raw_lines_reconcile_with_truth_per_month(loaded: Path, server: SandboxServer) -> None:
+    lines = lines_of(loaded)
+    assert_reconciles(lines, truth_of(server))
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        types = dict(con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw_amazon' and table_name = 'financial_event_lines'").fetchall())
+        quarantined = con.execute("select count(*) from raw_quarantine.records "
+                                  "where resource = 'financial_events'").fetchone()[0]  # type: ignore[index]
+    assert types["amount"] == "DECIMAL(18,2)" and types["posted_date"] == "VARCHAR"
+    assert quarantined == 0
+    assert {r[1] for r in lines.values()} == {"shipment", "refund"}
+    assert {r[8] for r in lines.values()} == {"charge", "fee", "promotion"}
+    assert all(isinstance(r[10], Decimal) and r[11] in ("USD", "GBP", "EUR") for r in lines.values())
+
+
+def test_a_second_run_merges_instead_of_duplicating(loaded: Path, server: SandboxServer) -> None:
+    before = lines_of(loaded)
+    run_source("amazon", loaded)
+    after = lines_of(loaded)
+    assert after == before
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        total, distinct = con.execute("select count(*), count(distinct event_line_id) "
+                                      "from raw_amazon.financial_event_lines").fetchone()  # type: ignore[misc]
+    assert total == distinct == len(before)
+
+
+def test_the_staging_view_builds_and_passes_its_tests(loaded: Path, tmp_path: Path) -> None:
+    dbt = PROJECT_ROOT / ".venv" / "bin" / "dbt"
+    done = subprocess.run(
+        [str(dbt), "build", "--profiles-dir", ".", "--select", "stg_amazon__financial_event_lines",
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=PROJECT_ROOT / "dbt_project", env={**os.environ, "SALESDW_DUCKDB_PATH": str(loaded)},
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        columns = con.execute("select column_name, data_type from information_schema.columns where "
+                              "table_schema = 'staging' and table_name = 'stg_amazon__financial_event_lines' "
+                              "order by ordinal_position").fetchall()
+        rows, raw = con.execute(
+            "select (select count(*) from staging.stg_amazon__financial_event_lines), "
+            "(select count(*) from raw_amazon.financial_event_lines)").fetchone()  # type: ignore[misc]
+    assert columns == [("event_line_id", "VARCHAR"), ("event_type", "VARCHAR"), ("amazon_order_id", "VARCHAR"),
+                       ("posted_at", "TIMESTAMP WITH TIME ZONE"), ("order_item_id", "VARCHAR"),
+                       ("seller_sku", "VARCHAR"), ("line_kind", "VARCHAR"), ("line_type", "VARCHAR"),
+                       ("amount", "DECIMAL(18,2)"), ("currency", "VARCHAR")]
+    assert rows == raw
+
+
+def test_advancing_the_world_adds_events_and_keeps_the_old_ones(loaded: Path, server: SandboxServer) -> None:
+    before = lines_of(loaded)
+    old_clock = server.app.config.now
+    with urllib.request.urlopen(urllib.request.Request(f"{server.url}/_sandbox/advance?days=30", method="POST")) as r:
+        assert r.status == 200
+    run_source("amazon", loaded)
+    after = lines_of(loaded)
+    assert {k: after.get(k) for k in before} == before  # posted events never change
+    new = [r for k, r in after.items() if k not in before]
+    # (events posted in the two minutes before the old clock were not listable yet: the API's bound)
+    assert new and all(parse_instant(r[4]) >= old_clock - timedelta(minutes=2) for r in new)
+    assert_reconciles(after, truth_of(server))
+
+
+def test_amounts_are_parsed_exactly_and_never_as_floats() -> None:
+    body = {"payload": {"FinancialEvents": {"ShipmentEventList": [{
+        "AmazonOrderId": "111-1", "PostedDate": "2025-03-01T10:00:00Z", "MarketplaceName": "Amazon.com",
+        "ShipmentItemList": [{"SellerSKU": "S", "OrderItemId": "1", "QuantityShipped": 1,
+                              "ItemChargeList": [{"ChargeType": "Principal",
+                                                  "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": 0.1}},
+                                                 {"ChargeType": "Tax",
+                                                  "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": 0.2}}],
+                              "ItemFeeList": [{"FeeType": "Commission",
+                                               "FeeAmount": {"CurrencyCode": "USD", "CurrencyAmount": -0.3}}]}]}]}}}
+    response = requests.Response()
+    response.status_code, response._content = 200, json.dumps(body).encode()
+    response.headers["Content-Type"] = "application/json"
+    event = exact_json(response).json()["payload"]["FinancialEvents"]["ShipmentEventList"][0]
+    event["EventType"] = "shipment"
+    lines = financial_event_lines(event)
+    amounts = [line["amount"] for line in lines]
+    assert all(isinstance(a, Decimal) for a in amounts) and sum(amounts) == 0  # 0.1 + 0.2 − 0.3, exactly
+    assert [line["line_kind"] for line in lines] == ["charge", "charge", "fee"]
+    assert len({line["event_line_id"] for line in lines}) == 3
+    assert [line["event_line_id"] for line in financial_event_lines(event)] == [l["event_line_id"] for l in lines]
+
+    # the contract quarantines the whole event when one line breaks it
+    bad = copy.deepcopy(event)
+    bad["ShipmentItemList"][0]["ItemFeeList"][0]["FeeAmount"]["CurrencyCode"] = "XXX"
+    bad["EventKey"] = "shipment:111-1:2025-03-01T10:00:00Z"
+    missing = copy.deepcopy(event)
+    del missing["ShipmentItemList"][0]["ItemChargeList"][1]["ChargeAmount"]["CurrencyAmount"]
+    missing["EventKey"] = "shipment:111-1:x"
+    good, quarantined = financial_events_contract().split([event, bad, missing])
+    assert good == [event]
+    assert [q["record_id"] for q in quarantined] == ["shipment:111-1:2025-03-01T10:00:00Z", "shipment:111-1:x"]
+    assert "unknown currency" in quarantined[0]["reason"] and "amount" in quarantined[1]["reason"]
