@@ -25,7 +25,7 @@ from ingestion.sandbox.connect import sandbox_env
 from ingestion.sandbox.server import SandboxApp, SandboxServer
 from ingestion.sandbox.truth import compute_truth
 from ingestion.sandbox.world import World, WorldConfig
-from ingestion.sources.ebay import TOKEN_PATH, EbayOAuth, ebay_time, orders_contract
+from ingestion.sources.ebay import TOKEN_PATH, ebay_oauth, ebay_time, orders_contract
 from tests.conftest import TEST_WORLD
 
 # The advance test needs a world where moving the clock brings refunds of orders already loaded
@@ -206,13 +206,13 @@ def test_advancing_the_world_brings_new_orders_and_refunds_incrementally(tmp_pat
 
 def test_oauth_uses_the_refresh_token_grant_and_never_shows_the_secrets(ebay_sandbox: SandboxServer) -> None:
     token_url = f"{ebay_sandbox.url}/{TOKEN_PATH}"
-    auth = EbayOAuth(token_url, ebay_api.DEMO_CLIENT_ID, ebay_api.DEMO_CLIENT_SECRET, ebay_api.DEMO_REFRESH_TOKEN)
+    auth = ebay_oauth(token_url, ebay_api.DEMO_CLIENT_ID, ebay_api.DEMO_CLIENT_SECRET, ebay_api.DEMO_REFRESH_TOKEN)
     response = requests.get(f"{ebay_sandbox.url}/sell/fulfillment/v1/order", auth=auth, timeout=30,
                             params={"filter": f"lastmodifieddate:[{ebay_time(TEST_WORLD.now - timedelta(days=30))}..]"})
     assert response.status_code == 200 and "orders" in response.json()
     assert ebay_api.DEMO_CLIENT_SECRET not in repr(auth) and ebay_api.DEMO_REFRESH_TOKEN not in repr(auth)
 
-    bad = EbayOAuth(token_url, ebay_api.DEMO_CLIENT_ID, ebay_api.DEMO_CLIENT_SECRET, "not-the-refresh-token")
+    bad = ebay_oauth(token_url, ebay_api.DEMO_CLIENT_ID, ebay_api.DEMO_CLIENT_SECRET, "not-the-refresh-token")
     with pytest.raises(IngestionHTTPError, match="invalid_grant") as failure:
         requests.get(f"{ebay_sandbox.url}/sell/fulfillment/v1/order", auth=bad, timeout=30)
     assert ebay_api.DEMO_CLIENT_SECRET not in str(failure.value)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterator
@@ -16,11 +14,12 @@ import dlt
 import requests
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
+from ingestion.auth import RefreshTokenAuth
 from ingestion.client import pages, rest_client
 from ingestion.contracts import (
     Contract, amount_present, checked, currency_known, each, quantity_positive, quarantined,
 )
-from ingestion.http import IngestionHTTPError, ResilientSession
+from ingestion.http import IngestionHTTPError
 from ingestion.incremental import UpdateCursor, utc_iso
 from ingestion.pacing import Pacer, amazon_reading
 
@@ -140,33 +139,10 @@ def _is_invalid_input(exc: IngestionHTTPError) -> bool:
     return "HTTP 400" in str(exc) and "InvalidInput" in str(exc)
 
 
-class LwaAuth(requests.auth.AuthBase):
-    """Login with Amazon: trades the refresh token for an access token and renews it before expiry."""
-
-    def __init__(self, token_url: str, client_id: str, client_secret: str, refresh_token: str) -> None:
-        self.token_url, self.client_id = token_url, client_id
-        self._client_secret, self._refresh_token = client_secret, refresh_token
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-        self._session = ResilientSession("amazon", "lwa-token")
-
-    def _access_token(self) -> str:
-        with self._lock:
-            if self._token is None or time.monotonic() > self._expires_at - 60:
-                response = self._session.post(self.token_url, data={
-                    "grant_type": "refresh_token", "refresh_token": self._refresh_token,
-                    "client_id": self.client_id, "client_secret": self._client_secret})
-                if not response.ok:  # the body names the problem; it never echoes the secrets
-                    raise IngestionHTTPError(f"amazon/lwa-token: POST {self.token_url} -> HTTP "
-                                             f"{response.status_code}: {response.text[:200]}")
-                body = response.json()
-                self._token, self._expires_at = body["access_token"], time.monotonic() + body["expires_in"]
-            return self._token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["x-amz-access-token"] = self._access_token()
-        return request
+def lwa_auth(token_url: str, client_id: str, client_secret: str, refresh_token: str) -> RefreshTokenAuth:
+    """Login with Amazon: client credentials in the form; the token goes in ``x-amz-access-token``."""
+    return RefreshTokenAuth("amazon", token_url, client_id, client_secret, refresh_token,
+                            basic_client_auth=False, header="x-amz-access-token", prefix="")
 
 
 @dlt.source(name="amazon", max_table_nesting=2)
@@ -182,7 +158,7 @@ def amazon_source(
     finances_lookback_days: int = 2,
     finances_page_size: int = 100,
 ) -> Any:
-    auth = LwaAuth(token_url, client_id, client_secret, refresh_token)
+    auth = lwa_auth(token_url, client_id, client_secret, refresh_token)
     # per-operation token buckets as SP-API publishes them (rate/s, burst)
     orders_client = rest_client("amazon", "orders", endpoint, auth=auth,
                                 pacer=Pacer(capacity=20, refill_per_s=0.0167, read_headers=amazon_reading),

@@ -15,18 +15,15 @@ the merge on ``orderId``) but never skip one. Pages follow eBay's ``next`` href.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Iterator
 
 import dlt
-import requests
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
+from ingestion.auth import RefreshTokenAuth
 from ingestion.client import pages, rest_client
 from ingestion.contracts import Contract, amount_present, checked, currency_known, each, quantity_positive
-from ingestion.http import IngestionHTTPError, ResilientSession
 from ingestion.incremental import UpdateCursor
 from ingestion.pacing import Pacer
 
@@ -55,40 +52,9 @@ def ebay_time(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
-class EbayOAuth(requests.auth.AuthBase):
-    """eBay OAuth: trades the refresh token for a user access token and renews it before it expires.
-
-    The secrets travel only in the token request's Basic header and form body; errors quote eBay's
-    OAuth error body (``invalid_client``, ``invalid_grant``...), which never echoes them.
-    """
-
-    def __init__(self, token_url: str, client_id: str, client_secret: str, refresh_token: str) -> None:
-        self.token_url = token_url
-        self._basic = requests.auth.HTTPBasicAuth(client_id, client_secret)
-        self._refresh_token = refresh_token
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-        self._session = ResilientSession("ebay", "oauth-token")
-
-    def __repr__(self) -> str:  # never show the secrets, even in a debugger or a traceback's locals
-        return f"EbayOAuth(token_url={self.token_url!r})"
-
-    def _access_token(self) -> str:
-        with self._lock:
-            if self._token is None or time.monotonic() > self._expires_at - 60:
-                response = self._session.post(self.token_url, auth=self._basic, data={
-                    "grant_type": "refresh_token", "refresh_token": self._refresh_token})
-                if not response.ok:
-                    raise IngestionHTTPError(f"ebay/oauth-token: POST {self.token_url} -> HTTP "
-                                             f"{response.status_code}: {response.text[:200]}")
-                body = response.json()
-                self._token, self._expires_at = body["access_token"], time.monotonic() + float(body["expires_in"])
-            return self._token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._access_token()}"
-        return request
+def ebay_oauth(token_url: str, client_id: str, client_secret: str, refresh_token: str) -> RefreshTokenAuth:
+    """eBay OAuth user token: client credentials in the Basic header, the token as a Bearer."""
+    return RefreshTokenAuth("ebay", token_url, client_id, client_secret, refresh_token, basic_client_auth=True)
 
 
 # Nesting 2: money objects ({"value", "currency"}, up to pricingSummary.total) flatten into
@@ -109,7 +75,7 @@ def ebay_source(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE} (eBay's getOrders limit), not {page_size}")
     base = base_url.rstrip("/")
-    auth = EbayOAuth(f"{base}/{TOKEN_PATH}", client_id, client_secret, refresh_token)
+    auth = ebay_oauth(f"{base}/{TOKEN_PATH}", client_id, client_secret, refresh_token)
     client = rest_client("ebay", "orders", base, auth=auth, paginator=JSONLinkPaginator(next_url_path="next"),
                          pacer=Pacer(capacity=ORDERS_CAPACITY, refill_per_s=ORDERS_PER_S))
 
