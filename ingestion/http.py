@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from email.utils import parsedate_to_datetime
@@ -54,12 +55,13 @@ class ResilientSession(requests.Session):
     """A ``requests.Session`` whose ``send`` retries transient failures and malformed JSON bodies."""
 
     def __init__(self, source: str, resource: str = "", *, pacer: Pacer | None = None, max_attempts: int = 8,
-                 backoff_s: float = 0.5, backoff_max_s: float = 30.0, timeout_s: float = 30.0) -> None:
+                 backoff_s: float = 0.5, backoff_max_s: float = 30.0, timeout_s: float | None = None) -> None:
         super().__init__()
         self.source, self.resource = source, resource
         self.pacer = pacer or unlimited()
         self.max_attempts, self.backoff_s, self.backoff_max_s = max_attempts, backoff_s, backoff_max_s
-        self.timeout_s = timeout_s
+        # a read that takes longer is abandoned and retried (SALESDW_HTTP_TIMEOUT_S overrides the 30 s)
+        self.timeout_s = timeout_s if timeout_s is not None else float(os.environ.get("SALESDW_HTTP_TIMEOUT_S", 30))
         self.stats = {"requests": 0, "retries": 0, "throttled": 0}
 
     def _backoff(self, attempt: int) -> float:

@@ -25,6 +25,8 @@ def _world_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF, help="YYYY-MM-DD")
     parser.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
     parser.add_argument("--rate-limits", choices=RATE_LIMIT_MODES, default="demo")
+    parser.add_argument("--slow-s", type=float, default=35.0,
+                        help="delay of a 'slow response' fault (past the clients' 30 s timeout by default)")
 
 
 def _world(args: argparse.Namespace) -> WorldConfig:
@@ -49,7 +51,7 @@ def prepare_dagster_home() -> Path:
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from ingestion.sandbox.server import SandboxApp, SandboxServer
 
-    app = SandboxApp(_world(args), rate_limits=args.rate_limits, faults=args.faults)
+    app = SandboxApp(_world(args), rate_limits=args.rate_limits, faults=args.faults, slow_s=args.slow_s)
     server = SandboxServer(app, host=args.host, port=args.port)
     print(f"sandbox serving seed={args.seed} scale={args.scale} as_of={args.as_of} on {server.url} "
           f"(rate limits: {args.rate_limits}, faults: {args.faults}); Ctrl-C stops", flush=True)
@@ -90,7 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         world = _world(args)
         port = args.port if _port_free("127.0.0.1", args.port) else 0
         print(f"[salesdw] building sandbox world seed={world.seed} scale={world.scale} as_of={world.as_of} ...", flush=True)
-        server = SandboxServer(SandboxApp(world, rate_limits=args.rate_limits, faults=args.faults), port=port).start()
+        server = SandboxServer(SandboxApp(world, rate_limits=args.rate_limits, faults=args.faults, slow_s=args.slow_s),
+                               port=port).start()
         os.environ.update(sandbox_env(server.url))
         truth = compute_truth(server.app.world, faults=args.faults)
         print(f"[salesdw] sandbox on {server.url}; loading into {warehouse_path()}", flush=True)

@@ -32,23 +32,37 @@ def raw_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in tables}  # type: ignore[index]
 
 
+MONEY = ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")
+
+
 def channel_totals(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    rows = con.execute("""
-        select channel, sum(orders), sum(gross_sales_usd), sum(discounts_usd), sum(refunds_usd), sum(net_sales_usd)
+    rows = con.execute(f"""
+        select channel, sum(orders), {', '.join(f'sum({m})' for m in MONEY)}
         from marts.channel_revenue_daily group by channel order by channel""").fetchall()
-    keys = ("channel", "orders", "gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd")
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(("channel", "orders", *MONEY), r)) for r in rows]
 
 
 def truth_channel_totals(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for row in truth["monthly"]:
-        t = out.setdefault(row["channel"], {"orders": 0, **{k: Decimal(0) for k in
-                                                            ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd")}})
+        t = out.setdefault(row["channel"], {"orders": 0, **{k: Decimal(0) for k in MONEY}})
         t["orders"] += row["orders"]
-        for k in ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd"):
+        for k in MONEY:
             t[k] += Decimal(row[k])
     return out
+
+
+def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    try:
+        rows = con.execute("select source_key, resource, count(*) from raw_quarantine.records group by 1, 2").fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {(source, resource): n for source, resource, n in rows}
+
+
+# raw_quarantine (source key, resource) -> the truth's bad-record resource name
+QUARANTINE_RESOURCE_OF = {("shopify", "orders"): "shopify.orders", ("amazon", "orders"): "amazon.orders",
+                          ("crm", "deals"): "crm.deals"}
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -78,16 +92,31 @@ def render_summary(warehouse: Path, checks: list[tuple[str, str, bool]], truth: 
             totals = channel_totals(con)
         except duckdb.CatalogException:
             totals = []
+        quarantined = quarantine_counts(con)
     expected_totals = truth_channel_totals(truth) if truth else {}
     rows = []
     for t in totals:
-        want = expected_totals.get(t["channel"])
-        ok = want is None or all(want[k] == t[k] for k in ("orders", "gross_sales_usd", "discounts_usd", "refunds_usd"))
+        want = expected_totals.get(t["channel"], {"orders": 0, **{k: Decimal(0) for k in MONEY}} if truth else None)
+        ok = want is None or all(want[k] == t[k] for k in ("orders", *MONEY))
         reconciled &= ok
-        rows.append([t["channel"], t["orders"], t["gross_sales_usd"], t["discounts_usd"], t["refunds_usd"],
-                     t["net_sales_usd"], "" if want is None else ("= truth" if ok else "MISMATCH")])
+        rows.append([t["channel"], t["orders"], *(t[k] for k in MONEY),
+                     "" if want is None else ("= truth" if ok else "MISMATCH")])
     out += ["marts.channel_revenue_daily, all days (USD)",
-            _table(["channel", "orders", "gross", "discounts", "refunds", "net sales", ""], rows), ""]
+            _table(["channel", "orders", "gross", "discounts", "refunds", "net sales", "fees", "net revenue", ""],
+                   rows), ""]
+    expected_bad: dict[str, int] = {}
+    for bad in (truth or {}).get("bad_records", []):
+        expected_bad[bad["resource"]] = expected_bad.get(bad["resource"], 0) + 1
+    rows = [[f"{source}/{resource}", n] for (source, resource), n in sorted(quarantined.items())]
+    got_bad = {QUARANTINE_RESOURCE_OF.get(k, k): n for k, n in quarantined.items()}
+    if truth is not None:
+        quarantine_ok = {k: v for k, v in got_bad.items() if v} == expected_bad
+        reconciled &= quarantine_ok
+        rows.append(["sandbox truth (bad records served)", sum(expected_bad.values()),
+                     "= truth" if quarantine_ok else "MISMATCH"])
+    out += ["Quarantine (raw_quarantine.records: records that broke their contract)",
+            _table(["source/resource", "records", ""], [r + [""] * (3 - len(r)) for r in rows]) if rows
+            else "  none", ""]
     failed = [c for c in checks if not c[2]]
     out.append(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     out += [f"  FAILED {asset}: {name}" for asset, name, _ in failed]

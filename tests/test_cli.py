@@ -33,3 +33,28 @@ def test_sandbox_truth_writes_json(tmp_path: Path) -> None:
     months = {r["month"] for r in truth["monthly"]}
     assert months == {"2025-01", "2025-02", "2025-03"}
     assert all(r["net_sales_usd"] for r in truth["monthly"])
+
+
+def test_salesdw_run_under_heavy_faults_reconciles_and_reports_the_quarantine(tmp_path: Path) -> None:
+    """429s, 5xx, slow responses, dropped connections, truncated bodies, shifting pages, drift, bad records."""
+    env = {**os.environ, "SALESDW_DUCKDB_PATH": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "home"),
+           "SALESDW_HTTP_TIMEOUT_S": "1"}
+    done = subprocess.run([*SALESDW, "run", "--scale", "0.02", "--as-of", "2026-04-30", "--port", "0", "--seed", "5",
+                           "--faults", "heavy", "--slow-s", "2", "--log-level", "WARNING"],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "MISMATCH" not in out and "reconciliation with sandbox truth: exact" in out
+    quarantine = out.split("Quarantine (raw_quarantine.records")[1]
+    assert "sandbox truth (bad records served)" in quarantine and "= truth" in quarantine
+    truth = json.loads(subprocess.run([*SALESDW, "sandbox", "truth", "--scale", "0.02", "--as-of", "2026-04-30",
+                                       "--seed", "5", "--faults", "heavy"], capture_output=True, text=True,
+                                      check=True, timeout=120).stdout)
+    assert truth["bad_records"], "the heavy world serves bad records"
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        got = sorted(con.execute("select record_id from raw_quarantine.records").fetchall())
+        reasons = [r[0] for r in con.execute("select reason from raw_quarantine.records").fetchall()]
+    assert got == sorted((b["record_id"],) for b in truth["bad_records"])  # exactly the bad ones, each once
+    assert all(reasons)

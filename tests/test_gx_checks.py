@@ -21,7 +21,17 @@ from orchestration.checks.gx_suites import (
 
 # Minimal raw tables (only the columns the suites read) with legit rows.
 GOOD_WAREHOUSE = """
-create schema raw_shopify; create schema raw_amazon; create schema raw_crm; create schema raw_fx;
+create schema raw_shopify; create schema raw_amazon; create schema raw_crm; create schema raw_fx; create schema raw_ebay;
+create table raw_ebay.orders (order_id varchar, creation_date timestamptz, pricing_summary__price_subtotal__value varchar,
+    total_marketplace_fee__value varchar, pricing_summary__total__currency varchar, cancel_status__cancel_state varchar);
+insert into raw_ebay.orders values ('e-1', '2025-03-01 10:00:00+00', '20.2', '2.71', 'USD', 'NONE_REQUESTED'),
+    ('e-2', '2025-03-02 10:00:00+00', '15.0', '0', 'USD', 'CANCELED');
+create table raw_amazon.financial_event_lines (event_line_id varchar, event_type varchar, amazon_order_id varchar,
+    posted_date varchar, line_kind varchar, amount decimal(18, 2), currency varchar);
+insert into raw_amazon.financial_event_lines values
+    ('l1', 'shipment', '113-1', '2025-02-03T10:00:00Z', 'charge', 19.99, 'USD'),
+    ('l2', 'shipment', '113-1', '2025-02-03T10:00:00Z', 'fee', -3.00, 'USD'),
+    ('l3', 'refund', '113-1', '2025-03-01T10:00:00Z', 'charge', -19.99, 'USD');
 create table raw_shopify.orders (id bigint, currency varchar, created_at timestamptz,
     total_price varchar, total_discounts varchar, total_line_items_price varchar);
 insert into raw_shopify.orders values

@@ -139,6 +139,41 @@ FX_RATES = SuiteSpec(
     ],
 )
 
+EBAY_ORDERS = SuiteSpec(
+    name="raw_ebay_orders",
+    asset=("raw_ebay", "orders"),
+    sql=f"""
+        select order_id, timezone('UTC', creation_date) as creation_date,
+               {money("pricing_summary__price_subtotal__value", "subtotal")},
+               {money("total_marketplace_fee__value", "marketplace_fee")},
+               pricing_summary__total__currency as currency, cancel_status__cancel_state as cancel_state
+        from raw_ebay.orders""",
+    expectations=lambda: [
+        *key("order_id"),
+        *not_null("creation_date", "subtotal", "marketplace_fee", "currency"),
+        gxe.ExpectColumnValuesToBeBetween(column="creation_date", min_value=EARLIEST, max_value=FAR_FUTURE),
+        *non_negative("subtotal", "marketplace_fee"),
+        in_set("currency", ["USD"]),
+        in_set("cancel_state", ["NONE_REQUESTED", "IN_PROGRESS", "CANCELED"]),
+    ],
+)
+
+AMAZON_FINANCIAL_EVENT_LINES = SuiteSpec(
+    name="raw_amazon_financial_event_lines",
+    asset=("raw_amazon", "financial_event_lines"),
+    sql="""
+        select event_line_id, event_type, amazon_order_id, try_cast(posted_date as timestamptz) as posted_at,
+               line_kind, amount, currency
+        from raw_amazon.financial_event_lines""",
+    expectations=lambda: [
+        *key("event_line_id"),
+        *not_null("amazon_order_id", "posted_at", "amount", "currency"),
+        in_set("event_type", ["shipment", "refund"]),
+        in_set("line_kind", ["charge", "fee", "promotion"]),
+        in_set("currency", ["USD", "GBP", "EUR"]),
+    ],
+)
+
 RAW_SUITES: list[SuiteSpec] = [
     SHOPIFY_ORDERS,
     SHOPIFY_LINE_ITEMS,
@@ -146,5 +181,7 @@ RAW_SUITES: list[SuiteSpec] = [
     AMAZON_ORDER_ITEMS,
     CRM_DEALS,
     FX_RATES,
+    EBAY_ORDERS,
+    AMAZON_FINANCIAL_EVENT_LINES,
 ]
 SUITES_BY_ASSET: dict[tuple[str, str], SuiteSpec] = {s.asset: s for s in RAW_SUITES}
