@@ -1,0 +1,10 @@
+{# Whether the month starting at `month_expr` is closed by configuration (DESIGN §6 month close). #}
+{% macro month_is_closable(month_expr) -%}
+    {%- set reference = var('close_reference_date') -%}
+    {%- set through = var('close_through_month') -%}
+    (
+        {{ dbt.dateadd('day', var('close_after_days'), dbt.dateadd('month', 1, month_expr)) }}
+            <= {% if reference %}cast('{{ reference }}' as date){% else %}current_date{% endif %}
+        {% if through %} or {{ month_expr }} <= cast('{{ through }}' as date){% endif %}
+    )
+{%- endmacro %}

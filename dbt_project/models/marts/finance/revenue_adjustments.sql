@@ -1,0 +1,78 @@
+{{ config(materialized='incremental', full_refresh=false, on_schema_change='fail') }}
+{#- A late source change to a closed month: the difference between what the data says now and what was
+    published (plus adjustments already recorded), booked in the earliest open month. Append-only. -#}
+with live as (
+    select * from {{ ref('int_revenue_monthly_aggregated') }}
+),
+
+closed as (
+    select * from {{ ref('period_closes') }}
+),
+
+{% if is_incremental() %}
+recorded as (
+    select
+        original_month, channel,
+        sum(orders_delta) as orders, sum(gross_sales_usd) as gross_sales_usd, sum(discounts_usd) as discounts_usd,
+        sum(refunds_usd) as refunds_usd, sum(marketplace_fees_usd) as marketplace_fees_usd,
+        sum(amount_usd) as net_revenue_usd
+    from {{ this }}
+    group by original_month, channel
+),
+{% endif %}
+
+open_month as (
+    -- the first month that is not closed: where late changes are counted
+    select min(revenue_month) as booked_month
+    from (
+        select revenue_month from live
+        where not {{ month_is_closable('revenue_month') }}
+        union all
+        select {{ dbt.dateadd('month', 1, 'max(revenue_month)') }} from closed
+    ) as candidates
+),
+
+deltas as (
+    select
+        closed.revenue_month as original_month,
+        closed.channel,
+        coalesce(live.orders, 0) - closed.orders
+            {% if is_incremental() %} - coalesce(recorded.orders, 0){% endif %} as orders_delta,
+        coalesce(live.gross_sales_usd, 0) - closed.gross_sales_usd
+            {% if is_incremental() %} - coalesce(recorded.gross_sales_usd, 0){% endif %} as gross_sales_usd,
+        coalesce(live.discounts_usd, 0) - closed.discounts_usd
+            {% if is_incremental() %} - coalesce(recorded.discounts_usd, 0){% endif %} as discounts_usd,
+        coalesce(live.refunds_usd, 0) - closed.refunds_usd
+            {% if is_incremental() %} - coalesce(recorded.refunds_usd, 0){% endif %} as refunds_usd,
+        coalesce(live.marketplace_fees_usd, 0) - closed.marketplace_fees_usd
+            {% if is_incremental() %} - coalesce(recorded.marketplace_fees_usd, 0){% endif %} as marketplace_fees_usd,
+        coalesce(live.net_revenue_usd, 0) - closed.net_revenue_usd
+            {% if is_incremental() %} - coalesce(recorded.net_revenue_usd, 0){% endif %} as amount_usd
+    from closed
+    left join live on live.revenue_month = closed.revenue_month and live.channel = closed.channel
+    {% if is_incremental() %}
+    left join recorded on recorded.original_month = closed.revenue_month and recorded.channel = closed.channel
+    {% endif %}
+)
+
+select
+    deltas.original_month,
+    cast(open_month.booked_month as date) as booked_month,
+    deltas.channel,
+    {{ to_money('deltas.amount_usd') }} as amount_usd,
+    cast(deltas.orders_delta as integer) as orders_delta,
+    {{ to_money('deltas.gross_sales_usd') }} as gross_sales_usd,
+    {{ to_money('deltas.discounts_usd') }} as discounts_usd,
+    {{ to_money('deltas.refunds_usd') }} as refunds_usd,
+    {{ to_money('deltas.marketplace_fees_usd') }} as marketplace_fees_usd,
+    'late source change to a closed month: net revenue ' || cast(deltas.amount_usd as varchar)
+        || ' USD (gross ' || cast(deltas.gross_sales_usd as varchar)
+        || ', discounts ' || cast(deltas.discounts_usd as varchar)
+        || ', refunds ' || cast(deltas.refunds_usd as varchar)
+        || ', fees ' || cast(deltas.marketplace_fees_usd as varchar)
+        || ', orders ' || cast(deltas.orders_delta as varchar) || ')' as reason,
+    current_timestamp as detected_at
+from deltas
+cross join open_month
+where deltas.amount_usd <> 0 or deltas.orders_delta <> 0 or deltas.gross_sales_usd <> 0
+    or deltas.discounts_usd <> 0 or deltas.refunds_usd <> 0 or deltas.marketplace_fees_usd <> 0
