@@ -8,12 +8,12 @@ from orchestration.assets.ingestion import raw_assets
 from orchestration.assets.transform import dbt_models
 from orchestration.checks.gx_checks import gx_checks
 from orchestration.resources import resources
-from orchestration.schedules import main_job, schedules
+from orchestration.schedules import main_job, month_close_job, schedules
 
 defs = Definitions(
     assets=[*raw_assets, dbt_models],
     asset_checks=gx_checks,
-    jobs=[main_job],
+    jobs=[main_job, month_close_job],
     schedules=schedules,
     resources=resources(),
 )

@@ -50,3 +50,16 @@ def test_everything_that_opens_the_warehouse_shares_one_pool_limited_to_one_step
         assert check.node_def.pool == WAREHOUSE_POOL
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     assert config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_monthly_close_schedule_closes_the_previous_month() -> None:
+    from datetime import UTC, datetime
+
+    from dagster import build_schedule_context
+
+    from orchestration.schedules import monthly_close
+
+    request = monthly_close(build_schedule_context(scheduled_execution_time=datetime(2027, 1, 6, 6, tzinfo=UTC)))
+    assert request.run_config["ops"]["dbt_models"]["config"]["close_through_month"] == "2026-12"
+    assert request.run_key == "close-2026-12"
+    assert defs.resolve_job_def("finance_month_close") is not None

@@ -1,10 +1,12 @@
 """dbt models, seeds and tests as Dagster assets and asset checks, grouped by warehouse layer."""
 
 
+import os
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, Iterator
 
-from dagster import AssetExecutionContext, AssetSpec
+from dagster import AssetExecutionContext, AssetSpec, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.resources import DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
@@ -19,6 +21,12 @@ def ensure_manifest() -> None:
     if manifest.exists() and manifest.stat().st_mtime >= newest:
         return
     dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
+class DbtBuildConfig(Config):
+    close_through_month: str = ""
+    """YYYY-MM: close every month up to and including this one (finance month close); empty: the
+    automatic close only (close_after_days after a month's end)."""
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -41,5 +49,9 @@ ensure_manifest()
     dagster_dbt_translator=WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator[Any]:
+    if config.close_through_month:  # the month-close job: close every month through this one
+        month = date.fromisoformat(config.close_through_month[:7] + "-01")
+        os.environ["SALESDW_CLOSE_THROUGH_MONTH"] = month.isoformat()
+        context.log.info(f"closing every month through {month:%Y-%m}")
     yield from dbt.cli(["build"], context=context).stream()
