@@ -33,9 +33,10 @@ class SourceSpec:
 
 SOURCES: dict[str, SourceSpec] = {s.key: s for s in (
     SourceSpec("shopify", "raw_shopify", shopify_source, {"shop_url": "http://unset", "access_token": "unset"},
-               ("orders__line_items", "orders__refunds", "orders__refunds__refund_line_items")),
+               ("orders__line_items", "orders__refunds", "orders__refunds__refund_line_items", "products__variants")),
     SourceSpec("crm", "raw_crm", hubspot_source, {"base_url": "http://unset", "access_token": "unset"},
-               ("owners__teams",)),
+               ("owners__teams", "deals__stage_history", "deals__owner_history", "deals__companies",
+                "deals__contacts", "deal_pipelines__stages")),
     SourceSpec("amazon", "raw_amazon", amazon_source, {"endpoint": "http://unset", "token_url": "http://unset",
                                                        "client_id": "unset", "client_secret": "unset",
                                                        "refresh_token": "unset"}, ("orders__order_items",)),

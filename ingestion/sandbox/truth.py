@@ -37,6 +37,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ingestion.sandbox.crm_world import DEAL_STAGES
 from ingestion.sandbox.faults import bad_records
 from ingestion.sandbox.sim import to_usd
 from ingestion.sandbox.world import World
@@ -154,6 +155,15 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             "shopify.products": len(commerce.products),
             "crm.deals": len(deals),  # archived ones included: ingestion loads them flagged
             "crm.owners": len(world.owners),
+            "crm.owners.teams": sum(1 + (o.manager_id is not None) for o in world.owners),
+            "crm.contacts": len(world.crm.contacts),
+            "crm.companies": len(world.crm.companies),
+            "crm.goal_targets": len(world.crm.goal_targets),
+            "crm.deals.stage_history": sum(len(d.stage_history) for d in deals),
+            "crm.deals.owner_history": sum(len(d.owner_history) for d in deals),
+            "crm.deals.companies": sum(1 for d in deals if not d.is_archived and d.company_id),
+            "crm.deals.contacts": sum(len(set(d.contact_ids)) for d in deals if not d.is_archived),
+            "crm.deal_pipelines.stages": len(DEAL_STAGES),
             "amazon.orders": len(amazon_orders),
             "amazon.order_items": sum(len(a.items) for a in amazon_orders),
             "amazon.financial_events.shipments": sum(1 for e in amazon_events if e.kind == "shipment"),

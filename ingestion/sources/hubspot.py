@@ -1,24 +1,117 @@
-"""HubSpot CRM v3 source: deals (with stage entry dates) and owners into ``raw_crm``."""
+"""HubSpot CRM v3 source: every CRM resource the warehouse reads, into ``raw_crm``.
+
+Resources (tables), all merged on HubSpot's ``id`` unless said otherwise:
+
+- ``deals``: every deal, archived (deleted) ones included and flagged ``archived`` with ``archived_at``;
+  properties as ``properties__<name>`` (HubSpot sends strings), the ``hs_date_entered/exited_<stage>``
+  properties included. Nested tables, replaced with their deal on every merge:
+  ``deals__stage_history`` (``propertiesWithHistory=dealstage``: one row per stage the deal entered,
+  with the timestamp and who moved it), ``deals__owner_history`` (``hubspot_owner_id``: reassignments),
+  ``deals__companies`` and ``deals__contacts`` (the deal's associations; an archived deal has none left).
+- ``contacts`` (the primary company in ``properties__associatedcompanyid``; PII: email, names, phone),
+  ``companies``, ``goal_targets`` (monthly quota per owner: ``hs_target_amount`` for
+  ``hs_start_datetime``..``hs_end_datetime``, ``hubspot_owner_id``), archived ones flagged like deals.
+- ``owners`` with ``owners__teams`` (primary team = territory), archived owners flagged; read whole.
+- ``deal_pipelines`` with ``deal_pipelines__stages``: small, replaced on every load.
+
+Incremental reads: each object resource keeps an update cursor (the highest last-modified time seen,
+committed with the load) and re-reads from the cursor less the lookback.
+
+- First load (no cursor): the list endpoint, paged by ``after`` (ascending ids, so a record changing
+  while we page is never skipped; one seen twice is deduplicated by the merge, latest ``updatedAt`` wins).
+- Then: ``POST /crm/v3/objects/{obj}/search`` on ``hs_lastmodifieddate``/``lastmodifieddate`` ≥ start,
+  sorted ascending. HubSpot refuses to page a search past 10,000 results, so the window is narrowed as
+  we go: every page is a new search starting at the last modification time read (keyset paging; the
+  ``after`` offset only skips the records already read at exactly that millisecond). No search ever
+  reaches the cap (unless more than 10,000 records share one millisecond: then it fails loudly), and a
+  record modified while we page moves past the keyset and is read again instead of shifting an offset.
+- Archived records are never found by search: the list endpoint with ``archived=true`` is paged every
+  run and kept from the window on (``archivedAt``/``updatedAt`` ≥ start), so deletions reach the warehouse.
+- Deals: search cannot return property history or associations, and the list endpoint returns at most
+  50 records per page when history is asked. The deals changed in the window are read one by one
+  (``GET /crm/v3/objects/deals/{id}`` with history and associations), unless paging the whole list is
+  fewer requests (many changes): then the list is paged and filtered to the window like the first load.
+  Either way every deal row carries its complete history and associations, so its nested rows are
+  replaced whole.
+
+Pacing: one pacer per HubSpot rate-limit bucket. The API bucket (100 requests per rolling 10 s for a
+private app) follows the ``X-HubSpot-RateLimit-*`` headers; the search bucket (5 requests per second)
+sends no headers, so its pacer stays idle until a 429 and then paces below the published rate.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Iterator
+import math
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dlt
+from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from ingestion.client import pages, rest_client
 from ingestion.contracts import Contract, amount_present, checked, currency_known
+from ingestion.http import IngestionHTTPError, ResilientSession
 from ingestion.incremental import UpdateCursor, parse_instant
 from ingestion.pacing import Pacer, hubspot_reading
+from ingestion.progress import Progress
+
+API = "crm/v3"
+LIST_PAGE_SIZE = 100  # list endpoints: limit ≤ 100
+HISTORY_PAGE_SIZE = 50  # ... but at most 50 records come back when propertiesWithHistory is asked
+SEARCH_PAGE_SIZE = 200  # search: limit ≤ 200
+SEARCH_MAX_RESULTS = 10_000  # search: after + limit may not pass 10,000
+CURSOR_KEY = "max_modified_at"  # resource state key (the deals' former list-only cursor is not reused)
 
 DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
                "contractsent", "closedwon", "closedlost")
 DEAL_PROPERTIES = ("dealname", "amount", "deal_currency_code", "dealstage", "pipeline", "closedate",
                    "createdate", "hs_lastmodifieddate", "hubspot_owner_id", "hs_is_closed_won",
-                   *(f"hs_date_entered_{s}" for s in DEAL_STAGES))
+                   *(f"hs_date_entered_{s}" for s in DEAL_STAGES),
+                   "hs_is_closed", "hs_is_closed_lost", "hs_deal_stage_probability", "hubspot_owner_assigneddate",
+                   "days_to_close", "num_associated_contacts",
+                   *(f"hs_date_exited_{s}" for s in DEAL_STAGES))
+# propertiesWithHistory -> the nested table (of deals) that holds the property's history
+DEAL_HISTORY = {"dealstage": "stage_history", "hubspot_owner_id": "owner_history"}
+DEAL_ASSOCIATIONS = ("companies", "contacts")
+
+
+@dataclass(frozen=True)
+class CrmObject:
+    name: str  # as in the path, and the resource/table name
+    modified: str  # the last-modified property searches filter and sort on
+    properties: tuple[str, ...]
+    timestamps: tuple[str, ...]  # datetime properties among them
+
+    def columns(self) -> dict[str, Any]:
+        """Declared columns: every property exists (typed) even before a record sets it, and when one
+        record arrives twice in a load, the latest ``updatedAt`` is kept."""
+        cols: dict[str, Any] = {
+            f"properties__{p}": {"data_type": "timestamp" if p in self.timestamps else "text", "nullable": True}
+            for p in self.properties}
+        cols["archived_at"] = {"data_type": "timestamp", "nullable": True}
+        cols["updated_at"] = {"data_type": "timestamp", "dedup_sort": "desc"}
+        return cols
+
+
+DEALS = CrmObject("deals", "hs_lastmodifieddate", DEAL_PROPERTIES, (
+    "closedate", "createdate", "hs_lastmodifieddate", "hubspot_owner_assigneddate",
+    *(f"hs_date_entered_{s}" for s in DEAL_STAGES), *(f"hs_date_exited_{s}" for s in DEAL_STAGES)))
+CONTACTS = CrmObject("contacts", "lastmodifieddate", (
+    "email", "firstname", "lastname", "phone", "jobtitle", "company", "associatedcompanyid", "hubspot_owner_id",
+    "lifecyclestage", "createdate", "lastmodifieddate", "hs_object_id"), ("createdate", "lastmodifieddate"))
+COMPANIES = CrmObject("companies", "hs_lastmodifieddate", (
+    "name", "domain", "industry", "city", "state", "country", "numberofemployees", "phone", "hubspot_owner_id",
+    "lifecyclestage", "createdate", "hs_lastmodifieddate", "hs_object_id"), ("createdate", "hs_lastmodifieddate"))
+GOAL_TARGETS = CrmObject("goal_targets", "hs_lastmodifieddate", (
+    "hs_goal_name", "hs_target_amount", "hs_start_datetime", "hs_end_datetime", "hubspot_owner_id",
+    "hs_assignee_user_id", "hs_created_by_user_id", "hs_goal_target_group_id", "hs_group_correlation_uuid",
+    "hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    ("hs_start_datetime", "hs_end_datetime", "hs_createdate", "hs_lastmodifieddate"))
 
 
 def deals_contract() -> Contract:
@@ -28,6 +121,121 @@ def deals_contract() -> Contract:
     ))
 
 
+def goal_targets_contract() -> Contract:
+    return Contract("hubspot", "goal_targets", "id", checks=(
+        amount_present("properties.hs_target_amount"),  # a quota without an amount cannot be attained
+    ))
+
+
+# --- reading ---
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_millis(value: str | datetime) -> int:
+    """Exact epoch milliseconds (no float rounding) of an instant, as HubSpot filters take them; HubSpot
+    writes datetime values as ISO-8601 or (older properties) as epoch-millisecond strings."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return (parse_instant(value) - _EPOCH) // timedelta(milliseconds=1)
+
+
+def changed_at(record: dict[str, Any]) -> datetime:
+    """When a record last changed: ``updatedAt``, or its archival if later."""
+    stamps = [parse_instant(record["updatedAt"])]
+    if record.get("archivedAt"):
+        stamps.append(parse_instant(record["archivedAt"]))
+    return max(stamps)
+
+
+def list_pages(client: RESTClient, obj: str, params: dict[str, Any], since: datetime) -> Iterator[list[dict[str, Any]]]:
+    """``GET /crm/v3/objects/{obj}`` page by page, keeping the records changed since ``since``."""
+    for page in pages(client, f"{API}/objects/{obj}", params=params, data_selector="results"):
+        kept = [r for r in page if changed_at(r) >= since]
+        if kept:
+            yield kept
+
+
+def _search_body(prop: str, since_ms: int | None, properties: Iterable[str], limit: int, after: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
+                            "properties": list(properties), "limit": limit}
+    if since_ms is not None:
+        body["filterGroups"] = [{"filters": [{"propertyName": prop, "operator": "GTE", "value": str(since_ms)}]}]
+    if after:
+        body["after"] = str(after)
+    return body
+
+
+def search_total(client: RESTClient, obj: str, prop: str, since: datetime | None = None) -> int:
+    """How many (live) records a search finds: all of them, or those modified since ``since``."""
+    body = _search_body(prop, epoch_millis(since) if since else None, [prop], 1, 0)
+    return int(client.post(f"{API}/objects/{obj}/search", json=body).json()["total"])
+
+
+def search_modified(client: RESTClient, obj: str, prop: str, since: datetime, properties: Iterable[str],
+                    totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Live records with ``prop`` ≥ ``since``, ascending by ``prop``, one search per page (keyset paging).
+
+    Each search starts at the last ``prop`` value read and skips (``after``) the records already read at
+    exactly that value, so ``after + limit`` stays far below ``SEARCH_MAX_RESULTS`` however large the
+    window is. Only a run of more than ``SEARCH_MAX_RESULTS`` records modified in the same millisecond
+    could not be read this way; that fails instead of silently losing records. ``totals`` (if given)
+    receives the first search's ``total``: how many records the whole window holds.
+    """
+    session: ResilientSession = client.session  # type: ignore[assignment]
+    progress = Progress(session.source, session.resource)
+    properties = tuple(dict.fromkeys([*properties, prop]))
+    low, skip = epoch_millis(since), 0  # skip: records already read whose prop == low
+    while True:
+        limit = min(SEARCH_PAGE_SIZE, SEARCH_MAX_RESULTS - skip)
+        if limit < 1:
+            raise IngestionHTTPError(
+                f"hubspot/{obj}: more than {SEARCH_MAX_RESULTS} records have {prop} = {low} (epoch ms): HubSpot "
+                "search cannot page past its result cap; read this object from the list endpoint (full refresh)")
+        data = client.post(f"{API}/objects/{obj}/search",
+                           json=_search_body(prop, low, properties, limit, skip)).json()
+        results = data.get("results") or []
+        if totals is not None and not totals:
+            totals.append(int(data.get("total", len(results))))
+        progress.page(len(results))
+        if results:
+            yield results
+        if not results or not (data.get("paging") or {}).get("next"):
+            break
+        stamps = [epoch_millis(r["properties"][prop]) for r in results]
+        last = stamps[-1]
+        if last == low:
+            skip += len(results)
+        else:
+            low, skip = last, sum(1 for s in stamps if s == last)
+    progress.done()
+
+
+def read_one(client: RESTClient, obj: str, record_id: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """``GET /crm/v3/objects/{obj}/{id}``; None when it is gone (archived since it was found: the
+    archived pass of the same run reads it)."""
+    try:
+        return client.get(f"{API}/objects/{obj}/{record_id}", params=params).json()
+    except IngestionHTTPError as exc:
+        if "HTTP 404" in str(exc):
+            return None
+        raise
+
+
+def deal_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A deal as loaded: the record, with its property histories and associations lifted into lists
+    (nested tables ``deals__stage_history``, ``deals__owner_history``, ``deals__companies``,
+    ``deals__contacts``); their entries stay as HubSpot sends them."""
+    row = {k: v for k, v in record.items() if k not in ("propertiesWithHistory", "associations")}
+    history = record.get("propertiesWithHistory") or {}
+    for prop, table in DEAL_HISTORY.items():
+        row[table] = list(reversed(history.get(prop) or []))  # HubSpot: newest first; loaded oldest first
+    associations = record.get("associations") or {}
+    for to in DEAL_ASSOCIATIONS:
+        row[to] = list((associations.get(to) or {}).get("results") or [])
+    return row
+
+
 @dlt.source(name="hubspot", max_table_nesting=1)
 def hubspot_source(
     base_url: str = dlt.config.value,
@@ -35,31 +243,111 @@ def hubspot_source(
     start_date: str = "2024-01-01T00:00:00Z",
     lookback_minutes: int = 60,
 ) -> Any:
-    pacer = Pacer(capacity=100, refill_per_s=10.0, read_headers=hubspot_reading)  # one bucket per account
+    lookback = timedelta(minutes=lookback_minutes)
+    # one pacer per HubSpot bucket, shared by every resource
+    api_pacer = Pacer(capacity=100, refill_per_s=10.0, read_headers=hubspot_reading)  # 100 / rolling 10 s
+    search_pacer = Pacer(capacity=5, refill_per_s=4.0)  # 5 / rolling second, no headers: below it after a 429
 
-    def client(resource: str):
-        return rest_client("hubspot", resource, base_url, auth=BearerTokenAuth(access_token), pacer=pacer,
+    def client(resource: str) -> RESTClient:
+        return rest_client("hubspot", resource, base_url, auth=BearerTokenAuth(access_token), pacer=api_pacer,
                            paginator=JSONResponseCursorPaginator(cursor_path="paging.next.after",
                                                                  cursor_param="after"))
 
-    @dlt.resource(name="deals", primary_key="id", write_disposition="merge")
-    def deals() -> Iterator[list[dict[str, Any]]]:
-        # The list endpoint has no update filter: page through all, keep what changed in the window.
-        cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
-        contract = deals_contract()
-        # Live deals, then archived (deleted) ones: an archived deal arrives flagged `archived`, so a
-        # deletion in the CRM reaches the warehouse instead of leaving a stale live row behind.
-        for archived in ("false", "true"):
-            params = {"limit": 100, "archived": archived, "properties": ",".join(DEAL_PROPERTIES)}
-            for page in pages(client("deals"), "crm/v3/objects/deals", params=params, data_selector="results"):
-                changed = [d for d in page if parse_instant(d["updatedAt"]) >= cursor.start]
-                for deal in changed:
-                    cursor.observe(deal["updatedAt"])
-                yield from checked(contract, changed)
+    def search_client(resource: str) -> RESTClient:
+        return rest_client("hubspot", f"{resource}.search", base_url, auth=BearerTokenAuth(access_token),
+                           pacer=search_pacer)
+
+    def crm_objects(obj: CrmObject, contract: Contract | None) -> Iterator[Any]:
+        """Contacts, companies, goal targets: list (first load) or search, then the archived ones."""
+        api, search = client(obj.name), search_client(obj.name)
+        cursor = UpdateCursor(start_date, lookback, key=CURSOR_KEY)
+        params = {"limit": LIST_PAGE_SIZE, "properties": ",".join(obj.properties)}
+        if cursor.previous is None:
+            live = list_pages(api, obj.name, {**params, "archived": "false"}, cursor.start)
+        else:
+            live = search_modified(search, obj.name, obj.modified, cursor.start, obj.properties)
+        archived = list_pages(api, obj.name, {**params, "archived": "true"}, cursor.start)
+        for source in (live, archived):
+            for page in source:
+                for record in page:
+                    cursor.observe(changed_at(record))
+                yield from (checked(contract, page) if contract else [page])
         cursor.commit()
 
-    @dlt.resource(name="owners", primary_key="id", write_disposition="merge")
-    def owners() -> Iterator[list[dict[str, Any]]]:
-        yield from pages(client("owners"), "crm/v3/owners", params={"limit": 100}, data_selector="results")
+    @dlt.resource(name="deals", primary_key="id", write_disposition="merge", columns=DEALS.columns())
+    def deals() -> Iterator[Any]:
+        """HubSpot deals (archived ones flagged) with stage and owner history and their associations."""
+        api, search = client("deals"), search_client("deals")
+        cursor = UpdateCursor(start_date, lookback, key=CURSOR_KEY)
+        contract = deals_contract()
+        detail = {"properties": ",".join(DEAL_PROPERTIES), "propertiesWithHistory": ",".join(DEAL_HISTORY),
+                  "associations": ",".join(DEAL_ASSOCIATIONS)}
+        listed = {**detail, "limit": LIST_PAGE_SIZE}
 
-    return deals, owners
+        def one_by_one(hits: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+            seen: set[str] = set()
+            for page in hits:
+                found = [read_one(api, "deals", h["id"], detail) for h in page if h["id"] not in seen]
+                seen.update(h["id"] for h in page)
+                yield [r for r in found if r is not None]
+
+        def listing_is_cheaper(changed: int) -> bool:
+            if changed <= 1:
+                return False
+            # the rest of the search and a read per deal, against a count and every list page
+            one_by_one_cost = math.ceil(changed / SEARCH_PAGE_SIZE) - 1 + changed
+            listing_cost = 1 + math.ceil(search_total(search, "deals", DEALS.modified) / HISTORY_PAGE_SIZE)
+            return listing_cost < one_by_one_cost
+
+        live: Iterable[list[dict[str, Any]]]
+        if cursor.previous is None:
+            live = list_pages(api, "deals", {**listed, "archived": "false"}, cursor.start)
+        else:
+            totals: list[int] = []
+            hits = search_modified(search, "deals", DEALS.modified, cursor.start, [DEALS.modified], totals)
+            first = next(hits, [])
+            if listing_is_cheaper(totals[0] if totals else 0):
+                hits.close()
+                live = list_pages(api, "deals", {**listed, "archived": "false"}, cursor.start)
+            else:
+                live = one_by_one(chain([first], hits))
+        archived = list_pages(api, "deals", {**listed, "archived": "true"}, cursor.start)
+        for source in (live, archived):
+            for page in source:
+                rows = [deal_row(r) for r in page]
+                for row in rows:
+                    cursor.observe(changed_at(row))
+                yield from checked(contract, rows)
+        cursor.commit()
+
+    @dlt.resource(name="contacts", primary_key="id", write_disposition="merge", columns=CONTACTS.columns())
+    def contacts() -> Iterator[Any]:
+        """HubSpot contacts (PII: email, names, phone), archived ones flagged; primary company as a property."""
+        yield from crm_objects(CONTACTS, None)
+
+    @dlt.resource(name="companies", primary_key="id", write_disposition="merge", columns=COMPANIES.columns())
+    def companies() -> Iterator[Any]:
+        """HubSpot companies (the B2B customers), archived ones flagged."""
+        yield from crm_objects(COMPANIES, None)
+
+    @dlt.resource(name="goal_targets", primary_key="id", write_disposition="merge", columns=GOAL_TARGETS.columns())
+    def goal_targets() -> Iterator[Any]:
+        """HubSpot goal targets: one monthly bookings quota per owner (hs_target_amount, account currency)."""
+        yield from crm_objects(GOAL_TARGETS, goal_targets_contract())
+
+    @dlt.resource(name="owners", primary_key="id", write_disposition="merge",
+                  columns={"updated_at": {"data_type": "timestamp", "dedup_sort": "desc"}})
+    def owners() -> Iterator[Any]:
+        """CRM owners (sales reps) with their teams (primary team = territory); archived owners flagged."""
+        api = client("owners")
+        for archived in ("false", "true"):
+            yield from pages(api, f"{API}/owners", params={"limit": LIST_PAGE_SIZE, "archived": archived},
+                             data_selector="results")
+
+    # nesting 2: a stage's metadata (isClosed, probability) flattens into columns of deal_pipelines__stages
+    @dlt.resource(name="deal_pipelines", primary_key="id", write_disposition="replace", max_table_nesting=2)
+    def deal_pipelines() -> Iterator[Any]:
+        """Deal pipelines with their stages (order, closed flag, win probability); replaced on every load."""
+        yield from pages(client("deal_pipelines"), f"{API}/pipelines/deals", data_selector="results")
+
+    return deals, contacts, companies, goal_targets, owners, deal_pipelines

@@ -1,12 +1,13 @@
 {#- Sales per UTC date × channel in USD (DESIGN §6): test and cancelled orders never count; refunds are
     booked on the refund's date and fees on their posted date; B2B gross = net = bookings (closed-won,
-    not archived deals on their close date). -#}
+    not archived deals on their close date). Customers are resolved customers (int_customer_orders): distinct
+    customers with a counted order (B2B - companies of deals won) that day; new customers are those whose first
+    counted order ever, across all commerce channels (B2B - a company's first won deal), is that day and channel. -#}
 with orders as (
     select
         order_date as date_day,
         channel,
         count(*) as orders,
-        count(distinct channel_customer_key) as customers,
         sum(gross_sales_usd) as gross_sales_usd,
         sum(discounts_usd) as discounts_usd
     from {{ ref('fct_orders') }}
@@ -19,7 +20,6 @@ bookings as (
         close_date as date_day,
         'b2b' as channel,
         count(*) as orders,
-        count(distinct deal_id) as customers,
         sum(amount_usd) as gross_sales_usd,
         cast(0 as decimal(18, 2)) as discounts_usd
     from {{ ref('fct_deals') }}
@@ -31,6 +31,17 @@ sales as (
     select * from orders
     union all
     select * from bookings
+),
+
+customers as (
+    select
+        order_date as date_day,
+        channel,
+        count(distinct customer_key) as customers,
+        sum(case when is_first_order then 1 else 0 end) as new_customers
+    from {{ ref('int_customer_orders') }}
+    where counts_as_sale and customer_key is not null
+    group by order_date, channel
 ),
 
 refunds as (
@@ -67,13 +78,15 @@ combined as (
         spine.date_day,
         spine.channel,
         coalesce(s.orders, 0) as orders,
-        coalesce(s.customers, 0) as customers,
+        coalesce(cu.customers, 0) as customers,
+        coalesce(cu.new_customers, 0) as new_customers,
         coalesce(s.gross_sales_usd, 0) as gross_sales_usd,
         coalesce(s.discounts_usd, 0) as discounts_usd,
         coalesce(r.refunds_usd, 0) as refunds_usd,
         coalesce(f.marketplace_fees_usd, 0) as marketplace_fees_usd
     from spine
     left join sales as s on s.date_day = spine.date_day and s.channel = spine.channel
+    left join customers as cu on cu.date_day = spine.date_day and cu.channel = spine.channel
     left join refunds as r on r.date_day = spine.date_day and r.channel = spine.channel
     left join fees as f on f.date_day = spine.date_day and f.channel = spine.channel
 )
@@ -83,6 +96,7 @@ select
     channel,
     cast(orders as integer) as orders,
     cast(customers as integer) as customers,
+    cast(new_customers as integer) as new_customers,
     {{ to_money('gross_sales_usd') }} as gross_sales_usd,
     {{ to_money('discounts_usd') }} as discounts_usd,
     {{ to_money('refunds_usd') }} as refunds_usd,

@@ -11,5 +11,15 @@ select
     cast(updated_at as timestamp with time zone) as updated_at,
     properties__dealstage = 'closedwon' as is_won,
     properties__dealstage = 'closedlost' as is_lost,
-    coalesce(archived, false) as is_archived
+    coalesce(archived, false) as is_archived,
+    cast(archived_at as timestamp with time zone) as archived_at,
+    cast(properties__hubspot_owner_assigneddate as timestamp with time zone) as owner_assigned_at,
+    cast(properties__hs_is_closed as boolean) as is_closed,
+    cast(properties__hs_deal_stage_probability as decimal(5, 4)) as stage_probability,
+    {%- for stage in ['appointmentscheduled', 'qualifiedtobuy', 'presentationscheduled', 'decisionmakerboughtin',
+                      'contractsent', 'closedwon', 'closedlost'] %}
+    cast(properties__hs_date_entered_{{ stage }} as timestamp with time zone) as entered_{{ stage }}_at,
+    cast(properties__hs_date_exited_{{ stage }} as timestamp with time zone) as exited_{{ stage }}_at,
+    {%- endfor %}
+    _dlt_id as dlt_id
 from {{ source('raw_crm', 'deals') }}

@@ -1,0 +1,76 @@
+-- Rep × month sales performance (DESIGN §5, §6). Every rep with a quota, a closed deal or open pipeline,
+-- for every month from the history start through the latest CRM month; months without activity carry zeros.
+with months as (
+    select
+        month_start,
+        {{ dbt.dateadd('month', 1, 'month_start') }} as month_end_at
+    from {{ ref('int_rep_month_spine') }}
+),
+
+commissions as (
+    select * from {{ ref('int_rep_commissions') }}
+),
+
+closed as (
+    select * from {{ ref('int_rep_closed_deals_monthly') }}
+),
+
+pipeline as (
+    select * from {{ ref('int_rep_open_pipeline_monthly') }}
+),
+
+reps as (
+    select rep_id from commissions
+    union
+    select rep_id from pipeline
+),
+
+rep_versions as (
+    select
+        rep_id, rep_name, territory, valid_from, valid_to, is_current,
+        row_number() over (partition by rep_id order by valid_from) as version_number
+    from {{ ref('dim_sales_rep') }}
+),
+
+grid as (
+    select r.rep_id, m.month_start, m.month_end_at
+    from reps as r
+    cross join months as m
+),
+
+territory_at_month_end as (
+    select g.rep_id, g.month_start, min(v.territory) as territory
+    from grid as g
+    inner join rep_versions as v
+        on v.rep_id = g.rep_id
+        and v.valid_from < g.month_end_at
+        and (v.valid_to is null or v.valid_to >= g.month_end_at)
+    group by g.rep_id, g.month_start
+)
+
+select
+    g.month_start,
+    g.rep_id,
+    cur.rep_name,
+    coalesce(t.territory, first_version.territory) as territory,
+    cast(coalesce(c.quota_usd, 0) as decimal(18, 2)) as quota_usd,
+    cast(coalesce(c.bookings_usd, 0) as decimal(18, 2)) as bookings_usd,
+    c.attainment_pct,
+    cast(coalesce(d.deals_won, 0) as integer) as deals_won,
+    cast(coalesce(d.deals_lost, 0) as integer) as deals_lost,
+    d.win_rate,
+    d.win_rate_by_amount,
+    d.avg_deal_size_usd,
+    d.avg_cycle_days,
+    cast(coalesce(p.open_pipeline_usd, 0) as decimal(18, 2)) as open_pipeline_usd,
+    cast(coalesce(p.weighted_pipeline_usd, 0) as decimal(18, 2)) as weighted_pipeline_usd,
+    cast(coalesce(c.commission_usd, 0) as decimal(18, 2)) as commission_usd,
+    cast(coalesce(d.lost_amount_usd, 0) as decimal(18, 2)) as lost_amount_usd,
+    cast(coalesce(p.open_deals, 0) as integer) as open_deals
+from grid as g
+left join commissions as c on c.rep_id = g.rep_id and c.month_start = g.month_start
+left join closed as d on d.rep_id = g.rep_id and d.month_start = g.month_start
+left join pipeline as p on p.rep_id = g.rep_id and p.month_start = g.month_start
+left join territory_at_month_end as t on t.rep_id = g.rep_id and t.month_start = g.month_start
+left join rep_versions as first_version on first_version.rep_id = g.rep_id and first_version.version_number = 1
+left join rep_versions as cur on cur.rep_id = g.rep_id and cur.is_current

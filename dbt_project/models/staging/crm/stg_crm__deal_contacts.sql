@@ -1,0 +1,8 @@
+-- One row per deal-to-contact association (raw_crm.deals__contacts, 1:1).
+select
+    d.id as deal_id,
+    a.id as contact_id,
+    a.type as association_type,
+    a._dlt_parent_id as deal_dlt_id
+from {{ source('raw_crm', 'deals__contacts') }} as a
+inner join {{ source('raw_crm', 'deals') }} as d on d._dlt_id = a._dlt_parent_id
