@@ -62,6 +62,22 @@ def test_raw_counts_and_daily_revenue_equal_truth(first_run: RunOutcome, warehou
     _assert_reconciles(warehouse, truth)
 
 
+def test_finance_monthly_revenue_equals_truth_for_every_month_and_channel(first_run: RunOutcome, warehouse: Path,
+                                                                          sandbox: SandboxServer) -> None:
+    truth = compute_truth(sandbox.app.world)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("""
+            select strftime(revenue_month, '%Y-%m'), channel, orders, gross_sales_usd, discounts_usd, refunds_usd,
+                   net_sales_usd, marketplace_fees_usd, net_revenue_usd, adjustments_usd
+            from finance.monthly_revenue""").fetchall()
+    got = {(m, c): tuple(rest) for m, c, *rest in rows}
+    zero = Decimal("0.00")
+    for r in truth["monthly"]:
+        want = (r["orders"], *(Decimal(r[k]) for k in ("gross_sales_usd", "discounts_usd", "refunds_usd",
+                                                      "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")), zero)
+        assert got.get((r["month"], r["channel"])) == want, (r["month"], r["channel"])
+
+
 def test_every_check_ran_including_great_expectations(first_run: RunOutcome) -> None:
     names = {name for _, name, _ in first_run.checks}
     assert {"gx_raw_shopify_orders", "gx_raw_amazon_orders", "gx_raw_crm_deals", "gx_raw_fx_rates"} <= names
@@ -97,3 +113,27 @@ def test_advancing_the_world_brings_new_and_changed_records(first_run: RunOutcom
         new_stages = dict(con.execute("select id, properties__dealstage from raw_crm.deals").fetchall())
     assert late_refunds > 0
     assert sum(1 for k, v in old_stages.items() if new_stages[k] != v) > 0  # deals moved stage
+
+
+def test_dbt_docs_generate_documents_every_public_table(first_run: RunOutcome, warehouse: Path, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    dbt = Path(sys.executable).parent / "dbt"
+    done = subprocess.run([str(dbt), "docs", "generate", "--profiles-dir", ".", "--target-path", str(tmp_path)],
+                          cwd=project, env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    catalog = json.loads((tmp_path / "catalog.json").read_text())["nodes"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())["nodes"]
+    public = {n["unique_id"]: n for n in manifest.values()
+              if n["resource_type"] == "model" and n["config"].get("schema") in ("marts", "finance")}
+    assert len(public) >= 17
+    for unique_id, node in public.items():
+        assert unique_id in catalog, unique_id
+        assert node["config"]["contract"]["enforced"], f"{unique_id}: contract not enforced"
+        undocumented = [c for c in catalog[unique_id]["columns"] if not node["columns"].get(c, {}).get("description")]
+        assert not undocumented, f"{unique_id}: undocumented columns {undocumented}"
