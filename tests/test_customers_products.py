@@ -2,51 +2,37 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
 
 from ingestion.sandbox.server import SandboxServer
-from orchestration.runner import RunOutcome, run_main_job
-
-PROJECT = Path(__file__).resolve().parents[1]
-DBT = PROJECT / ".venv" / "bin" / "dbt"
+from orchestration.runner import RunOutcome
+from tests.helpers import dbt_build, query, run_main
 
 
 @pytest.fixture(scope="module")
 def run(warehouse: Path, sandbox: SandboxServer) -> RunOutcome:
-    with DagsterInstance.ephemeral() as instance:
-        outcome = run_main_job(instance, log_level="WARNING")
-    assert outcome.success, [e.message for e in outcome.result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert not outcome.failed_checks, outcome.failed_checks
-    return outcome
-
-
-def _rows(path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return run_main()
 
 
 def test_matched_customers_are_the_crm_contacts_linked_to_shopify(run: RunOutcome, warehouse: Path,
                                                                   sandbox: SandboxServer) -> None:
     linked = [c for c in sandbox.app.world.crm.contacts if c.shopify_customer_id is not None]
     assert linked
-    matched = _rows(warehouse, "select count(*) from marts.dim_customer where is_matched_across_sources")[0][0]
+    matched = query(warehouse, "select count(*) from marts.dim_customer where is_matched_across_sources")[0][0]
     assert matched == len(linked)
-    assert _rows(warehouse, "select count(*) from marts.dim_customer where is_matched_across_sources "
+    assert query(warehouse, "select count(*) from marts.dim_customer where is_matched_across_sources "
                             "and (sources <> 'crm,shopify' or crm_contact_id is null or shopify_customer_id is null)"
                  ) == [(0,)]
     # each linked contact resolves to the very customer of its Shopify counterpart
-    keys = dict(((t, i), k) for t, i, k in _rows(
+    keys = dict(((t, i), k) for t, i, k in query(
         warehouse, "select identity_type, source_id, customer_key from intermediate.int_customer_identities"))
     for c in linked:
         assert keys[("crm_contact", c.contact_id)] == keys[("shopify_customer", str(c.shopify_customer_id))]
     # marketplace buyers never match anyone
-    assert _rows(warehouse, "select count(*) from marts.dim_customer where customer_type = 'marketplace_buyer' "
+    assert query(warehouse, "select count(*) from marts.dim_customer where customer_type = 'marketplace_buyer' "
                             "and (is_matched_across_sources or sources not in ('amazon', 'ebay'))") == [(0,)]
 
 
@@ -61,7 +47,7 @@ def test_no_email_or_name_reaches_the_marts(run: RunOutcome, warehouse: Path, sa
     emails = {c.email.strip().lower() for c in people}
     names = {f"{c.first_name} {c.last_name}".lower() for c in people}
     assert len(emails) > 100 and len(names) > 50
-    columns = _rows(warehouse, "select table_name, column_name from information_schema.columns "
+    columns = query(warehouse, "select table_name, column_name from information_schema.columns "
                                "where table_schema = 'marts' and data_type = 'VARCHAR'")
     assert ("dim_customer", "email_hash") in columns
     hits = []
@@ -76,16 +62,16 @@ def test_no_email_or_name_reaches_the_marts(run: RunOutcome, warehouse: Path, sa
 
 
 def test_every_order_line_has_a_product(run: RunOutcome, warehouse: Path) -> None:
-    assert _rows(warehouse, "select count(*) from marts.fct_order_lines")[0][0] > 0
-    assert _rows(warehouse, """
+    assert query(warehouse, "select count(*) from marts.fct_order_lines")[0][0] > 0
+    assert query(warehouse, """
         select count(*) from marts.fct_order_lines l left join marts.dim_product p using (product_key)
         where p.product_key is null""") == [(0,)]
     # every channel's lines, and the marketplaces sell the Shopify catalog's SKUs
-    assert {r[0] for r in _rows(warehouse, "select distinct channel from marts.fct_order_lines")} == {
+    assert {r[0] for r in query(warehouse, "select distinct channel from marts.fct_order_lines")} == {
         "shopify", "amazon", "ebay"}
-    assert _rows(warehouse, "select count(*) from marts.dim_product where not is_in_catalog") == [(0,)]
+    assert query(warehouse, "select count(*) from marts.dim_product where not is_in_catalog") == [(0,)]
     # Σ lines = order gross in local currency; in USD within a cent per order (rounded per line vs per order)
-    assert _rows(warehouse, """
+    assert query(warehouse, """
         select count(*) from marts.fct_orders o
         join (select order_key, count(*) n, sum(gross_sales) g, sum(gross_sales_usd) u from marts.fct_order_lines group by 1) l
             using (order_key)
@@ -93,25 +79,22 @@ def test_every_order_line_has_a_product(run: RunOutcome, warehouse: Path) -> Non
 
 
 def test_new_customers_sum_to_customers_with_a_counted_order(run: RunOutcome, warehouse: Path) -> None:
-    (new_total, commerce_new), = _rows(warehouse, """
+    (new_total, commerce_new), = query(warehouse, """
         select sum(new_customers), sum(case when channel <> 'b2b' then new_customers else 0 end)
         from marts.channel_revenue_daily""")
-    commerce_customers = _rows(warehouse, """
+    commerce_customers = query(warehouse, """
         select count(distinct l.customer_key) from marts.fct_order_lines l where l.counts_as_sale""")[0][0]
-    resolved = _rows(warehouse, "select count(distinct customer_key) from intermediate.int_customer_orders "
+    resolved = query(warehouse, "select count(distinct customer_key) from intermediate.int_customer_orders "
                                 "where counts_as_sale and customer_key is not null")[0][0]
     assert commerce_new == commerce_customers > 0
     assert new_total == resolved
-    assert new_total == _rows(warehouse, "select count(*) from marts.dim_customer where first_order_date is not null")[0][0]
-    assert _rows(warehouse, "select count(*) from marts.channel_revenue_daily where new_customers > customers") == [(0,)]
+    assert new_total == query(warehouse, "select count(*) from marts.dim_customer where first_order_date is not null")[0][0]
+    assert query(warehouse, "select count(*) from marts.channel_revenue_daily where new_customers > customers") == [(0,)]
 
 
-def test_dbt_build_of_the_customer_and_product_models_passes(run: RunOutcome, warehouse: Path) -> None:
+def test_dbt_build_of_the_customer_and_product_models_passes(run: RunOutcome, warehouse: Path,
+                                                            tmp_path: Path) -> None:
     names = {name for _, name, passed in run.checks}
     assert any("dim_customer" in n for n in names) and any("fct_order_lines" in n for n in names)
-    result = subprocess.run(
-        [str(DBT), "build", "--profiles-dir", ".", "--select", "path:models/intermediate/customers", "dim_customer",
-         "dim_product", "fct_order_lines", "channel_revenue_daily"],
-        cwd=PROJECT / "dbt_project", env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:]
+    dbt_build(warehouse, ["path:models/intermediate/customers", "dim_customer", "dim_product", "fct_order_lines",
+                          "channel_revenue_daily"], tmp_path)

@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
-from dagster import DagsterInstance
 
 from ingestion.sandbox.server import SandboxServer
-from orchestration.runner import RunOutcome, run_main_job
+from orchestration.runner import RunOutcome
+from tests.helpers import dbt_build, query, run_main
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 FUNNEL_MODELS = ("int_deal_stages_ordered", "int_deal_stage_visits", "dim_deal_stage", "fct_deal_stage_transitions",
                  "sales_funnel_monthly")
 
 
 @pytest.fixture(scope="module")
 def run(warehouse: Path, sandbox: SandboxServer) -> RunOutcome:
-    with DagsterInstance.ephemeral() as instance:
-        outcome = run_main_job(instance, log_level="WARNING")
-    assert outcome.success, [e.message for e in outcome.result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert not outcome.failed_checks, outcome.failed_checks
-    return outcome
-
-
-def _query(path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return run_main()
 
 
 def test_funnel_models_are_built_and_checked(run: RunOutcome) -> None:
@@ -46,11 +32,11 @@ def test_one_stage_visit_row_per_history_entry(run: RunOutcome, warehouse: Path,
     deals = sandbox.app.world.deals
     expected = sum(len(d.stage_history) for d in deals)
     assert any(d.reopened for d in deals)  # the world has deals that visit a stage twice
-    (rows, archived), = _query(warehouse, "select count(*), count(case when is_archived_deal then 1 end) "
-                                          "from marts.fct_deal_stage_transitions")
+    (rows, archived), = query(warehouse, "select count(*), count(case when is_archived_deal then 1 end) "
+                                         "from marts.fct_deal_stage_transitions")
     assert rows == expected
     assert archived == sum(len(d.stage_history) for d in deals if d.is_archived)
-    per_visit = _query(warehouse, "select deal_id, stage_id, visit_number from marts.fct_deal_stage_transitions")
+    per_visit = query(warehouse, "select deal_id, stage_id, visit_number from marts.fct_deal_stage_transitions")
     expected_visits = set()
     for d in deals:
         seen: dict[str, int] = defaultdict(int)
@@ -69,13 +55,13 @@ def test_deals_entered_per_stage_and_month_equal_the_world(run: RunOutcome, ware
         for stage, at in d.stage_history:
             entered[(date(at.year, at.month, 1), stage)].add(d.deal_id)
     expected = {k: len(v) for k, v in entered.items()}
-    actual = {(m, s): n for m, s, n in _query(
+    actual = {(m, s): n for m, s, n in query(
         warehouse, "select cohort_month, stage, deals_entered from marts.sales_funnel_monthly")}
     assert actual == expected
 
 
 def test_funnel_ratios_are_consistent(run: RunOutcome, warehouse: Path) -> None:
-    rows = _query(warehouse, """
+    rows = query(warehouse, """
         select stage, deals_entered, deals_advanced, deals_won, conversion_to_next, conversion_to_won
         from marts.sales_funnel_monthly""")
     assert rows
@@ -92,11 +78,5 @@ def test_funnel_ratios_are_consistent(run: RunOutcome, warehouse: Path) -> None:
 
 def test_dbt_build_of_the_funnel_passes(run: RunOutcome, warehouse: Path, tmp_path: Path) -> None:
     """Models, contracts, data tests and unit tests (conversion, days in stage) of the funnel."""
-    dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt, "build", "--profiles-dir", ".", "--target-path", str(tmp_path / "target"), "--log-path",
-         str(tmp_path / "logs"), "--select", *FUNNEL_MODELS],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "ERROR=0" in result.stdout and "unit" in result.stdout
+    stdout = dbt_build(warehouse, FUNNEL_MODELS, tmp_path)
+    assert "ERROR=0" in stdout and "unit" in stdout

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,12 +22,13 @@ import pytest
 import requests
 
 from ingestion.incremental import parse_instant
-from ingestion.pipelines import PROJECT_ROOT, run_source
+from ingestion.pipelines import run_source
 from ingestion.sandbox.connect import sandbox_env
 from ingestion.sandbox.server import SandboxApp, SandboxServer
 from ingestion.sandbox.truth import compute_truth
 from ingestion.sources.amazon import exact_json, financial_event_lines, financial_events_contract
 from tests.conftest import TEST_WORLD
+from tests.helpers import dbt_build, environment
 
 ZERO = Decimal("0.00")
 LINE_COLUMNS = ("event_line_id", "event_type", "amazon_order_id", "marketplace_name", "posted_date", "order_item_id",
@@ -45,15 +44,8 @@ def server() -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="module")
 def env(server: SandboxServer) -> Iterator[None]:
-    values = sandbox_env(server.url)
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with environment(sandbox_env(server.url)):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +123,7 @@ def test_a_second_run_merges_instead_of_duplicating(loaded: Path, server: Sandbo
 
 
 def test_the_staging_view_builds_and_passes_its_tests(loaded: Path, tmp_path: Path) -> None:
-    dbt = PROJECT_ROOT / ".venv" / "bin" / "dbt"
-    done = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", ".", "--select", "stg_amazon__financial_event_lines",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        cwd=PROJECT_ROOT / "dbt_project", env={**os.environ, "SALESDW_DUCKDB_PATH": str(loaded)},
-        capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    dbt_build(loaded, "stg_amazon__financial_event_lines", tmp_path)
     with duckdb.connect(str(loaded), read_only=True) as con:
         columns = con.execute("select column_name, data_type from information_schema.columns where "
                               "table_schema = 'staging' and table_name = 'stg_amazon__financial_event_lines' "

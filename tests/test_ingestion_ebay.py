@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +16,7 @@ import requests
 
 from ingestion.contracts import checked
 from ingestion.http import IngestionHTTPError
-from ingestion.pipelines import PROJECT_ROOT, SOURCES, make_pipeline, refresh_quarantine_view, run_source
+from ingestion.pipelines import SOURCES, make_pipeline, refresh_quarantine_view, run_source
 from ingestion.sandbox import ebay_api
 from ingestion.sandbox.connect import sandbox_env
 from ingestion.sandbox.server import SandboxApp, SandboxServer
@@ -27,25 +24,12 @@ from ingestion.sandbox.truth import compute_truth
 from ingestion.sandbox.world import World, WorldConfig
 from ingestion.sources.ebay import TOKEN_PATH, ebay_oauth, ebay_time, orders_contract
 from tests.conftest import TEST_WORLD
+from tests.helpers import dbt_build, environment, staging_columns
 
 # The advance test needs a world where moving the clock brings refunds of orders already loaded
 # (checked below from the world itself, so a change of the simulation cannot make the test vacuous).
 ADVANCING_WORLD = WorldConfig(seed=7, scale=0.2, as_of=date(2026, 6, 30))
 ADVANCE_DAYS = 20
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -142,27 +126,17 @@ def test_raw_layer_equals_the_world_and_a_rerun_adds_nothing(loaded: Path, ebay_
 
 
 def test_staging_models_build_and_pass_their_tests(loaded: Path, tmp_path: Path) -> None:
-    dbt = PROJECT_ROOT / ".venv" / "bin" / "dbt"
-    result = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", ".", "--select", "staging.ebay",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        cwd=PROJECT_ROOT / "dbt_project", env={**os.environ, "SALESDW_DUCKDB_PATH": str(loaded)},
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    dbt_build(loaded, "staging.ebay", tmp_path)
     with duckdb.connect(str(loaded), read_only=True) as con:
-        def columns(model: str) -> list[tuple[str, str]]:
-            return con.execute("select column_name, data_type from information_schema.columns "
-                               "where table_schema = 'staging' and table_name = ? order by ordinal_position",
-                               [model]).fetchall()
-        assert columns("stg_ebay__orders") == [
+        assert staging_columns(con, "stg_ebay__orders") == [
             ("order_id", "VARCHAR"), ("created_at", "TIMESTAMP WITH TIME ZONE"),
             ("updated_at", "TIMESTAMP WITH TIME ZONE"), ("is_cancelled", "BOOLEAN"), ("currency", "VARCHAR"),
             ("discounts", "DECIMAL(18,2)"), ("marketplace_fee", "DECIMAL(18,2)"), ("buyer_username", "VARCHAR"),
             ("dlt_id", "VARCHAR")]
-        assert columns("stg_ebay__order_line_items") == [
+        assert staging_columns(con, "stg_ebay__order_line_items") == [
             ("line_item_id", "VARCHAR"), ("order_dlt_id", "VARCHAR"), ("sku", "VARCHAR"), ("quantity", "INTEGER"),
             ("line_item_cost", "DECIMAL(18,2)"), ("currency", "VARCHAR")]
-        assert columns("stg_ebay__refunds") == [
+        assert staging_columns(con, "stg_ebay__refunds") == [
             ("refund_id", "VARCHAR"), ("order_dlt_id", "VARCHAR"), ("refunded_at", "TIMESTAMP WITH TIME ZONE"),
             ("amount", "DECIMAL(18,2)"), ("currency", "VARCHAR"), ("refund_status", "VARCHAR")]
         staged = con.execute("""

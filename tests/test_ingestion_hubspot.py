@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ import pytest
 import requests
 
 from ingestion.http import IngestionHTTPError
-from ingestion.pipelines import PROJECT_ROOT, SOURCES, make_pipeline, run_source
+from ingestion.pipelines import SOURCES, make_pipeline, run_source
 from ingestion.sandbox.connect import sandbox_env
 from ingestion.sandbox.hubspot_api import DEMO_ACCESS_TOKEN
 from ingestion.sandbox.protocol import Request, iso_z
@@ -26,6 +24,7 @@ from ingestion.sandbox.server import SandboxApp, SandboxServer
 from ingestion.sandbox.world import World, WorldConfig
 from ingestion.sources import hubspot
 from ingestion.sources.hubspot import deal_row, search_modified
+from tests.helpers import dbt_build, environment, staging_columns
 
 # A world where 20 more days change stages, owners and amounts of loaded deals, archive one and add
 # contacts (asserted from the world itself below, so a change of the simulation cannot make it vacuous).
@@ -34,20 +33,6 @@ ADVANCE_DAYS = 20
 NESTED = ("deals__stage_history", "deals__owner_history", "deals__companies", "deals__contacts")
 TABLES = ("deals", *NESTED, "contacts", "companies", "goal_targets", "owners", "owners__teams", "deal_pipelines",
           "deal_pipelines__stages")
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @dataclass
@@ -251,19 +236,9 @@ def test_a_rerun_loads_nothing_twice_and_reads_only_the_lookback_window(
 def test_staging_models_build_and_pass_their_tests(loaded: tuple[Path, SandboxServer, RequestLog, list[Seen]],
                                                    tmp_path: Path) -> None:
     path, server, _, _ = loaded
-    dbt = PROJECT_ROOT / ".venv" / "bin" / "dbt"
-    result = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", ".", "--select", "staging.crm",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        cwd=PROJECT_ROOT / "dbt_project", env={**os.environ, "SALESDW_DUCKDB_PATH": str(path)},
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    dbt_build(path, "staging.crm", tmp_path)
     with duckdb.connect(str(path), read_only=True) as con:
-        def columns(model: str) -> list[tuple[str, str]]:
-            return con.execute("select column_name, data_type from information_schema.columns "
-                               "where table_schema = 'staging' and table_name = ? order by ordinal_position",
-                               [model]).fetchall()
-        deals = columns("stg_crm__deals")
+        deals = staging_columns(con, "stg_crm__deals")
         assert deals[:13] == [  # the original contract, unchanged
             ("deal_id", "VARCHAR"), ("deal_name", "VARCHAR"), ("pipeline", "VARCHAR"), ("deal_stage", "VARCHAR"),
             ("owner_id", "VARCHAR"), ("currency", "VARCHAR"), ("amount", "DECIMAL(18,2)"),
@@ -271,14 +246,14 @@ def test_staging_models_build_and_pass_their_tests(loaded: tuple[Path, SandboxSe
             ("updated_at", "TIMESTAMP WITH TIME ZONE"), ("is_won", "BOOLEAN"), ("is_lost", "BOOLEAN"),
             ("is_archived", "BOOLEAN")]
         assert ("entered_closedwon_at", "TIMESTAMP WITH TIME ZONE") in deals and deals[-1] == ("dlt_id", "VARCHAR")
-        assert columns("stg_crm__owners")[:7] == [
+        assert staging_columns(con, "stg_crm__owners")[:7] == [
             ("owner_id", "VARCHAR"), ("first_name", "VARCHAR"), ("last_name", "VARCHAR"), ("email", "VARCHAR"),
             ("created_at", "TIMESTAMP WITH TIME ZONE"), ("is_archived", "BOOLEAN"), ("dlt_id", "VARCHAR")]
-        assert columns("stg_crm__deal_stage_history") == [
+        assert staging_columns(con, "stg_crm__deal_stage_history") == [
             ("stage_entry_id", "VARCHAR"), ("deal_id", "VARCHAR"), ("entry_index", "BIGINT"),
             ("deal_stage", "VARCHAR"), ("entered_at", "TIMESTAMP WITH TIME ZONE"), ("source_type", "VARCHAR"),
             ("updated_by_user_id", "BIGINT"), ("deal_dlt_id", "VARCHAR")]
-        assert columns("stg_crm__goal_targets")[:5] == [
+        assert staging_columns(con, "stg_crm__goal_targets")[:5] == [
             ("goal_target_id", "VARCHAR"), ("owner_id", "VARCHAR"), ("assignee_user_id", "BIGINT"),
             ("goal_name", "VARCHAR"), ("target_amount", "DECIMAL(18,2)")]
         staged = {m: con.execute(f"select count(*) from staging.{m}").fetchone()[0] for m in (

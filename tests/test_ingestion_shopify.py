@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +18,7 @@ import requests
 
 from ingestion.contracts import checked
 from ingestion.incremental import parse_instant
-from ingestion.pipelines import PROJECT_ROOT, SOURCES, make_pipeline, refresh_quarantine_view, run_source
+from ingestion.pipelines import SOURCES, make_pipeline, refresh_quarantine_view, run_source
 from ingestion.sandbox.connect import sandbox_env
 from ingestion.sandbox.protocol import Request, Response
 from ingestion.sandbox.server import SandboxApp, SandboxServer
@@ -32,24 +29,11 @@ from ingestion.sources import shopify
 from ingestion.sources.shopify import customers_contract, products_contract
 from orchestration.summary import RAW_TABLE_OF_TRUTH
 from tests.conftest import TEST_WORLD
+from tests.helpers import dbt_build, environment, staging_columns
 
 ADVANCE_DAYS = 20
 SMALL_PAGES = 25  # the advance test pages in 25s, so "fewer pages" is measured over many pages
 LOOKBACK = timedelta(minutes=60)  # shopify_source's default lookback_minutes
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 class RequestCounter:
@@ -181,28 +165,18 @@ def test_raw_layer_equals_the_world_and_a_rerun_adds_nothing(loaded: Path, shopi
 
 def test_staging_models_build_and_pass_their_tests(loaded: Path, shopify_sandbox: SandboxServer,
                                                    tmp_path: Path) -> None:
-    dbt = PROJECT_ROOT / ".venv" / "bin" / "dbt"
-    result = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", ".", "--select", "staging.shopify",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        cwd=PROJECT_ROOT / "dbt_project", env={**os.environ, "SALESDW_DUCKDB_PATH": str(loaded)},
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    dbt_build(loaded, "staging.shopify", tmp_path)
     world = shopify_sandbox.app.world
     with duckdb.connect(str(loaded), read_only=True) as con:
-        def columns(model: str) -> list[tuple[str, str]]:
-            return con.execute("select column_name, data_type from information_schema.columns "
-                               "where table_schema = 'staging' and table_name = ? order by ordinal_position",
-                               [model]).fetchall()
         ts = "TIMESTAMP WITH TIME ZONE"
-        assert columns("stg_shopify__customers") == [
+        assert staging_columns(con, "stg_shopify__customers") == [
             ("customer_id", "BIGINT"), ("email", "VARCHAR"), ("first_name", "VARCHAR"), ("last_name", "VARCHAR"),
             ("created_at", ts), ("updated_at", ts), ("orders_count", "INTEGER"), ("total_spent", "DECIMAL(18,2)"),
             ("currency", "VARCHAR")]
-        assert columns("stg_shopify__products") == [
+        assert staging_columns(con, "stg_shopify__products") == [
             ("product_id", "BIGINT"), ("title", "VARCHAR"), ("vendor", "VARCHAR"), ("product_type", "VARCHAR"),
             ("status", "VARCHAR"), ("created_at", ts), ("updated_at", ts)]
-        assert columns("stg_shopify__product_variants") == [
+        assert staging_columns(con, "stg_shopify__product_variants") == [
             ("variant_id", "BIGINT"), ("product_id", "BIGINT"), ("sku", "VARCHAR"), ("price", "DECIMAL(18,2)")]
         spent, created = con.execute(
             "select sum(total_spent), min(created_at) from staging.stg_shopify__customers").fetchone()

@@ -4,50 +4,32 @@ dimension, reconciled with the sandbox truth after a pipeline run on a small wor
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 import requests
-from dagster import DagsterInstance
 
 from ingestion.sandbox.server import SandboxServer
 from ingestion.sandbox.truth import compute_truth
-from orchestration.runner import RunOutcome, run_main_job
+from orchestration.runner import RunOutcome
+from tests.helpers import DBT_PROJECT_DIR, dbt_build, query, run_main
 
-DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 CENT = Decimal("0.01")
 REP_NODES = ["commission_plan", "snap_crm__rep_assignments", "path:models/intermediate/reps", "dim_sales_rep",
              "fct_rep_quota", "rep_performance_monthly"]
 
 
-def _run() -> RunOutcome:
-    with DagsterInstance.ephemeral() as instance:
-        outcome = run_main_job(instance, log_level="WARNING")
-    assert outcome.success, [e.message for e in outcome.result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert not outcome.failed_checks, outcome.failed_checks
-    return outcome
-
-
-def _query(path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def _performance(path: Path) -> dict[tuple[str, str], dict]:
     cols = ["quota_usd", "bookings_usd", "attainment_pct", "deals_won", "deals_lost", "commission_usd", "territory"]
-    rows = _query(path, f"select strftime(month_start, '%Y-%m'), rep_id, {', '.join(cols)} "
-                        "from marts.rep_performance_monthly")
+    rows = query(path, f"select strftime(month_start, '%Y-%m'), rep_id, {', '.join(cols)} "
+                       "from marts.rep_performance_monthly")
     return {(m, r): dict(zip(cols, rest)) for m, r, *rest in rows}
 
 
 def _plan() -> list[tuple[Decimal, Decimal | None, Decimal]]:
-    with open(DBT_DIR / "seeds" / "commission_plan.csv", newline="") as f:
+    with open(DBT_PROJECT_DIR / "seeds" / "commission_plan.csv", newline="") as f:
         return [(Decimal(r["from_attainment"]), Decimal(r["to_attainment"]) if r["to_attainment"] else None,
                  Decimal(r["rate"])) for r in csv.DictReader(f)]
 
@@ -74,7 +56,7 @@ def _assert_bookings_equal_truth(path: Path, truth: dict) -> None:
 
 @pytest.fixture(scope="module")
 def first_run(warehouse: Path, sandbox: SandboxServer) -> RunOutcome:
-    return _run()
+    return run_main()
 
 
 def test_bookings_and_deal_counts_by_owner_at_close_equal_truth(first_run: RunOutcome, warehouse: Path,
@@ -92,8 +74,8 @@ def test_quota_per_rep_and_month_equals_goal_targets(first_run: RunOutcome, ware
     expected = defaultdict(Decimal)
     for g in sandbox.app.world.crm.goal_targets:
         expected[(g.month_start.strftime("%Y-%m"), g.owner_id)] += g.amount_usd
-    fct = {(m, r): q for m, r, q in _query(warehouse, "select strftime(month_start, '%Y-%m'), rep_id, quota_usd "
-                                                      "from marts.fct_rep_quota")}
+    fct = {(m, r): q for m, r, q in query(warehouse, "select strftime(month_start, '%Y-%m'), rep_id, quota_usd "
+                                                     "from marts.fct_rep_quota")}
     assert fct == dict(expected)
     perf = _performance(warehouse)
     assert {k: v["quota_usd"] for k, v in perf.items() if v["quota_usd"]} == dict(expected)
@@ -123,25 +105,22 @@ def test_territory_is_the_current_one_for_months_after_the_last_move(first_run: 
             assert v["territory"] == owner.territory, (month, rep)
 
 
-def test_dbt_build_of_the_rep_models_passes(first_run: RunOutcome, warehouse: Path) -> None:
-    dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run([dbt, "build", "--profiles-dir", ".", "--select", *REP_NODES], cwd=DBT_DIR,
-                            env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)}, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "unit_test" in result.stdout or "unit test" in result.stdout
+def test_dbt_build_of_the_rep_models_passes(first_run: RunOutcome, warehouse: Path, tmp_path: Path) -> None:
+    stdout = dbt_build(warehouse, REP_NODES, tmp_path)
+    assert "unit_test" in stdout or "unit test" in stdout
 
 
 def test_dim_sales_rep_adds_a_version_when_a_rep_changes_manager(first_run: RunOutcome, warehouse: Path,
                                                                  sandbox: SandboxServer) -> None:
-    before = _query(warehouse, "select rep_id, count(*) from marts.dim_sales_rep group by rep_id")
+    before = query(warehouse, "select rep_id, count(*) from marts.dim_sales_rep group by rep_id")
     assert all(n == 1 for _, n in before)  # history starts at the first load: one version per rep
     loaded_through = sandbox.app.config.as_of
     requests.post(f"{sandbox.url}/_sandbox/advance?days=30", timeout=60).raise_for_status()
     moved = [o for o in sandbox.app.world.owners if o.history[-1].effective_from.date() > loaded_through]
     assert moved, "the world should move a rep within the 30 advanced days"
-    _run()
-    rows = _query(warehouse, "select rep_id, territory, manager_id, valid_from, valid_to, is_current "
-                             "from marts.dim_sales_rep order by rep_id, valid_from")
+    run_main()
+    rows = query(warehouse, "select rep_id, territory, manager_id, valid_from, valid_to, is_current "
+                            "from marts.dim_sales_rep order by rep_id, valid_from")
     for o in moved:
         versions = [r for r in rows if r[0] == o.owner_id]
         assert len(versions) == 2, versions

@@ -1,0 +1,67 @@
+"""Helpers shared by the test modules: environment overrides, dbt builds, main-job runs, read-only queries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import DagsterInstance
+
+from ingestion.pipelines import PROJECT_ROOT
+from orchestration.runner import RunOutcome, run_main_job
+
+DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set these environment variables for the block, then restore (or remove) each one."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dbt_build(warehouse: Path, select: str | Sequence[str], tmp: Path) -> str:
+    """`dbt build --select ...` against this warehouse (target and logs in tmp); asserts it passed, returns stdout."""
+    nodes = [select] if isinstance(select, str) else list(select)
+    result = subprocess.run(
+        [str(DBT), "build", "--profiles-dir", ".", "--select", *nodes,
+         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
+        cwd=DBT_PROJECT_DIR, env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def run_main(log_level: str = "WARNING") -> RunOutcome:
+    """Run the main Dagster job in an ephemeral instance; asserts no step failed and no check failed."""
+    with DagsterInstance.ephemeral() as instance:
+        outcome = run_main_job(instance, log_level=log_level)
+    assert outcome.success, [e.message for e in outcome.result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert not outcome.failed_checks, outcome.failed_checks
+    return outcome
+
+
+def query(path: Path, sql: str) -> list[tuple]:
+    """All rows of one query on a read-only connection to the warehouse at path."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def staging_columns(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str]]:
+    """(column name, data type) of a staging model, in order."""
+    return con.execute("select column_name, data_type from information_schema.columns "
+                       "where table_schema = 'staging' and table_name = ? order by ordinal_position",
+                       [model]).fetchall()
