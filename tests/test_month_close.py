@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 import requests
-from dagster import DagsterInstance
 
 from ingestion.sandbox.connect import sandbox_env
 from ingestion.sandbox.server import SandboxApp, SandboxServer
 from ingestion.sandbox.truth import compute_truth
 from ingestion.sandbox.world import build_world
-from orchestration.runner import run_main_job
 from tests.conftest import TEST_WORLD
+from tests.helpers import query, run_main
 
 WORLD = replace(TEST_WORLD, scale=0.05)
 
@@ -39,17 +36,6 @@ def _month_end_with_a_late_change() -> date:
     return max(candidates)
 
 
-def _run() -> None:
-    with DagsterInstance.ephemeral() as instance:
-        outcome = run_main_job(instance, log_level="WARNING")
-    assert outcome.success and not outcome.failed_checks, outcome.failed_checks
-
-
-def _query(path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     month_end = _month_end_with_a_late_change()
@@ -61,19 +47,19 @@ def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(tmp_path: P
                      "SALESDW_CLOSE_REFERENCE_DATE": (month_end + timedelta(days=1)).isoformat(),
                      "SALESDW_CLOSE_AFTER_DAYS": "0"}.items():
             monkeypatch.setenv(k, v)
-        _run()
-        published = _query(path, "select * from finance.monthly_revenue where period_status = 'closed' order by 1, 2")
+        run_main()
+        published = query(path, "select * from finance.monthly_revenue where period_status = 'closed' order by 1, 2")
         assert {r[0] for r in published} >= {closed_month}
-        assert _query(path, "select count(*) from finance.revenue_adjustments") == [(0,)]
+        assert query(path, "select count(*) from finance.revenue_adjustments") == [(0,)]
 
         assert requests.post(f"{server.url}/_sandbox/advance", params={"days": 5}, timeout=60).ok
         truth = compute_truth(server.app.world)
-        _run()
-        _run()  # nothing new changed: no adjustment is recorded twice
+        run_main()
+        run_main()  # nothing new changed: no adjustment is recorded twice
 
-    assert _query(path, "select * from finance.monthly_revenue where period_status = 'closed' order by 1, 2") == published
+    assert query(path, "select * from finance.monthly_revenue where period_status = 'closed' order by 1, 2") == published
     live = {(r["month"], r["channel"]): Decimal(r["net_revenue_usd"]) for r in truth["monthly"]}
-    adjustments = _query(path, """select original_month, booked_month, channel, amount_usd, reason
+    adjustments = query(path, """select original_month, booked_month, channel, amount_usd, reason
                                   from finance.revenue_adjustments""")
     assert adjustments, "the late change was not detected"
     open_month = (month_end + timedelta(days=1))
@@ -84,7 +70,7 @@ def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(tmp_path: P
         net_published = [r for r in published if r[0] == revenue_month and r[1] == channel][0][9]
         adjusted = sum((a[3] for a in adjustments if a[0] == revenue_month and a[2] == channel), Decimal(0))
         assert net_published + adjusted == live.get(key, Decimal(0)), key  # published + adjustments = today's truth
-    open_rows = _query(path, f"""select channel, net_revenue_usd, adjustments_usd from finance.monthly_revenue
+    open_rows = query(path, f"""select channel, net_revenue_usd, adjustments_usd from finance.monthly_revenue
                                  where revenue_month = date '{open_month}'""")
     for channel, net_revenue, adjustments_usd in open_rows:
         booked = sum((a[3] for a in adjustments if a[2] == channel), Decimal(0))
