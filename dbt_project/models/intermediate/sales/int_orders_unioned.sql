@@ -15,7 +15,8 @@ shopify as (
         o.is_test,
         o.is_cancelled,
         coalesce(l.gross_sales, 0) as gross_sales,
-        o.total_discounts as discounts
+        o.total_discounts as discounts,
+        o.updated_at
     from {{ ref('stg_shopify__orders') }} as o
     left join shopify_lines as l on l.order_dlt_id = o.dlt_id
 ),
@@ -40,7 +41,8 @@ amazon as (
         false as is_test,
         o.is_cancelled,
         coalesce(i.gross_sales, 0) as gross_sales,
-        coalesce(i.discounts, 0) as discounts
+        coalesce(i.discounts, 0) as discounts,
+        o.updated_at
     from {{ ref('stg_amazon__orders') }} as o
     left join amazon_items as i on i.order_dlt_id = o.dlt_id
 ),
@@ -61,7 +63,8 @@ ebay as (
         false as is_test,
         o.is_cancelled,
         coalesce(l.gross_sales, 0) as gross_sales,
-        o.discounts
+        o.discounts,
+        o.updated_at
     from {{ ref('stg_ebay__orders') }} as o
     left join ebay_lines as l on l.order_dlt_id = o.dlt_id
 )
