@@ -9,11 +9,13 @@ from orchestration.assets.transform import dbt_models
 from orchestration.checks.gx_checks import gx_checks
 from orchestration.resources import resources
 from orchestration.schedules import main_job, month_close_job, schedules
+from orchestration.sensors import sensors
 
 defs = Definitions(
     assets=[*raw_assets, dbt_models],
     asset_checks=gx_checks,
     jobs=[main_job, month_close_job],
     schedules=schedules,
+    sensors=sensors,
     resources=resources(),
 )

@@ -63,3 +63,32 @@ def test_monthly_close_schedule_closes_the_previous_month() -> None:
     assert request.run_config["ops"]["dbt_models"]["config"]["close_through_month"] == "2026-12"
     assert request.run_key == "close-2026-12"
     assert defs.resolve_job_def("finance_month_close") is not None
+
+
+def test_a_failed_run_is_reported_to_the_alerts_file(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from dagster import DagsterInstance, build_run_status_sensor_context, job, op
+
+    from orchestration.sensors import ALERTS_FILE_ENV, report_failed_runs
+
+    @op
+    def explode() -> None:
+        raise RuntimeError("boom")
+
+    @job
+    def failing() -> None:
+        explode()
+
+    alerts = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv(ALERTS_FILE_ENV, str(alerts))
+    with DagsterInstance.ephemeral() as instance:
+        result = failing.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        context = build_run_status_sensor_context(sensor_name="report_failed_runs", dagster_event=failure,
+                                                  dagster_instance=instance, dagster_run=result.dagster_run)
+        report_failed_runs(context.for_run_failure())
+    lines = [json.loads(line) for line in alerts.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["job"] == "failing" and lines[0]["run_id"] == result.run_id
+    assert defs.resolve_sensor_def("report_failed_runs") is not None
