@@ -21,29 +21,13 @@ deal_months as (
 ),
 
 stage_ranked as (
-    select
-        dm.deal_id,
-        dm.month_start,
-        s.deal_stage,
-        row_number() over (partition by dm.deal_id, dm.month_start order by s.entered_at desc, s.entry_index desc)
-            as recency
-    from deal_months as dm
-    inner join {{ ref('stg_crm__deal_stage_history') }} as s
-        on s.deal_id = dm.deal_id
-        and s.entered_at < dm.month_end_at
+    {{ history_ranked_as_of('deal_months', ['deal_id', 'month_start'], ref('stg_crm__deal_stage_history'),
+                            'deal_id', 'deal_stage', 'entered_at', 'month_end_at') }}
 ),
 
 owner_ranked as (
-    select
-        dm.deal_id,
-        dm.month_start,
-        h.owner_id,
-        row_number() over (partition by dm.deal_id, dm.month_start order by h.assigned_at desc, h.entry_index desc)
-            as recency
-    from deal_months as dm
-    inner join {{ ref('stg_crm__deal_owner_history') }} as h
-        on h.deal_id = dm.deal_id
-        and h.assigned_at < dm.month_end_at
+    {{ history_ranked_as_of('deal_months', ['deal_id', 'month_start'], ref('stg_crm__deal_owner_history'),
+                            'deal_id', 'owner_id', 'assigned_at', 'month_end_at') }}
 ),
 
 at_month_end as (
