@@ -126,6 +126,30 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grants(args: argparse.Namespace) -> int:
+    """Least-privilege reader roles on the PostgreSQL warehouse (orchestration/access.py); idempotent."""
+    if args.target != "postgres":
+        print("salesdw grants: DuckDB has no roles; BI tools open the file read-only "
+              "(README, 'Connecting a BI tool')", file=sys.stderr)
+        return 2
+    import psycopg2
+
+    from orchestration.access import apply_grants, connect, redact
+
+    conn = None
+    try:
+        conn = connect(args.dsn)
+        report = apply_grants(conn, writers=args.writer)
+    except psycopg2.Error as exc:
+        print(f"salesdw grants failed: {redact(str(exc).strip(), args.dsn)}", file=sys.stderr)
+        return 1
+    finally:
+        if conn is not None:
+            conn.close()
+    print(report.render())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="salesdw", description="Sales Warehouse: sandbox -> dlt -> DuckDB -> dbt -> Dagster")
     sub = p.add_subparsers(dest="command", required=True)
@@ -151,6 +175,12 @@ def parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+    grants = sub.add_parser("grants", help="create/refresh the read-only BI roles bi_reader and finance_reader")
+    grants.add_argument("--target", choices=("duckdb", "postgres"), default="postgres")
+    grants.add_argument("--dsn", help="libpq DSN or URI (default: the PG* environment, database salesdw)")
+    grants.add_argument("--writer", action="append", default=[],
+                        help="a role that creates warehouse tables (dbt's user), if not the schema owner or you")
+    grants.set_defaults(func=cmd_grants)
     return p
 
 
