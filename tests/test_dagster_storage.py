@@ -1,0 +1,107 @@
+"""Dagster instance storage: SQLite under DAGSTER_HOME by default, PostgreSQL with dagster.yaml's documented block.
+
+The PostgreSQL instance is the project's dagster.yaml with the block between its markers uncommented (so the
+documented block is what is tested), against a scratch database; a run recorded there is read back by a new
+instance on the same home, as after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, MaterializeResult, asset, materialize
+
+from ingestion.pipelines import PROJECT_ROOT
+from tests.helpers import environment
+from tests.pg_scratch import admin_params, scratch_database
+
+BEGIN, END = "# >>> postgres storage", "# <<< postgres storage"
+
+
+@asset
+def storage_probe() -> MaterializeResult:
+    """A cheap asset whose materialization and metadata the instance must keep."""
+    return MaterializeResult(metadata={"rows": 42})
+
+
+def _project_yaml(postgres: bool) -> str:
+    """The project's dagster.yaml, with the documented PostgreSQL block enabled when asked."""
+    lines = (PROJECT_ROOT / "dagster.yaml").read_text().splitlines()
+    start, end = lines.index(BEGIN), lines.index(END)
+    block = lines[start + 1:end]
+    assert block and all(line.startswith("# ") for line in block), "the block must be commented out by default"
+    if postgres:
+        lines[start + 1:end] = [line[2:] for line in block]
+    return "\n".join(lines) + "\n"
+
+
+def _home(tmp_path: Path, postgres: bool) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(_project_yaml(postgres))
+    return home
+
+
+def _record_a_run(home: Path) -> str:
+    """Materialize the probe in the instance at home, then dispose of that instance (the 'restart')."""
+    with DagsterInstance.from_config(str(home)) as instance:
+        result = materialize([storage_probe], instance=instance)
+        assert result.success
+        return result.run_id
+
+
+def _assert_run_survived(home: Path, run_id: str) -> DagsterInstance:
+    instance = DagsterInstance.from_config(str(home))
+    run = instance.get_run_by_id(run_id)
+    assert run is not None and run.status == DagsterRunStatus.SUCCESS
+    events = {e.dagster_event.event_type for e in instance.all_logs(run_id) if e.dagster_event}
+    assert {DagsterEventType.RUN_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.ASSET_MATERIALIZATION,
+            DagsterEventType.RUN_SUCCESS} <= events
+    latest = instance.get_latest_materialization_event(AssetKey("storage_probe"))
+    assert latest is not None and latest.run_id == run_id
+    assert latest.asset_materialization.metadata["rows"].value == 42
+    return instance
+
+
+@pytest.fixture()
+def dagster_db() -> Iterator[str]:
+    with scratch_database("salesdw_acc_dagster") as name:
+        yield name
+
+
+def test_postgres_storage_keeps_runs_across_a_restart(tmp_path: Path, dagster_db: str) -> None:
+    home = _home(tmp_path, postgres=True)
+    p = admin_params(dagster_db)
+    with environment({"PGHOST": p["host"], "PGPORT": p["port"], "PGUSER": p["user"], "PGPASSWORD": "",
+                      "SALESDW_DAGSTER_DB": dagster_db}):
+        run_id = _record_a_run(home)
+        with _assert_run_survived(home, run_id) as instance:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+            assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+    assert not (home / "history" / "runs.db").exists()
+    conn = psycopg2.connect(**p)  # recorded in PostgreSQL itself, not in a file under the home
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select status from runs where run_id = %s", [run_id])
+            assert cur.fetchall() == [("SUCCESS",)]
+            cur.execute("select count(*) from event_logs where run_id = %s and dagster_event_type = "
+                        "'ASSET_MATERIALIZATION'", [run_id])
+            assert cur.fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_default_storage_is_sqlite_under_dagster_home(tmp_path: Path) -> None:
+    home = _home(tmp_path, postgres=False)
+    run_id = _record_a_run(home)
+    with _assert_run_survived(home, run_id) as instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert (home / "history" / "runs.db").is_file()
+        # the rest of the instance settings the project relies on
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
