@@ -150,6 +150,20 @@ def cmd_grants(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bi_snapshot(args: argparse.Namespace) -> int:
+    """Copy marts + finance into a file BI tools can hold open while runs write the warehouse."""
+    from orchestration.bi_snapshot import default_snapshot_path, write_snapshot
+
+    source = warehouse_path()
+    if not source.is_file():
+        print(f"salesdw bi-snapshot: no warehouse at {source} (run `salesdw run` first)", file=sys.stderr)
+        return 1
+    out = Path(args.out).resolve() if args.out else default_snapshot_path(source)
+    counts = write_snapshot(source, out)
+    print(f"BI snapshot {out}: {len(counts)} tables, {sum(counts.values())} rows from {source}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="salesdw", description="Sales Warehouse: sandbox -> dlt -> DuckDB -> dbt -> Dagster")
     sub = p.add_subparsers(dest="command", required=True)
@@ -181,6 +195,9 @@ def parser() -> argparse.ArgumentParser:
     grants.add_argument("--writer", action="append", default=[],
                         help="a role that creates warehouse tables (dbt's user), if not the schema owner or you")
     grants.set_defaults(func=cmd_grants)
+    snapshot = sub.add_parser("bi-snapshot", help="copy marts + finance into a DuckDB file for BI tools to hold open")
+    snapshot.add_argument("--out", help="default: next to the warehouse, <name>_bi.duckdb")
+    snapshot.set_defaults(func=cmd_bi_snapshot)
     return p
 
 
