@@ -19,7 +19,7 @@ Connection: libpq's PG* environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATAB
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import psycopg2
@@ -29,14 +29,15 @@ from psycopg2.extensions import parse_dsn
 
 DEFAULT_DATABASE = "salesdw"
 
-# role -> schemas it may read; every other schema of the database is closed to it
-READABLE_SCHEMAS: dict[str, tuple[str, ...]] = {
-    "bi_reader": ("marts", "finance"),
-    "finance_reader": ("finance",),
-}
-PASSWORD_ENV: dict[str, str] = {
-    "bi_reader": "SALESDW_BI_READER_PASSWORD",
-    "finance_reader": "SALESDW_FINANCE_READER_PASSWORD",
+@dataclass(frozen=True)
+class Reader:
+    schemas: tuple[str, ...]   # the only schemas it may read; every other schema of the database is closed to it
+    password_env: str          # env var that, when set, gives the role LOGIN with this password
+
+
+READERS: dict[str, Reader] = {
+    "bi_reader": Reader(("marts", "finance"), "SALESDW_BI_READER_PASSWORD"),
+    "finance_reader": Reader(("finance",), "SALESDW_FINANCE_READER_PASSWORD"),
 }
 _SYSTEM_SCHEMA_SQL = "nspname in ('pg_catalog', 'information_schema') or nspname like 'pg\\_%'"
 
@@ -66,7 +67,7 @@ def connect(dsn: str | None = None) -> PgConnection:
 
 def redact(message: str, dsn: str | None = None) -> str:
     """The message without any password it might echo (from the DSN, PGPASSWORD or the readers' env)."""
-    secrets = [os.environ.get(k) for k in ("PGPASSWORD", *PASSWORD_ENV.values())]
+    secrets = [os.environ.get(k) for k in ("PGPASSWORD", *(r.password_env for r in READERS.values()))]
     if dsn:
         try:
             secrets.append(parse_dsn(dsn).get("password"))
@@ -124,19 +125,21 @@ def _grant_read(cur, schema: str, role: str, writers: list[str]) -> None:
                     .format(w=sql.Identifier(w), s=ident, r=grantee))
 
 
-def apply_grants(conn: PgConnection, writers: Iterable[str] = (), env: dict[str, str] | None = None) -> GrantReport:
+def apply_grants(conn: PgConnection, writers: Iterable[str] = (), env: Mapping[str, str] | None = None,
+                 readers: Mapping[str, Reader] = READERS) -> GrantReport:
     """Apply the reader roles' privileges on conn's database, in one transaction; see the module docstring.
 
     writers: roles (besides each schema's owner and the current user) that create tables dbt builds.
+    env: where the readers' passwords are looked up (default os.environ).
     """
     env = os.environ if env is None else env
-    roles = list(READABLE_SCHEMAS)
-    readable_anywhere = sorted({s for schemas in READABLE_SCHEMAS.values() for s in schemas})
+    roles = list(readers)
+    readable_anywhere = sorted({s for r in readers.values() for s in r.schemas})
     with conn, conn.cursor() as cur:
         cur.execute("select current_database(), current_user")
         database, me = cur.fetchone()
         for role in roles:
-            _ensure_role(cur, role, env.get(PASSWORD_ENV[role]) or None)
+            _ensure_role(cur, role, env.get(readers[role].password_env) or None)
         db, grantees = sql.Identifier(database), sql.SQL(", ").join(map(sql.Identifier, roles))
         # dbt's target schemas exist before the first build, so default privileges can be set on them
         for schema in readable_anywhere:
@@ -152,14 +155,14 @@ def apply_grants(conn: PgConnection, writers: Iterable[str] = (), env: dict[str,
             writers_here = _creators(cur, schema, writers)
             _revoke_all(cur, schema, roles, writers_here)
             for role in roles:
-                if schema in READABLE_SCHEMAS[role]:
+                if schema in readers[role].schemas:
                     _grant_read(cur, schema, role, writers_here)
             if schema not in readable_anywhere:
                 report.closed.append(schema)
         for role in roles:
             cur.execute(sql.SQL("alter role {r} in database {db} set default_transaction_read_only = on")
                         .format(r=sql.Identifier(role), db=db))
-            report.readable[role] = list(READABLE_SCHEMAS[role])
+            report.readable[role] = list(readers[role].schemas)
         cur.execute("select rolname, rolcanlogin from pg_roles where rolname = any(%s)", [roles])
         report.login = dict(cur.fetchall())
     return report

@@ -19,6 +19,7 @@ import psycopg2
 import pytest
 from psycopg2 import errors, sql
 
+from orchestration.access import Reader, apply_grants
 from tests.pg_scratch import admin_params, scratch_database
 
 SALESDW = [sys.executable, "-m", "orchestration.cli"]
@@ -190,27 +191,32 @@ def test_tables_dbt_recreates_stay_readable_and_new_raw_tables_stay_closed(admin
 
 
 @pytest.fixture()
-def bi_login(granted: str) -> Iterator[str]:
-    """bi_reader with LOGIN and a test password (set through the env, as documented); restored afterwards."""
-    conn = psycopg2.connect(**admin_params())
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("select rolcanlogin from pg_roles where rolname = 'bi_reader'")
-        could_login = cur.fetchone()[0]
-    password = secrets.token_urlsafe(16)
-    done = _cli_grants(granted, {"SALESDW_BI_READER_PASSWORD": password})
-    assert password not in done.stdout + done.stderr
-    assert "bi_reader (LOGIN)" in done.stdout
-    yield password
-    if not could_login:
-        with conn.cursor() as cur:
-            cur.execute("alter role bi_reader nologin password null")
-    conn.close()
+def bi_login(granted: str) -> Iterator[tuple[str, str]]:
+    """A reader role of this test with bi_reader's schemas and LOGIN from a password given through the env.
+
+    (Its own name: bi_reader itself is cluster-wide, and toggling its LOGIN would race other runs of this test.)
+    """
+    role, password = f"salesdw_acc_bi_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    conn = psycopg2.connect(**admin_params(granted))
+    try:
+        report = apply_grants(conn, env={"SALESDW_ACC_TEST_PW": password},
+                              readers={role: Reader(("marts", "finance"), "SALESDW_ACC_TEST_PW")})
+        assert report.login == {role: True} and password not in report.render()
+        yield role, password
+        with conn, conn.cursor() as cur:  # its privileges go before the role can
+            cur.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
+    finally:
+        conn.close()
+        admin = psycopg2.connect(**admin_params())
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+        admin.close()
 
 
-def test_bi_reader_login_reads_marts_and_cannot_write(granted: str, bi_login: str) -> None:
-    params = {**admin_params(granted), "user": "bi_reader", "password": bi_login}
-    conn = psycopg2.connect(**params)
+def test_a_reader_login_reads_marts_and_cannot_write(granted: str, bi_login: tuple[str, str]) -> None:
+    role, password = bi_login
+    conn = psycopg2.connect(**{**admin_params(granted), "user": role, "password": password})
     try:
         with conn.cursor() as cur:
             cur.execute("select sum(net_revenue_usd) from finance.monthly_revenue")
@@ -232,6 +238,16 @@ def test_bi_reader_login_reads_marts_and_cannot_write(granted: str, bi_login: st
             conn.rollback()
     finally:
         conn.close()
+
+
+def test_product_roles_are_read_only_by_default_in_the_warehouse(admin) -> None:
+    with admin.cursor() as cur:
+        cur.execute("select r.rolname, s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole "
+                    "join pg_database d on d.oid = s.setdatabase where d.datname = current_database()")
+        settings = dict(cur.fetchall())
+    admin.rollback()
+    for role in READABLE:
+        assert "default_transaction_read_only=on" in settings[role]
 
 
 def test_only_granted_roles_may_connect_to_the_warehouse(granted: str) -> None:
