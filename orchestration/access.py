@@ -29,6 +29,7 @@ from psycopg2.extensions import parse_dsn
 
 DEFAULT_DATABASE = "salesdw"
 
+
 @dataclass(frozen=True)
 class Reader:
     schemas: tuple[str, ...]   # the only schemas it may read; every other schema of the database is closed to it
@@ -54,7 +55,7 @@ class GrantReport:
         for role, schemas in self.readable.items():
             login = "LOGIN" if self.login.get(role) else "NOLOGIN"
             lines.append(f"  {role} ({login}): USAGE + SELECT on {', '.join(schemas)}")
-        lines.append(f"  closed to both: {', '.join(self.closed) or '(none)'}")
+        lines.append(f"  closed to all of them: {', '.join(self.closed) or '(none)'}")
         return "\n".join(lines)
 
 
@@ -71,8 +72,8 @@ def redact(message: str, dsn: str | None = None) -> str:
     if dsn:
         try:
             secrets.append(parse_dsn(dsn).get("password"))
-        except psycopg2.ProgrammingError:
-            secrets.append(dsn)  # unparseable: hide it whole
+        except psycopg2.ProgrammingError:  # libpq would quote a piece of it
+            return "invalid DSN (not shown)"
     for secret in filter(None, secrets):
         message = message.replace(secret, "***")
     return message
