@@ -1,45 +1,96 @@
-"""Running the main job in-process: every step in turn, so DuckDB never sees two writers."""
+"""Running the main job in-process: every step in turn, so DuckDB never sees two writers.
+
+The main job is three runs, one per partitioning of the graph (Dagster runs one partitions definition
+per run): ingestion and the unpartitioned models, then the daily-partitioned orders fact for the days
+that changed, then everything downstream of it with the monthly finance partitions. A run that fails
+(a failed step or a failed blocking check) stops the sequence: nothing downstream is rebuilt on bad data.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from ingestion.pipelines import SOURCES
-
+from orchestration.assets.transform import ORDERS_KEY, daily_partitions, monthly_partitions
+from orchestration.resources import read_only_warehouse
+from orchestration.schedules import MAIN_JOB, ORDERS_JOB, REVENUE_JOB, partition_range_tags
 
 @dataclass
 class RunOutcome:
     success: bool
-    result: ExecuteInProcessResult
+    results: list[ExecuteInProcessResult]
     checks: list[tuple[str, str, bool]] = field(default_factory=list)  # (asset, check, passed)
+
+    @property
+    def result(self) -> ExecuteInProcessResult:
+        """The last run that executed (the one that failed, when one did)."""
+        return self.results[-1]
+
+    @property
+    def all_events(self) -> list[Any]:
+        return [e for r in self.results for e in r.all_events]
 
     @property
     def failed_checks(self) -> list[tuple[str, str, bool]]:
         return [c for c in self.checks if not c[2]]
 
     def check_metadata(self, check_name: str) -> dict[str, Any]:
-        for e in self.result.all_events:
+        for e in self.all_events:
             if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == check_name:
                 return {k: v.value for k, v in e.event_specific_data.metadata.items()}
         raise KeyError(check_name)
 
     def started_steps(self) -> set[str]:
         """Steps that ran; a step downstream of a failed blocking check never starts."""
-        return {e.step_key for e in self.result.all_events if e.event_type_value == "STEP_START"}
+        return {e.step_key for e in self.all_events if e.event_type_value == "STEP_START"}
+
+    def materialized(self) -> set[str]:
+        return {e.event_specific_data.materialization.asset_key.to_user_string()
+                for e in self.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+
+
+def changed_orders_start() -> str:
+    """First daily partition to rebuild: the day of the newest order change already modeled (dbt adds the
+    lookback), or the first partition when the fact is empty or missing."""
+    first = daily_partitions.get_first_partition_key()
+    try:
+        with read_only_warehouse() as con:
+            newest = con.execute(f"select cast(max(updated_at) as date) from {'.'.join(ORDERS_KEY.path)}").fetchone()[0]
+    except Exception:  # first run: the warehouse or the table does not exist yet
+        return first
+    return max(first, newest.isoformat()) if isinstance(newest, date) else first
+
+
+def run_plan(full_refresh: bool) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """(job, tags, run config) of each run of the main job, in order."""
+    ingest_config = {f"ingest_{k}": {"config": {"full_refresh": True}} for k in SOURCES} if full_refresh else {}
+    last_day = daily_partitions.get_last_partition_key()
+    orders_start = daily_partitions.get_first_partition_key() if full_refresh else min(changed_orders_start(), last_day)
+    return [
+        (MAIN_JOB, {}, {"ops": ingest_config} if ingest_config else {}),
+        (ORDERS_JOB, partition_range_tags(orders_start, last_day), {}),
+        (REVENUE_JOB, partition_range_tags(monthly_partitions.get_first_partition_key(),
+                                           monthly_partitions.get_last_partition_key()), {}),
+    ]
 
 
 def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_level: str = "INFO") -> RunOutcome:
     from orchestration.definitions import defs
 
-    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    if full_refresh:
-        run_config["ops"] = {f"ingest_{k}": {"config": {"full_refresh": True}} for k in SOURCES}
-    result = defs.resolve_job_def("salesdw_main").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=run_config)
+    plan = run_plan(full_refresh)
+    results: list[ExecuteInProcessResult] = []
+    for job_name, tags, config in plan:
+        run_config = {**config, "loggers": {"console": {"config": {"log_level": log_level}}}}
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config, tags=tags)
+        results.append(result)
+        if not result.success:
+            break
     checks = [(e.event_specific_data.asset_key.to_user_string(), e.event_specific_data.check_name,
                e.event_specific_data.passed)
-              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    return RunOutcome(result.success, result, checks)
+              for r in results for e in r.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    return RunOutcome(all(r.success for r in results) and len(results) == len(plan), results, checks)

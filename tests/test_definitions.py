@@ -60,7 +60,7 @@ def test_monthly_close_schedule_closes_the_previous_month() -> None:
     from orchestration.schedules import monthly_close
 
     request = monthly_close(build_schedule_context(scheduled_execution_time=datetime(2027, 1, 6, 6, tzinfo=UTC)))
-    assert request.run_config["ops"]["dbt_models"]["config"]["close_through_month"] == "2026-12"
+    assert request.run_config["ops"]["dbt_finance_ledger"]["config"]["close_through_month"] == "2026-12"
     assert request.run_key == "close-2026-12"
     assert defs.resolve_job_def("finance_month_close") is not None
 

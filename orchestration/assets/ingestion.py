@@ -4,10 +4,12 @@ Keys are ``[raw_<source>, <table>]``, exactly dbt's source keys, so the lineage 
 unbroken. Each source loads as one step (its nested tables are written in the same dlt load).
 """
 
+from datetime import timedelta
 from typing import Any, Iterator
 
 from dagster import (
-    AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, Config, MaterializeResult, multi_asset,
+    AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, Config, FreshnessPolicy, MaterializeResult,
+    multi_asset,
 )
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
@@ -15,9 +17,13 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
 from ingestion.pipelines import SOURCES, describe_source, make_pipeline, refresh_quarantine_view, warehouse_path
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, read_only_warehouse
 
 KINDS = {"dlt", "duckdb"}
+# Sources load hourly (salesdw_ingest_hourly): a raw table older than three hours means loads are failing.
+RAW_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2))
+OWNERS = ["team:data-engineering"]
+ROW_COUNT = "dagster/row_count"  # the table's rows after the load, shown by the UI
 
 
 class IngestConfig(Config):
@@ -36,6 +42,8 @@ class RawLayerTranslator(DagsterDltTranslator):
             description=(data.resource.__doc__ or "").strip()
             or f"{dataset}.{data.resource.table_name}, loaded by dlt from the {data.resource.source_name} API",
             kinds=KINDS,
+            owners=OWNERS,
+            freshness_policy=RAW_FRESHNESS,
         )
 
 
@@ -51,6 +59,15 @@ def _new_columns(pipeline: Any) -> list[str]:
     return sorted(added) if not info or not info.first_run else []
 
 
+def table_row_counts(dataset: str) -> dict[str, int]:
+    """Rows in each table of a raw dataset after the load (Dagster shows them as the asset's row count)."""
+    with read_only_warehouse() as con:
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
+            [dataset]).fetchall()]
+        return {t: con.execute(f'select count(*) from "{dataset}"."{t}"').fetchone()[0] for t in tables}
+
+
 def _source_assets(key: str) -> AssetsDefinition:
     spec = SOURCES[key]
     translator = RawLayerTranslator()
@@ -58,12 +75,13 @@ def _source_assets(key: str) -> AssetsDefinition:
                                            dagster_dlt_translator=translator)
     nested_specs = [
         AssetSpec(key=AssetKey([spec.dataset, table]), group_name=f"ingestion_{spec.dataset.removeprefix('raw_')}",
-                  deps=[AssetKey([spec.dataset, table.split("__")[0]])], kinds=KINDS,
+                  deps=[AssetKey([spec.dataset, table.split("__")[0]])], kinds=KINDS, owners=OWNERS,
+                  freshness_policy=RAW_FRESHNESS,
                   description=f"dlt nested table of {spec.dataset}.{table.rsplit('__', 1)[0]}: "
                               "written in the same load, replaced with its parent row on merge.")
         for table in spec.nested_tables
     ] + [AssetSpec(key=AssetKey([spec.dataset, QUARANTINE_TABLE]), group_name=f"ingestion_{spec.dataset.removeprefix('raw_')}",
-                   kinds=KINDS, skippable=True,
+                   kinds=KINDS, skippable=True, owners=OWNERS,
                    description=f"Records of {spec.dataset} that broke their contract, with reason and payload "
                                "(also in raw_quarantine.records).")]
 
@@ -88,15 +106,18 @@ def _source_assets(key: str) -> AssetsDefinition:
         if replayed:
             context.log.warning(f"{spec.dataset}: removed rows replayed by a resumed load: {replayed}")
         total_quarantined = refresh_quarantine_view()
+        rows = table_row_counts(spec.dataset)
         for result in results:
             yield MaterializeResult(asset_key=result.asset_key, metadata={
-                **(result.metadata or {}), "quarantined_in_load": quarantined, "new_columns": new_columns})
+                **(result.metadata or {}), "quarantined_in_load": quarantined, "new_columns": new_columns,
+                ROW_COUNT: rows.get(result.asset_key.path[-1], 0)})
         for table in spec.nested_tables:
-            yield MaterializeResult(asset_key=AssetKey([spec.dataset, table]),
-                                    metadata={"rows_loaded": row_counts.get(table, 0)})
+            yield MaterializeResult(asset_key=AssetKey([spec.dataset, table]), metadata={
+                "rows_loaded": row_counts.get(table, 0), ROW_COUNT: rows.get(table, 0)})
         if quarantined:
-            yield MaterializeResult(asset_key=AssetKey([spec.dataset, QUARANTINE_TABLE]),
-                                    metadata={"rows_loaded": quarantined, "raw_quarantine_total": total_quarantined})
+            yield MaterializeResult(asset_key=AssetKey([spec.dataset, QUARANTINE_TABLE]), metadata={
+                "rows_loaded": quarantined, "raw_quarantine_total": total_quarantined,
+                ROW_COUNT: rows.get(QUARANTINE_TABLE, 0)})
 
     return _assets
 

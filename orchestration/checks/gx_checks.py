@@ -1,20 +1,22 @@
-"""Great Expectations suites as blocking Dagster asset checks on the raw layer."""
+"""Great Expectations suites as blocking Dagster asset checks: contract-level suites on the raw layer and
+reconciliation suites on the finance path. Results carry the failing expectations and sample rows."""
 
 from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetKey, asset_check
 
+from orchestration.checks.gx_finance_suites import FINANCE_SUITES
 from orchestration.checks.gx_runner import SuiteSpec, validate
 from orchestration.checks.gx_suites import RAW_SUITES
 from orchestration.resources import WAREHOUSE_POOL, read_only_warehouse
-
 
 
 def _gx_check(suite: SuiteSpec) -> AssetChecksDefinition:
     @asset_check(
         asset=AssetKey(list(suite.asset)),
         name=f"gx_{suite.name}",
-        description=f"Great Expectations suite {suite.name} on {'.'.join(suite.asset)} (blocking).",
+        description=f"Great Expectations suite {suite.name} on {'.'.join(suite.asset)} (blocking: a failure stops "
+                    "everything downstream in the run).",
         blocking=True,
         pool=WAREHOUSE_POOL,
     )
@@ -27,4 +29,4 @@ def _gx_check(suite: SuiteSpec) -> AssetChecksDefinition:
     return _check
 
 
-gx_checks = [_gx_check(suite) for suite in RAW_SUITES]
+gx_checks = [_gx_check(suite) for suite in [*RAW_SUITES, *FINANCE_SUITES]]

@@ -66,3 +66,6 @@ from (
     union all
     select * from open_rows
 ) as months
+{%- if partition_start and partition_end %}
+where revenue_month between cast('{{ partition_start }}' as date) and cast('{{ partition_end }}' as date)
+{%- endif %}

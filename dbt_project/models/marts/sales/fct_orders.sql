@@ -1,6 +1,8 @@
 {{ config(materialized='incremental', unique_key='order_key', on_schema_change='append_new_columns') }}
 {#- Incremental: a run rebuilds only orders changed since the last one (with a lookback for late
-    arrivals) and any order still missing its FX rate; `dbt build --full-refresh` rebuilds all. -#}
+    arrivals) and any order still missing its FX rate; `dbt build --full-refresh` rebuilds all.
+    Partitioned (Dagster daily partitions, env SALESDW_PARTITION_START/_END as dates): the run
+    re-reads the orders changed on those UTC days, with the same lookback, instead. -#}
 with orders as (
     select * from {{ ref('int_orders_unioned') }}
 ),
@@ -29,8 +31,17 @@ select
     o.updated_at
 from dated as o
 {{ join_fx_rate('r', 'o.currency', 'o.order_date') }}
+{%- set partition_start = env_var('SALESDW_PARTITION_START', '') -%}
+{%- set partition_end = env_var('SALESDW_PARTITION_END', '') -%}
+{% if partition_start and partition_end %}
+where (o.updated_at >= {{ dbt.dateadd('day', -var('incremental_lookback_days'), "cast('" ~ partition_start ~ "' as date)") }}
+        and o.updated_at < {{ dbt.dateadd('day', 1, "cast('" ~ partition_end ~ "' as date)") }})
+    {%- if is_incremental() %}
+    or {{ dbt.hash(dbt.concat(["o.channel", "'|'", "o.order_id"])) }} in (
+        select missing.order_key from {{ this }} as missing where missing.usd_per_unit is null)
+    {%- endif %}
 {#- a table written before it had updated_at (an older version) is rebuilt whole once -#}
-{% if is_incremental() and 'updated_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+{% elif is_incremental() and 'updated_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
 where o.updated_at >= (
         select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(existing.updated_at)') }}
         from {{ this }} as existing)

@@ -1,0 +1,152 @@
+"""What a data engineer sees in Dagster: metadata on every asset, partitions, backfills, automation, the finance view."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from orchestration.assets.transform import ASSET_METADATA_ENV, MONTHLY_REVENUE_KEY, ORDERS_KEY
+from orchestration.checks.gx_finance_suites import CHANNEL_REVENUE_RECONCILES, MONTHLY_REVENUE_RECONCILES
+from orchestration.checks.gx_runner import validate
+from orchestration.definitions import defs
+from orchestration.runner import RunOutcome, run_main_job
+from orchestration.schedules import REVENUE_JOB, partition_range_tags
+from tests.helpers import environment, query
+
+MONEY = "gross_sales_usd, discounts_usd, refunds_usd, net_sales_usd, marketplace_fees_usd, adjustments_usd, net_revenue_usd"
+
+
+@pytest.fixture(scope="module")
+def built(warehouse: Path) -> tuple[Path, RunOutcome, DagsterInstance]:
+    """A full main job with every piece of asset metadata on, in an instance kept for the module."""
+    instance = DagsterInstance.ephemeral()
+    with environment({ASSET_METADATA_ENV: "full"}):
+        outcome = run_main_job(instance, log_level="WARNING")
+    assert outcome.success, [e.message for e in outcome.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert not outcome.failed_checks
+    return warehouse, outcome, instance
+
+
+def _latest_metadata(instance: DagsterInstance, key: AssetKey) -> dict:
+    event = instance.get_latest_materialization_event(key)
+    assert event is not None, key.to_user_string()
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def test_every_asset_has_a_group_a_description_and_an_owner() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        name = key.to_user_string()
+        assert node.group_name and node.group_name != "default", name
+        assert (node.description or "").strip(), name
+        assert node.owners, name
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    assert {"staging", "intermediate", "marts", "finance", "seeds", "snapshots", "ingestion_shopify", "ingestion_crm",
+            "ingestion_amazon", "ingestion_ebay", "ingestion_fx"} <= groups
+
+
+def test_partitions_freshness_and_automation_are_declared() -> None:
+    graph = defs.resolve_asset_graph()
+    assert graph.get(ORDERS_KEY).partitions_def.get_first_partition_key() == "2025-01-01"
+    assert "Daily" in str(graph.get(ORDERS_KEY).partitions_def)
+    assert "Monthly" in str(graph.get(MONTHLY_REVENUE_KEY).partitions_def)
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable and key.path[0] in ("marts", "finance") and key.path[1] not in ("quarantine",):
+            if node.group_name in ("marts", "finance"):
+                assert node.freshness_policy is not None, key.to_user_string()
+                assert node.automation_condition is not None, key.to_user_string()
+        if node.is_materializable and key.path[0] == "raw_shopify" and key.path[1] == "orders":
+            assert node.freshness_policy is not None
+
+
+def test_schedules_and_sensors_run_it_without_a_person(capsys: pytest.CaptureFixture[str]) -> None:
+    schedules = {s.name: s for s in defs.schedules}
+    assert schedules["salesdw_ingest_hourly"].cron_schedule == "0 * * * *"
+    assert schedules["salesdw_transform_daily"].cron_schedule == "0 3 * * *"
+    assert schedules["monthly_close"].cron_schedule == "0 6 6 * *"
+    sensors = {s.name for s in defs.sensors}
+    assert {"report_failed_runs", "salesdw_automation"} <= sensors
+    with capsys.disabled():
+        print("\nschedules:")
+        for s in defs.schedules:
+            print(f"  {s.name:26} {s.cron_schedule:12} {s.execution_timezone}  job={s.job_name}")
+        print("sensors:", ", ".join(sorted(sensors)))
+
+
+def test_dbt_and_raw_assets_carry_row_counts_column_schema_and_lineage(built) -> None:
+    warehouse, _, instance = built
+    daily = _latest_metadata(instance, AssetKey(["marts", "channel_revenue_daily"]))
+    rows = query(warehouse, "select count(*) from marts.channel_revenue_daily")[0][0]
+    assert daily["dagster/row_count"] == rows > 0
+    schema_columns = {c.name for c in daily["dagster/column_schema"].columns}
+    assert {"date_day", "channel", "net_revenue_usd"} <= schema_columns
+    lineage = daily["dagster/column_lineage"].deps_by_column
+    assert any(dep.asset_key == ORDERS_KEY for dep in lineage["gross_sales_usd"])
+    raw = _latest_metadata(instance, AssetKey(["raw_shopify", "orders"]))
+    assert raw["dagster/row_count"] == query(warehouse, "select count(*) from raw_shopify.orders")[0][0] > 0
+    assert "quarantined_in_load" in raw
+
+
+def test_the_finance_asset_shows_net_revenue_by_channel_by_month(built) -> None:
+    warehouse, _, instance = built
+    meta = _latest_metadata(instance, MONTHLY_REVENUE_KEY)
+    table = meta["net_revenue_by_channel_by_month"]
+    month, net = query(warehouse, "select revenue_month, sum(net_revenue_usd) from finance.monthly_revenue "
+                                  "group by 1 order by 1 desc limit 1")[0]
+    row = next(line for line in table.splitlines() if line.startswith(f"| {month:%Y-%m} |"))
+    assert row.rstrip(" |").endswith(f"{net:,.2f}")
+    assert {"amazon", "b2b", "ebay", "shopify"} <= set(table.splitlines()[2].replace("|", " ").split())
+
+
+def test_reconciliation_checks_fail_on_figures_that_do_not_add_up(built) -> None:
+    warehouse, outcome, _ = built
+    passed = {name: ok for _, name, ok in outcome.checks}
+    assert passed["gx_finance_channel_revenue_daily_reconciles"] and passed["gx_finance_monthly_revenue_reconciles"]
+    copy = warehouse.parent / "tampered.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        day = con.execute("select min(date_day) from marts.channel_revenue_daily where channel = 'shopify' "
+                          "and orders > 0").fetchone()[0]
+        con.execute("update marts.channel_revenue_daily set gross_sales_usd = gross_sales_usd + 0.01 "
+                    "where channel = 'shopify' and date_day = ?", [day])
+        last = "revenue_month = (select max(revenue_month) from finance.monthly_revenue) and channel = 'ebay'"
+        status = con.execute(f"select period_status from finance.monthly_revenue where {last}").fetchone()[0]
+        con.execute(f"update finance.monthly_revenue set net_revenue_usd = net_revenue_usd - 1 where {last}")
+        daily = validate(con, CHANNEL_REVENUE_RECONCILES)
+        monthly = validate(con, MONTHLY_REVENUE_RECONCILES)
+    assert not daily.passed
+    assert [f["column"] for f in daily.failures] == ["gross_sales_usd_diff"]
+    assert daily.sample_rows[0]["revenue_month"].startswith(f"{day:%Y-%m}-01")
+    assert daily.sample_rows[0]["channel"] == "shopify"
+    assert Decimal(daily.sample_rows[0]["gross_sales_usd_diff"]) == Decimal("0.01")
+    assert not monthly.passed
+    expected = "open_month_net_revenue_diff" if status == "open" else "closed_month_vs_published_diff"
+    assert {f["column"] for f in monthly.failures} == {expected}
+    assert [r["channel"] for r in monthly.sample_rows] == ["ebay"]
+
+
+def test_a_backfill_of_three_monthly_partitions_gives_the_full_builds_figures(built) -> None:
+    warehouse, _, instance = built
+    full = query(warehouse, f"select revenue_month, channel, orders, {MONEY}, period_status "
+                            "from finance.monthly_revenue order by 1, 2")
+    months = sorted({r[0] for r in full})[-3:]
+    with duckdb.connect(str(warehouse)) as con:  # lose the finance mart, then backfill three months
+        con.execute("drop table finance.monthly_revenue")
+    result = defs.resolve_job_def(REVENUE_JOB).execute_in_process(
+        instance=instance, raise_on_error=False,
+        tags=partition_range_tags(f"{months[0]:%Y-%m-%d}", f"{months[-1]:%Y-%m-%d}"))
+    assert result.success
+    backfilled = query(warehouse, f"select revenue_month, channel, orders, {MONEY}, period_status "
+                                  "from finance.monthly_revenue order by 1, 2")
+    assert backfilled == [r for r in full if r[0] in months]
+    assert len({r[0] for r in backfilled}) == 3
+    materialized = instance.get_materialized_partitions(MONTHLY_REVENUE_KEY)
+    assert {f"{m:%Y-%m-%d}" for m in months} <= materialized
