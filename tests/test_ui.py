@@ -10,6 +10,7 @@ the pages show with the Definitions and the run that just happened; screenshots 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -19,11 +20,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
 from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from ingestion.sandbox.server import SandboxServer
 from orchestration.cli import prepare_dagster_home
@@ -76,21 +77,6 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def deployment(chromium: Path, warehouse: Path, sandbox: SandboxServer) -> Deployment:
-    """The main job, recorded in the persistent (temporary) DAGSTER_HOME the UI will serve."""
-    prepare_dagster_home()
-    groups, lineage = _group_assets()
-    with DagsterInstance.get() as instance:
-        outcome = run_main_job(instance, log_level="WARNING")
-        assert outcome.success, [e.message for e in outcome.result.all_events if e.event_type_value == "STEP_FAILURE"]
-        assert not outcome.failed_checks, outcome.failed_checks
-        keys = [k for keys in groups.values() for k in keys]
-        latest = instance.get_latest_materialization_events(keys)
-    checks = {AssetCheckKey(AssetKey.from_user_string(a), c): passed for a, c, passed in outcome.checks}
-    return Deployment(outcome.result.run_id, checks, frozenset(k for k, e in latest.items() if e), groups, lineage)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -119,41 +105,75 @@ def _wait_until_served(url: str, process: subprocess.Popen, log: Path) -> None:
     raise AssertionError(f"salesdw ui did not serve {url} within {UI_START_TIMEOUT_S}s:\n{log.read_text()[-3000:]}")
 
 
-def _stop_group(process: subprocess.Popen) -> None:
-    """Ctrl-C to dagster dev and its children (webserver, daemon, code servers: one process group), then kill."""
-    pgid = process.pid
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stop_group(process: subprocess.Popen) -> bool:
+    """Ctrl-C to dagster dev and its children (webserver, daemon, code servers: one process group), then kill;
+    whether the whole group is gone."""
     for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
+        if not _group_alive(process.pid):
+            return True
+        os.killpg(process.pid, sig)
         deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            process.poll()
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
-                return
+        while time.monotonic() < deadline and _group_alive(process.pid):
+            process.poll()  # reap dagster dev itself
             time.sleep(0.5)
+    return not _group_alive(process.pid)
+
+
+@dataclass(frozen=True)
+class UiServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
 
 
 @pytest.fixture(scope="module")
-def ui_url(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`salesdw ui` on a free port, serving the test's DAGSTER_HOME and warehouse (from the environment)."""
+def ui_server(chromium: Path, warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    """`salesdw ui` on a free port, serving this module's DAGSTER_HOME and warehouse (from the environment).
+
+    Started before the main job runs, as a user keeps the UI open during `salesdw run`: it loads meanwhile."""
+    prepare_dagster_home()
+    import orchestration.definitions  # noqa: F401  (parses the dbt manifest here, not also in the UI's code server)
+
     port = _free_port()
     log = tmp_path_factory.mktemp("ui") / "salesdw_ui.log"
     salesdw = Path(sys.executable).parent / "salesdw"
     with log.open("w") as out:
         process = subprocess.Popen([str(salesdw), "ui", "--host", "127.0.0.1", "--port", str(port)],
                                    stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ), start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_served(url, process, log)
-        yield url
+        yield UiServer(f"http://127.0.0.1:{port}", process, log)
     finally:
-        _stop_group(process)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(process.pid, 0)  # nothing of the UI is left running
+        stopped = _stop_group(process)
+    assert stopped, f"processes of salesdw ui (process group {process.pid}) outlived SIGKILL"
+
+
+@pytest.fixture(scope="module")
+def deployment(ui_server: UiServer, sandbox: SandboxServer) -> Deployment:
+    """The main job, recorded in the (temporary) DAGSTER_HOME the UI serves."""
+    groups, lineage = _group_assets()
+    with DagsterInstance.get() as instance:
+        outcome = run_main_job(instance, log_level="WARNING")
+        assert outcome.success, [e.message for e in outcome.result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert not outcome.failed_checks, outcome.failed_checks
+        keys = [k for keys in groups.values() for k in keys]
+        latest = instance.get_latest_materialization_events(keys)
+    checks = {AssetCheckKey(AssetKey.from_user_string(a), c): passed for a, c, passed in outcome.checks}
+    return Deployment(outcome.result.run_id, checks, frozenset(k for k, e in latest.items() if e), groups, lineage)
+
+
+@pytest.fixture(scope="module")
+def ui_url(ui_server: UiServer, deployment: Deployment) -> str:
+    """The UI's address, once it serves the project (after the run)."""
+    _wait_until_served(ui_server.url, ui_server.process, ui_server.log)
+    return ui_server.url
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +185,8 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: Path, ui_url: str) -> Iterator:
+def browser(chromium: Path, ui_url: str) -> Iterator[Browser]:
     """Headless Debian Chromium (fresh temporary profile), after the first visit's community dialog is dismissed."""
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=60 * MS)  # statuses load after the page; a loaded 2-core machine is slow
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
@@ -188,7 +206,7 @@ def browser(chromium: Path, ui_url: str) -> Iterator:
 
 
 @pytest.fixture
-def page(browser) -> Iterator:
+def page(browser: Browser) -> Iterator[Page]:
     """A page in its own browser context (no layout state from other tests), rendered at device scale 2."""
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2)
     context.set_default_timeout(60 * MS)
@@ -198,7 +216,7 @@ def page(browser) -> Iterator:
         context.close()
 
 
-def _save(page, path: Path) -> Path:
+def _save(page: Page, path: Path) -> Path:
     page.mouse.move(0, VIEWPORT["height"] - 1)  # no hover tooltip in the picture
     page.wait_for_timeout(300)
     page.screenshot(path=str(path))
@@ -239,21 +257,34 @@ def _one_node_each(labels: list[str], names: list[str]) -> bool:
     return len(labels) == len(names) and all(assign(i, set()) for i in range(len(labels)))
 
 
-def _group_node(page, group: str):
+def _group_node(page: Page, group: str) -> Locator:
     return page.locator("foreignObject.group > div").filter(has=page.locator(f'[data-tooltip="{group}"]'))
 
 
-def _status_count(node, colour: str) -> int:
+def _status_count(node: Locator, colour: str) -> int:
     """The number on a collapsed group's status tag of this colour (green: materialized, yellow: never)."""
     dot = node.page.locator(f'[aria-label="dot_filled"][style*="accent-{colour}"]')
     tag = node.locator("span[data-state]").filter(has=dot)
     return int(tag.inner_text()) if tag.count() else 0
 
 
-def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
-        page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
-    from playwright.sync_api import expect
+def _zoom_out_until_in_view(page: Page, elements: list[Locator]) -> None:
+    """Zoom out (the graph's own button) until every element is inside the canvas, below the search bar."""
+    top = page.locator(".CodeMirror").first.bounding_box()
+    right = page.locator("button:has([aria-label=zoom_out])").bounding_box()
+    assert top and right
+    for _ in range(5):
+        boxes = [e.bounding_box() for e in elements]
+        if all(b and b["y"] > top["y"] + top["height"] and b["x"] > 0 and b["x"] + b["width"] < right["x"]
+               and b["y"] + b["height"] < VIEWPORT["height"] for b in boxes):
+            return
+        page.locator("button:has([aria-label=zoom_out])").click()
+        page.wait_for_timeout(500)
+    raise AssertionError("the lineage does not fit in the window")
 
+
+def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
+        page: Page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
     # The global lineage: one collapsed node per group, with how many of its assets the run materialized
     # (a group node shows its counts above a zoom level: a wider window while asserting them).
     page.set_viewport_size(WIDE_VIEWPORT)
@@ -268,7 +299,6 @@ def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
         assert done, f"the run materialized nothing in {group}"
         assert (_status_count(node, "green"), _status_count(node, "yellow")) == (done, len(keys) - done), \
             (group, node.text_content())
-
 
     # One lineage through every layer, groups expanded (right-click on the background: "Expand all groups"),
     # in the whole window (navigation and asset tree hidden); entering the selection fits the graph to it.
@@ -302,34 +332,18 @@ def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
     _save(page, screenshots / "asset_graph.png")
 
 
-def _zoom_out_until_in_view(page, elements: list) -> None:
-    """Zoom out (the graph's own button) until every element is inside the canvas, below the search bar."""
-    top = page.locator(".CodeMirror").first.bounding_box()
-    right = page.locator("button:has([aria-label=zoom_out])").bounding_box()
-    assert top and right
-    for _ in range(5):
-        boxes = [e.bounding_box() for e in elements]
-        if all(b and b["y"] > top["y"] + top["height"] and b["x"] > 0 and b["x"] + b["width"] < right["x"]
-               and b["y"] + b["height"] < VIEWPORT["height"] for b in boxes):
-            return
-        page.locator("button:has([aria-label=zoom_out])").click()
-        page.wait_for_timeout(500)
-    raise AssertionError("the lineage does not fit in the window")
-
-
 def test_finance_asset_page_shows_the_runs_materialization(
-        page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
-    from playwright.sync_api import expect
-
+        page: Page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
     page.goto(f"{ui_url}/assets/{FINANCE_ASSET.to_user_string()}")
     expect(page.get_by_role("tab", name="Overview")).to_be_visible()
     expect(page.get_by_text("Latest materialization")).to_be_visible()
     run_link = page.locator(f'a[href^="/runs/{deployment.run_id}"]').first
     expect(run_link).to_be_visible()
     expect(run_link).to_contain_text("ago")
-    expect(page.get_by_text("Latest check results")).to_be_visible()
     checks = [k for k in deployment.checks if k.asset_key == FINANCE_ASSET]
-    expect(page.get_by_text("Latest check results").locator("xpath=..")).to_contain_text(str(len(checks)))
+    latest_checks = page.get_by_text("Latest check results", exact=True).locator("xpath=..")
+    expect(latest_checks).to_have_text(re.compile(rf"Latest check results\s*{len(checks)}\s*$"))
+    expect(latest_checks.locator('[aria-label="check_circle"][style*="accent-green"]')).to_be_visible()
     expect(page.get_by_text("warehouse.finance.monthly_revenue").first).to_be_visible()
     for column in ("revenue_month", "channel", "net_sales_usd", "net_revenue_usd", "period_status", "closed_at"):
         expect(page.get_by_role("cell", name=column, exact=True).first).to_be_attached()
@@ -338,9 +352,7 @@ def test_finance_asset_page_shows_the_runs_materialization(
 
 
 def test_finance_asset_checks_tab_lists_every_check_passed(
-        page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
-    from playwright.sync_api import expect
-
+        page: Page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
     from orchestration.definitions import defs
 
     defined = {k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == FINANCE_ASSET}
