@@ -96,7 +96,7 @@ def refresh_quarantine_view(duckdb_path: Path | None = None) -> int:
     with connect(duckdb_path, read_only=False) as con:
         present = {r[0] for r in con.rows(
             "select table_schema from information_schema.tables where table_name = ?", [QUARANTINE_TABLE])}
-        parts = [f"select '{s.key}' as source_key, resource, record_id, reason, payload, detected_at, "
+        parts = [f"select cast('{s.key}' as varchar) as source_key, resource, record_id, reason, payload, detected_at, "
                  f"_dlt_load_id as load_id from {s.dataset}.{QUARANTINE_TABLE}"
                  for s in SOURCES.values() if s.dataset in present]
         con.execute("create schema if not exists raw_quarantine")
@@ -104,6 +104,6 @@ def refresh_quarantine_view(duckdb_path: Path | None = None) -> int:
             "select cast(null as varchar) as source_key, cast(null as varchar) as resource, "
             "cast(null as varchar) as record_id, cast(null as varchar) as reason, cast(null as varchar) as payload, "
             "cast(null as timestamp with time zone) as detected_at, cast(null as varchar) as load_id where false")
-        con.execute("drop view if exists raw_quarantine.records")  # PostgreSQL cannot replace a view's columns
-        con.execute(f"create view raw_quarantine.records as {body}")
+        # the same column types either way: PostgreSQL replaces a view only when they do not change
+        con.execute(f"create or replace view raw_quarantine.records as {body}")
         return con.scalar("select count(*) from raw_quarantine.records")

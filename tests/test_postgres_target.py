@@ -160,7 +160,7 @@ def test_every_public_table_has_the_same_rows_and_numeric_sums_on_both_targets(
         both: tuple[Warehouse, Warehouse]) -> None:
     duck, pg = both
     tables = _public_tables(duck)
-    assert len(tables) >= 20 and "finance.monthly_revenue" in tables
+    assert len(tables) >= 19 and "finance.monthly_revenue" in tables
     assert _public_tables(pg) == tables
     lines = ["| table | rows duckdb | rows postgres | money total duckdb | money total postgres | numeric columns |",
              "|---|---:|---:|---:|---:|---|"]
@@ -213,4 +213,4 @@ def test_gx_suites_run_on_postgres_and_catch_bad_raw_rows(both: tuple[Warehouse,
     assert failed == {("expect_column_values_to_not_be_null", "total_discounts"),
                       ("expect_column_values_to_be_between", "created_at")}
     assert [r["id"] for r in outcome.sample_rows] == [str(first)]
-    assert "salesdw_try_cast" in for_target(SHOPIFY_ORDERS.sql, "postgres")
+    assert "salesdw_try_cast" in for_target(SHOPIFY_ORDERS.sql, "postgres").lower()
