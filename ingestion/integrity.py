@@ -11,25 +11,33 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import duckdb
+from ingestion.warehouse import connect
 
 log = logging.getLogger("salesdw.ingestion")
 
+# each target's physical row identity, to tell two copies of a row apart
+ROW_ID = {"duckdb": "rowid", "postgres": "ctid"}
 
-def remove_replayed_rows(duckdb_path: Path, dataset: str) -> dict[str, int]:
+
+def remove_replayed_rows(duckdb_path: Path | None, dataset: str) -> dict[str, int]:
+    """On the current target (`duckdb_path`: the DuckDB file when that is the target)."""
     removed: dict[str, int] = {}
-    with duckdb.connect(str(duckdb_path)) as con:
-        tables = [r[0] for r in con.execute(
+    with connect(duckdb_path, read_only=False) as con:
+        row_id = ROW_ID[con.target]
+        tables = [r[0] for r in con.rows(
             "select table_name from information_schema.columns where table_schema = ? and column_name = '_dlt_id'",
-            [dataset]).fetchall()]
+            [dataset])]
         for table in tables:
             name = f'{dataset}."{table}"'
-            count = con.execute(f"""
-                delete from {name} where rowid in (
-                    select rowid from (
-                        select rowid, row_number() over (partition by _dlt_id order by rowid) as copy_number
-                        from {name}) as copies
-                    where copy_number > 1)""").fetchone()[0]  # type: ignore[index]
+            count = con.scalar(f"""
+                with deleted as (
+                    delete from {name} where {row_id} in (
+                        select {row_id} from (
+                            select {row_id}, row_number() over (partition by _dlt_id order by {row_id}) as copy_number
+                            from {name}) as copies
+                        where copy_number > 1)
+                    returning 1)
+                select count(*) from deleted""")
             if count:
                 removed[table] = count
     if removed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,8 +15,12 @@ from ingestion.sources.ebay import ebay_source
 from ingestion.sources.fx import fx_source
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.shopify import shopify_source
+from ingestion.warehouse import PROJECT_ROOT, PostgresParams, connect, current_target, warehouse_path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["PROJECT_ROOT", "SOURCES", "make_pipeline", "run_source", "refresh_quarantine_view", "warehouse_path"]
+
+# The fastest loader file format each target supports: DuckDB reads parquet; PostgreSQL loads csv with COPY.
+LOADER_FILE_FORMAT = {"duckdb": "parquet", "postgres": "csv"}
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,29 @@ SOURCES: dict[str, SourceSpec] = {s.key: s for s in (
 )}
 
 
-def warehouse_path() -> Path:
-    return Path(os.environ.get("SALESDW_DUCKDB_PATH", PROJECT_ROOT / "data" / "warehouse.duckdb")).resolve()
+def loader_file_format() -> str:
+    return LOADER_FILE_FORMAT[current_target()]
+
+
+def _destination(duckdb_path: Path) -> tuple[Any, Path]:
+    """The current target's dlt destination, and the folder for the pipelines' local working state."""
+    if current_target() == "postgres":
+        params = PostgresParams.from_env()
+        # local state per database, in the folder of the DuckDB path (the deployment's data folder)
+        return (dlt.destinations.postgres(credentials=params.dlt_credentials()),
+                duckdb_path.parent / "dlt_pipelines" / f"postgres_{params.host}_{params.port}_{params.database}")
+    return dlt.destinations.duckdb(str(duckdb_path)), duckdb_path.parent / "dlt_pipelines"
 
 
 def make_pipeline(key: str, duckdb_path: Path | None = None) -> dlt.Pipeline:
     path = duckdb_path or warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    destination, pipelines_dir = _destination(path)
+    pipelines_dir.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"salesdw_{key}",
-        destination=dlt.destinations.duckdb(str(path)),
+        destination=destination,
         dataset_name=SOURCES[key].dataset,
-        pipelines_dir=str(path.parent / "dlt_pipelines"),
+        pipelines_dir=str(pipelines_dir),
     )
 
 
@@ -71,7 +85,7 @@ def describe_source(key: str) -> Any:
 def run_source(key: str, duckdb_path: Path | None = None) -> Any:
     """Load one source with config from dlt config/secrets/env; returns dlt's LoadInfo."""
     pipeline = make_pipeline(key, duckdb_path)
-    info = pipeline.run(SOURCES[key].factory(), loader_file_format="parquet")
+    info = pipeline.run(SOURCES[key].factory(), loader_file_format=loader_file_format())
     remove_replayed_rows(duckdb_path or warehouse_path(), SOURCES[key].dataset)
     refresh_quarantine_view(duckdb_path)
     return info
@@ -79,12 +93,10 @@ def run_source(key: str, duckdb_path: Path | None = None) -> Any:
 
 def refresh_quarantine_view(duckdb_path: Path | None = None) -> int:
     """``raw_quarantine.records``: every source's quarantined records in one place; returns the count."""
-    import duckdb
-
-    with duckdb.connect(str(duckdb_path or warehouse_path())) as con:
-        present = {r[0] for r in con.execute(
-            "select table_schema from information_schema.tables where table_name = ?", [QUARANTINE_TABLE]).fetchall()}
-        parts = [f"select '{s.key}' as source_key, resource, record_id, reason, payload, detected_at, "
+    with connect(duckdb_path, read_only=False) as con:
+        present = {r[0] for r in con.rows(
+            "select table_schema from information_schema.tables where table_name = ?", [QUARANTINE_TABLE])}
+        parts = [f"select cast('{s.key}' as varchar) as source_key, resource, record_id, reason, payload, detected_at, "
                  f"_dlt_load_id as load_id from {s.dataset}.{QUARANTINE_TABLE}"
                  for s in SOURCES.values() if s.dataset in present]
         con.execute("create schema if not exists raw_quarantine")
@@ -92,5 +104,6 @@ def refresh_quarantine_view(duckdb_path: Path | None = None) -> int:
             "select cast(null as varchar) as source_key, cast(null as varchar) as resource, "
             "cast(null as varchar) as record_id, cast(null as varchar) as reason, cast(null as varchar) as payload, "
             "cast(null as timestamp with time zone) as detected_at, cast(null as varchar) as load_id where false")
+        # the same column types either way: PostgreSQL replaces a view only when they do not change
         con.execute(f"create or replace view raw_quarantine.records as {body}")
-        return con.execute("select count(*) from raw_quarantine.records").fetchone()[0]  # type: ignore[index]
+        return con.scalar("select count(*) from raw_quarantine.records")

@@ -15,6 +15,7 @@ from pathlib import Path
 from ingestion.pipelines import PROJECT_ROOT, warehouse_path
 from ingestion.sandbox.ratelimit import RATE_LIMIT_MODES
 from ingestion.sandbox.world import DEFAULT_AS_OF, WorldConfig
+from ingestion.warehouse import DSN_ENV, TARGET_ENV, TARGETS
 
 DAGSTER_HOME = PROJECT_ROOT / "data" / "dagster_home"
 
@@ -76,10 +77,10 @@ def cmd_sandbox_truth(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.target != "duckdb":
-        print("salesdw run --target postgres is not available yet (PostgreSQL target: issue 7)", file=sys.stderr)
-        return 2
+    from ingestion.warehouse import activate, describe_target
+
     os.environ["SALESDW_DUCKDB_PATH"] = str(warehouse_path())
+    activate(args.target)  # postgres: the database is created if missing; dbt and dlt follow the target
     prepare_dagster_home()
     truth = None
     server = None
@@ -96,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                port=port).start()
         os.environ.update(sandbox_env(server.url))
         truth = compute_truth(server.app.world, faults=args.faults)
-        print(f"[salesdw] sandbox on {server.url}; loading into {warehouse_path()}", flush=True)
+        print(f"[salesdw] sandbox on {server.url}; loading into {describe_target()}", flush=True)
     try:
         from dagster import DagsterInstance
 
@@ -116,8 +117,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from ingestion.warehouse import activate
+
     home = prepare_dagster_home()
     os.environ["SALESDW_DUCKDB_PATH"] = str(warehouse_path())
+    activate()  # SALESDW_TARGET: runs started in the UI load and build there
     dagster = Path(sys.executable).parent / "dagster"
     argv = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
     print(f"[salesdw] Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home})", flush=True)
@@ -177,8 +181,9 @@ def parser() -> argparse.ArgumentParser:
     _world_options(truth)
     truth.add_argument("--out", help="file to write (default: stdout)")
     truth.set_defaults(func=cmd_sandbox_truth)
-    run = sub.add_parser("run", help="the main job: sandbox -> dlt -> DuckDB -> dbt build -> checks, then a summary")
-    run.add_argument("--target", choices=("duckdb", "postgres"), default=os.environ.get("SALESDW_TARGET", "duckdb"))
+    run = sub.add_parser("run", help="the main job: sandbox -> dlt -> warehouse -> dbt build -> checks, then a summary")
+    run.add_argument("--target", choices=TARGETS, default=os.environ.get(TARGET_ENV) or "duckdb",
+                     help=f"warehouse: a DuckDB file (default) or PostgreSQL ({DSN_ENV} or PG* env vars)")
     run.add_argument("--full-refresh", action="store_true", help="drop raw tables and cursors, load everything again")
     run.add_argument("--no-sandbox", action="store_true", help="use the sources configured in .dlt / env instead")
     run.add_argument("--port", type=int, default=8700, help="sandbox port (a free one if taken)")

@@ -1,4 +1,4 @@
-"""Resources and locations shared by the Dagster definitions: the warehouse file, dbt, dlt."""
+"""Resources and locations shared by the Dagster definitions: the warehouse (either target), dbt, dlt."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 
 from ingestion.pipelines import PROJECT_ROOT, warehouse_path
+from ingestion.warehouse import Warehouse, connect
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # DuckDB takes one writer per file: every step that opens the warehouse runs in this pool, and
@@ -28,9 +28,10 @@ def dbt_cli() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
-def read_only_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A reader's connection (checks, summaries, BI): never takes the write lock."""
-    return duckdb.connect(str(path or warehouse_path()), read_only=True)
+def read_only_warehouse(path: Path | None = None) -> Warehouse:
+    """A reader's connection to the current target (checks, summaries, BI): never writes, never takes
+    DuckDB's write lock; `path` is the DuckDB file (default warehouse_path())."""
+    return connect(path, read_only=True)
 
 
 def resources() -> dict[str, object]:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from ingestion.warehouse import Warehouse, as_warehouse, connect
 
 # sandbox truth record counts -> the raw table that must hold exactly that many rows
 RAW_TABLE_OF_TRUTH = {
@@ -35,21 +35,26 @@ RAW_TABLE_OF_TRUTH = {
 }
 
 
-def raw_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    tables = con.execute(
+def raw_counts(con: Warehouse | Any) -> dict[str, int]:
+    """Rows per raw table (`con`: a warehouse connection of either target, or a DuckDB connection)."""
+    con = as_warehouse(con)
+    tables = sorted(t for (t,) in con.rows(
         "select table_schema || '.' || table_name from information_schema.tables "
         "where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
-        "and table_name not like '\\_dlt%' escape '\\' order by 1").fetchall()
-    return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in tables}  # type: ignore[index]
+        "and table_name not like '\\_dlt%' escape '\\'"))
+    return {t: con.scalar(f"select count(*) from {t}") for t in tables}
 
 
 MONEY = ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")
 
 
-def channel_totals(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    rows = con.execute(f"""
+def channel_totals(con: Warehouse | Any) -> list[dict[str, Any]]:
+    con = as_warehouse(con)
+    if not con.table_exists("marts", "channel_revenue_daily"):
+        return []
+    rows = con.rows(f"""
         select channel, sum(orders), {', '.join(f'sum({m})' for m in MONEY)}
-        from marts.channel_revenue_daily group by channel order by channel""").fetchall()
+        from marts.channel_revenue_daily group by channel order by channel""")
     return [dict(zip(("channel", "orders", *MONEY), r)) for r in rows]
 
 
@@ -63,11 +68,11 @@ def truth_channel_totals(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
-    try:
-        rows = con.execute("select source_key, resource, count(*) from raw_quarantine.records group by 1, 2").fetchall()
-    except duckdb.CatalogException:
+def quarantine_counts(con: Warehouse | Any) -> dict[tuple[str, str], int]:
+    con = as_warehouse(con)
+    if not con.table_exists("raw_quarantine", "records"):
         return {}
+    rows = con.rows("select source_key, resource, count(*) from raw_quarantine.records group by 1, 2")
     return {(source, resource): n for source, resource, n in rows}
 
 
@@ -85,10 +90,11 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def render_summary(warehouse: Path, checks: list[tuple[str, str, bool]], truth: dict[str, Any] | None,
                    run_ok: bool) -> tuple[str, bool]:
-    """The printed summary, and whether everything reconciled (raw counts and channel totals vs truth)."""
+    """The printed summary, and whether everything reconciled (raw counts and channel totals vs truth).
+    `warehouse` is the DuckDB file; on the postgres target the database of the environment is read."""
     out: list[str] = []
     reconciled = True
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         counts = raw_counts(con)
         expected = {RAW_TABLE_OF_TRUTH[k]: v for k, v in (truth or {}).get("record_counts", {}).items()
                     if k in RAW_TABLE_OF_TRUTH}
@@ -99,10 +105,7 @@ def render_summary(warehouse: Path, checks: list[tuple[str, str, bool]], truth: 
             reconciled &= ok
             rows.append([table, n, "" if want is None else want, "" if want is None else ("ok" if ok else "MISMATCH")])
         out += ["Raw layer (rows loaded vs sandbox truth)", _table(["table", "rows", "truth", ""], rows), ""]
-        try:
-            totals = channel_totals(con)
-        except duckdb.CatalogException:
-            totals = []
+        totals = channel_totals(con)
         quarantined = quarantine_counts(con)
     expected_totals = truth_channel_totals(truth) if truth else {}
     rows = []

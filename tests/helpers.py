@@ -12,6 +12,7 @@ import duckdb
 from dagster import DagsterInstance
 
 from ingestion.pipelines import PROJECT_ROOT
+from ingestion.warehouse import connect
 from orchestration.runner import RunOutcome, run_main_job
 
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
@@ -55,9 +56,10 @@ def run_main(log_level: str = "WARNING") -> RunOutcome:
 
 
 def query(path: Path, sql: str) -> list[tuple]:
-    """All rows of one query on a read-only connection to the warehouse at path."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    """All rows of one query on a read-only connection to the warehouse: the DuckDB file at path, or the
+    PostgreSQL database of the environment when SALESDW_TARGET=postgres."""
+    with connect(path, read_only=True) as con:
+        return con.rows(sql)
 
 
 def staging_columns(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str]]:

@@ -16,7 +16,9 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.pipelines import SOURCES, describe_source, make_pipeline, refresh_quarantine_view, warehouse_path
+from ingestion.pipelines import (
+    SOURCES, describe_source, loader_file_format, make_pipeline, refresh_quarantine_view, warehouse_path,
+)
 from orchestration.resources import WAREHOUSE_POOL, read_only_warehouse
 
 KINDS = {"dlt", "duckdb"}
@@ -91,7 +93,7 @@ def _source_assets(key: str) -> AssetsDefinition:
         # Source and pipeline are built at run time: config, secrets and warehouse path come from the run.
         pipeline = make_pipeline(key)
         results = list(dlt.run(context=context, dlt_source=SOURCES[key].factory(), dlt_pipeline=pipeline,
-                               dagster_dlt_translator=translator, loader_file_format="parquet",
+                               dagster_dlt_translator=translator, loader_file_format=loader_file_format(),
                                refresh="drop_sources" if config.full_refresh else None))
         row_counts = pipeline.last_trace.last_normalize_info.row_counts
         quarantined = row_counts.get(QUARANTINE_TABLE, 0)

@@ -8,11 +8,12 @@ from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import duckdb  # noqa: E402
 import great_expectations as gx  # noqa: E402
 import pandas as pd  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 from great_expectations.expectations import Expectation  # noqa: E402
+
+from ingestion.warehouse import Warehouse, as_warehouse, for_target  # noqa: E402
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
@@ -67,10 +68,13 @@ def _s(v: Any) -> str | None:
     return str(v)
 
 
-def validate(con: duckdb.DuckDBPyConnection, suite: SuiteSpec) -> ValidationOutcome:
-    # DuckDB hands DECIMAL money to pandas as float64. That float lives ONLY in this
+def validate(con: Warehouse | Any, suite: SuiteSpec) -> ValidationOutcome:
+    """Run the suite on the rows of its query (DuckDB SQL, translated for the connection's target);
+    `con` is a warehouse connection of either target, or a DuckDB connection."""
+    con = as_warehouse(con)
+    # DECIMAL money reaches pandas as float64 on both targets. That float lives ONLY in this
     # throw-away validation frame (range / null checks); the warehouse keeps DECIMAL.
-    frame = con.execute(suite.sql).df().reset_index(drop=True)
+    frame = con.df(for_target(suite.sql, con.target)).reset_index(drop=True)
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

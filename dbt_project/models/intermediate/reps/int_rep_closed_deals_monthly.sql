@@ -28,6 +28,7 @@ select
     cast(case when bookings_usd + lost_amount_usd > 0
         then round(cast(bookings_usd as decimal(18, 6)) / (bookings_usd + lost_amount_usd), 4) end as decimal(9, 4))
         as win_rate_by_amount,
-    cast(case when deals_won > 0 then round(bookings_usd / deals_won, 2) end as decimal(18, 2)) as avg_deal_size_usd,
+    cast(case when deals_won > 0 then {{ divide_exact('bookings_usd', 'deals_won', 2) }} end as decimal(18, 2))
+        as avg_deal_size_usd,
     cast(round(avg_cycle_days, 1) as decimal(9, 1)) as avg_cycle_days
 from aggregated

@@ -104,5 +104,5 @@ select
     {{ to_money('marketplace_fees_usd') }} as marketplace_fees_usd,
     {{ to_money('gross_sales_usd - discounts_usd - refunds_usd - marketplace_fees_usd') }} as net_revenue_usd,
     case when orders > 0
-         then {{ to_money('(gross_sales_usd - discounts_usd - refunds_usd) / orders') }} end as aov_usd
+         then {{ divide_exact('gross_sales_usd - discounts_usd - refunds_usd', 'orders', 2) }} end as aov_usd
 from combined

@@ -65,12 +65,12 @@ select
     {{ to_money('deltas.discounts_usd') }} as discounts_usd,
     {{ to_money('deltas.refunds_usd') }} as refunds_usd,
     {{ to_money('deltas.marketplace_fees_usd') }} as marketplace_fees_usd,
-    'late source change to a closed month: net revenue ' || cast(deltas.amount_usd as varchar)
+    cast('late source change to a closed month: net revenue ' || cast(deltas.amount_usd as varchar)
         || ' USD (gross ' || cast(deltas.gross_sales_usd as varchar)
         || ', discounts ' || cast(deltas.discounts_usd as varchar)
         || ', refunds ' || cast(deltas.refunds_usd as varchar)
         || ', fees ' || cast(deltas.marketplace_fees_usd as varchar)
-        || ', orders ' || cast(deltas.orders_delta as varchar) || ')' as reason,
+        || ', orders ' || cast(deltas.orders_delta as varchar) || ')' as varchar) as reason,  -- text on PostgreSQL
     current_timestamp as detected_at
 from deltas
 cross join open_month

@@ -3,8 +3,8 @@
 -- stage in another month counts in that month's cohort too). It advanced when it entered the stage's
 -- next stage (dim_deal_stage.next_stage_id: next open stage, or won after the last open stage) at
 -- any later time; it converted to won when it entered the won stage at or after entering this stage.
--- Median days: percentile_cont(0.5) within group, an ordered-set aggregate of DuckDB, PostgreSQL and
--- Snowflake (BigQuery would need approx_quantiles); open stages only, over visits that have exited.
+-- Median days: exact_median (percentile_disc, an ordered-set aggregate of DuckDB, PostgreSQL and Snowflake;
+-- BigQuery would need approx_quantiles); open stages only, over visits that have exited.
 with visits as (
     select * from {{ ref('fct_deal_stage_transitions') }}
     where not is_archived_deal
@@ -60,7 +60,7 @@ aggregated as (
         count(distinct deal_id) as deals_entered,
         count(distinct advanced_deal_id) as deals_advanced,
         count(distinct won_deal_id) as deals_won,
-        percentile_cont(0.5) within group (order by days_in_open_stage) as median_days_in_stage
+        {{ exact_median('days_in_open_stage') }} as median_days_in_stage
     from entries
     group by cohort_month, pipeline_id, pipeline_label, stage_id, stage_label, stage_order, next_stage_id
 )

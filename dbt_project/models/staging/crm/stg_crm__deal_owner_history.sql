@@ -1,7 +1,7 @@
 -- One row per owner assignment of a deal (propertiesWithHistory.hubspot_owner_id;
 -- raw_crm.deals__owner_history, 1:1), with the deal's id from the parent row.
 select
-    d.id || ':' || h.value || ':' || cast(epoch_ms(h."timestamp") as varchar) as owner_assignment_id,
+    d.id || ':' || h.value || ':' || cast({{ epoch_ms('h."timestamp"') }} as varchar) as owner_assignment_id,
     d.id as deal_id,
     h._dlt_list_idx as entry_index,
     nullif(h.value, '') as owner_id,

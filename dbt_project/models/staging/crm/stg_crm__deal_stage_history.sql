@@ -1,7 +1,7 @@
 -- One row per stage a deal entered (propertiesWithHistory.dealstage; raw_crm.deals__stage_history, 1:1),
 -- with the deal's id from the parent row. entry_index orders a deal's entries, 0 = the stage it was created in.
 select
-    d.id || ':' || h.value || ':' || cast(epoch_ms(h."timestamp") as varchar) as stage_entry_id,
+    d.id || ':' || h.value || ':' || cast({{ epoch_ms('h."timestamp"') }} as varchar) as stage_entry_id,
     d.id as deal_id,
     h._dlt_list_idx as entry_index,
     h.value as deal_stage,

@@ -1,0 +1,39 @@
+{# Adapter-dispatched SQL for expressions that differ between warehouses (DESIGN §8): staging calls these,
+   never a warehouse's own function. default__ is standard SQL (PostgreSQL); duckdb__ the DuckDB form. #}
+
+{# Milliseconds since the Unix epoch of a timestamp, as a bigint. #}
+{% macro epoch_ms(ts) -%}
+    {{ return(adapter.dispatch('epoch_ms')(ts)) }}
+{%- endmacro %}
+
+{% macro default__epoch_ms(ts) -%}
+    cast(floor(extract(epoch from {{ ts }}) * 1000) as bigint)
+{%- endmacro %}
+
+{% macro duckdb__epoch_ms(ts) -%}
+    epoch_ms({{ ts }})
+{%- endmacro %}
+
+{# `numerator` / `denominator` rounded half away from zero to `scale` decimals, exactly, as DECIMAL(18, scale):
+   the numerator is an exact number with at most `scale` decimals, the denominator a positive integer.
+   DuckDB divides DECIMALs in floating point (135.89 / 2 gives 67.94), so it divides in integer units. #}
+{% macro divide_exact(numerator, denominator, scale) -%}
+    {{ return(adapter.dispatch('divide_exact')(numerator, denominator, scale)) }}
+{%- endmacro %}
+
+{% macro default__divide_exact(numerator, denominator, scale) -%}
+    cast(round(cast({{ numerator }} as numeric) / ({{ denominator }}), {{ scale }}) as decimal(18, {{ scale }}))
+{%- endmacro %}
+
+{% macro duckdb__divide_exact(numerator, denominator, scale) -%}
+    {%- set units = "cast(cast(" ~ numerator ~ " as decimal(18, " ~ scale ~ ")) * " ~ (10 ** scale) ~ " as hugeint)" -%}
+    cast(cast(sign({{ numerator }}) * ((abs({{ units }}) * 2 + ({{ denominator }})) // (2 * ({{ denominator }})))
+              as decimal(28, 0)) * {{ "0." ~ "0" * (scale - 1) ~ "1" }} as decimal(18, {{ scale }}))
+{%- endmacro %}
+
+{# The median of a DECIMAL expression, exactly in DECIMAL on every warehouse (percentile_cont interpolates in
+   floating point on PostgreSQL and truncates to the input's scale on DuckDB): the mean of the two middle values. #}
+{% macro exact_median(expr) -%}
+    ((percentile_disc(0.5) within group (order by {{ expr }})
+      + percentile_disc(0.5) within group (order by {{ expr }} desc)) * 0.5)
+{%- endmacro %}
