@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from tests.helpers import query, run_main
+from orchestration.runner import RunOutcome
+from tests.helpers import query
 
 SALESDW = [sys.executable, "-m", "orchestration.cli"]
 PUBLIC_SCHEMAS = ("marts", "finance")
@@ -31,9 +32,11 @@ DESIGN_TABLES = (  # DESIGN §5
     "finance.monthly_revenue", "finance.revenue_adjustments")
 
 
+READS_SHARED_BUILD = True
+
+
 @pytest.fixture(scope="module")
-def built(warehouse: Path) -> Path:
-    run_main()
+def built(warehouse: Path, main_run: RunOutcome) -> Path:
     return warehouse
 
 

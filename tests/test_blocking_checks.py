@@ -10,7 +10,7 @@ from dagster import DagsterInstance
 from orchestration.runner import run_main_job
 
 
-def test_bad_raw_order_fails_the_gx_check_and_blocks_dbt(warehouse: Path) -> None:
+def test_bad_raw_order_fails_the_gx_check_and_blocks_dbt(warehouse: Path, capsys) -> None:
     with DagsterInstance.ephemeral() as instance:
         first = run_main_job(instance, log_level="WARNING")
     assert first.success and not first.failed_checks
@@ -35,3 +35,9 @@ def test_bad_raw_order_fails_the_gx_check_and_blocks_dbt(warehouse: Path) -> Non
     assert not {"dbt_orders_daily", "dbt_finance_ledger", "dbt_finance_monthly"} & started
     assert "finance/monthly_revenue" not in second.materialized()  # the finance mart keeps its last good figures
     assert len(second.results) == 1  # the orders and revenue runs never started
+    with capsys.disabled():  # what the run shows (pasted in the issue note)
+        print(f"\nfailed checks: {sorted(failed)}")
+        for f in meta["failures"]:
+            print(f"  {f['expectation']} on {f['column']}: {f['unexpected_count']} row(s), e.g. {f['partial_unexpected']}")
+        print(f"  sample row: {[r for r in meta['sample_rows'] if r.get('id') == '999999999999']}")
+        print(f"steps started: {sorted(started)}; finance/monthly_revenue materialized: no")

@@ -9,12 +9,15 @@ import pytest
 
 from ingestion.sandbox.server import SandboxServer
 from orchestration.runner import RunOutcome
-from tests.helpers import dbt_build, query, run_main
+from tests.helpers import dbt_build, query
+
+
+READS_SHARED_BUILD = True  # dbt builds here rebuild the same models from the same data
 
 
 @pytest.fixture(scope="module")
-def run(warehouse: Path, sandbox: SandboxServer) -> RunOutcome:
-    return run_main()
+def run(main_run: RunOutcome) -> RunOutcome:
+    return main_run
 
 
 def test_matched_customers_are_the_crm_contacts_linked_to_shopify(run: RunOutcome, warehouse: Path,

@@ -11,15 +11,18 @@ import pytest
 
 from ingestion.sandbox.server import SandboxServer
 from orchestration.runner import RunOutcome
-from tests.helpers import dbt_build, query, run_main
+from tests.helpers import dbt_build, query
 
 FUNNEL_MODELS = ("int_deal_stages_ordered", "int_deal_stage_visits", "dim_deal_stage", "fct_deal_stage_transitions",
                  "sales_funnel_monthly")
 
 
+READS_SHARED_BUILD = True  # dbt builds here rebuild the same models from the same data
+
+
 @pytest.fixture(scope="module")
-def run(warehouse: Path, sandbox: SandboxServer) -> RunOutcome:
-    return run_main()
+def run(main_run: RunOutcome) -> RunOutcome:
+    return main_run
 
 
 def test_funnel_models_are_built_and_checked(run: RunOutcome) -> None:

@@ -133,6 +133,14 @@ def test_reconciliation_checks_fail_on_figures_that_do_not_add_up(built) -> None
     assert [r["channel"] for r in monthly.sample_rows] == ["ebay"]
 
 
+def test_every_check_of_the_graph_runs_in_the_main_job(built) -> None:
+    """dbt relationship tests read two models: each must run in the run that builds (or follows) both."""
+    _, outcome, _ = built
+    evaluated = {(asset, name) for asset, name, _ in outcome.checks}
+    declared = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    assert len(declared) > 300
+    assert declared - evaluated == set()
+
 def test_a_backfill_of_three_monthly_partitions_gives_the_full_builds_figures(built) -> None:
     warehouse, _, instance = built
     full = query(warehouse, f"select revenue_month, channel, orders, {MONEY}, period_status "
@@ -150,3 +158,4 @@ def test_a_backfill_of_three_monthly_partitions_gives_the_full_builds_figures(bu
     assert len({r[0] for r in backfilled}) == 3
     materialized = instance.get_materialized_partitions(MONTHLY_REVENUE_KEY)
     assert {f"{m:%Y-%m-%d}" for m in months} <= materialized
+

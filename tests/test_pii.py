@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import run_main
+from orchestration.runner import RunOutcome
 
 # raw columns holding personal data, found by name in every raw_* schema
 PII_COLUMN = r"(^|_)(e_?mail|phone|first_?name|last_?name|username)$"
@@ -37,9 +37,11 @@ def _kind(column: str) -> str:
     raise ValueError(column)
 
 
+READS_SHARED_BUILD = True
+
+
 @pytest.fixture(scope="module")
-def built(warehouse: Path) -> Path:
-    run_main()
+def built(warehouse: Path, main_run: RunOutcome) -> Path:
     return warehouse
 
 

@@ -25,11 +25,8 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.finance_report import monthly_revenue_report
-from orchestration.resources import DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
+from orchestration.resources import ASSET_METADATA_ENV, DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
 
-# What the dbt assets record beyond dbt's own results: "full" (row counts, column schema and column
-# lineage: the default), "counts" (row counts only) or "off".
-ASSET_METADATA_ENV = "SALESDW_DBT_ASSET_METADATA"
 HISTORY_START = "2025-01-01"  # dbt var history_start: the first day the warehouse models
 DAILY_FACTS = "fct_orders"
 MONTHLY_FINANCE = "monthly_revenue"
@@ -101,14 +98,15 @@ def _partition_range(context: AssetExecutionContext, monthly: bool) -> tuple[str
 def _target_path(context: AssetExecutionContext) -> Path:
     """A fresh target directory per invocation, seeded with the last parse state: dbt re-parses only what
     changed (the range travels in env vars, not --vars, which would force a full parse)."""
-    path = dbt_project.target_path / f"{context.op_execution_context.op.name}-{context.run_id[:8]}"
+    path = TARGET_DIR / f"{context.op_execution_context.op.name}-{context.run_id[:8]}"
     path.mkdir(parents=True, exist_ok=True)
-    if (dbt_project.target_path / PARSE_STATE).exists():
-        shutil.copy2(dbt_project.target_path / PARSE_STATE, path / PARSE_STATE)
+    if (TARGET_DIR / PARSE_STATE).exists():
+        shutil.copy2(TARGET_DIR / PARSE_STATE, path / PARSE_STATE)
     return path
 
 
 PARSE_STATE = "partial_parse.msgpack"
+TARGET_DIR = DBT_PROJECT_DIR / dbt_project.target_path  # dbt's target folder (the project's `target/`)
 
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, partition: tuple[str, str] | None = None,
@@ -136,8 +134,8 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, partition: tuple
             if v is not None:
                 os.environ[k] = v
     if (target / PARSE_STATE).exists():
-        shutil.copy2(target / PARSE_STATE, dbt_project.target_path / f"{PARSE_STATE}.tmp")
-        os.replace(dbt_project.target_path / f"{PARSE_STATE}.tmp", dbt_project.target_path / PARSE_STATE)
+        shutil.copy2(target / PARSE_STATE, TARGET_DIR / f"{PARSE_STATE}.tmp")
+        os.replace(TARGET_DIR / f"{PARSE_STATE}.tmp", TARGET_DIR / PARSE_STATE)
     for event in events:
         if report and isinstance(event, Output):  # finance sees the month × channel figures without SQL
             event = event.with_metadata({**event.metadata, **monthly_revenue_report()})

@@ -1,5 +1,11 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='revenue_month',
+          on_schema_change='append_new_columns') }}
 {#- Finance's monthly revenue (DESIGN §5/§6): closed months exactly as published; open months live,
-    plus the adjustments of closed months booked into them. -#}
+    plus the adjustments of closed months booked into them.
+    Partitioned (Dagster monthly partitions; env SALESDW_PARTITION_START/_END, month starts): a run rebuilds
+    exactly those months (delete + insert); without them it rebuilds every month. -#}
+{%- set partition_start = env_var('SALESDW_PARTITION_START', '') -%}
+{%- set partition_end = env_var('SALESDW_PARTITION_END', '') -%}
 with live as (
     select * from {{ ref('int_revenue_monthly_aggregated') }}
 ),
