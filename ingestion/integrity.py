@@ -29,15 +29,15 @@ def remove_replayed_rows(duckdb_path: Path | None, dataset: str) -> dict[str, in
             [dataset])]
         for table in tables:
             name = f'{dataset}."{table}"'
-            count = con.scalar(f"""
-                with deleted as (
+            # (a data-modifying CTE would count on both targets, but DuckDB does not delete in one)
+            count = con.scalar(f"select count(_dlt_id) - count(distinct _dlt_id) from {name}")
+            if count:
+                con.execute(f"""
                     delete from {name} where {row_id} in (
                         select {row_id} from (
                             select {row_id}, row_number() over (partition by _dlt_id order by {row_id}) as copy_number
                             from {name}) as copies
-                        where copy_number > 1)
-                    returning 1)
-                select count(*) from deleted""")
+                        where copy_number > 1)""")
             if count:
                 removed[table] = count
     if removed:
