@@ -38,7 +38,6 @@ def remove_replayed_rows(duckdb_path: Path | None, dataset: str) -> dict[str, in
                             select {row_id}, row_number() over (partition by _dlt_id order by {row_id}) as copy_number
                             from {name}) as copies
                         where copy_number > 1)""")
-            if count:
                 removed[table] = count
     if removed:
         log.warning("%s: removed rows replayed by a resumed load: %s", dataset, removed)

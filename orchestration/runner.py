@@ -15,9 +15,9 @@ from typing import Any
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from ingestion.pipelines import SOURCES
-from orchestration.assets.transform import ORDERS_KEY, daily_partitions, monthly_partitions
+from orchestration.assets.transform import ORDERS_KEY, daily_partitions
 from orchestration.resources import read_only_warehouse
-from orchestration.schedules import MAIN_JOB, ORDERS_JOB, REVENUE_JOB, partition_range_tags
+from orchestration.schedules import MAIN_JOB, ORDERS_JOB, REVENUE_JOB, all_months_tags, partition_range_tags
 
 @dataclass
 class RunOutcome:
@@ -73,8 +73,7 @@ def run_plan(full_refresh: bool) -> list[tuple[str, dict[str, str], dict[str, An
     return [
         (MAIN_JOB, {}, {"ops": ingest_config} if ingest_config else {}),
         (ORDERS_JOB, partition_range_tags(orders_start, last_day), {}),
-        (REVENUE_JOB, partition_range_tags(monthly_partitions.get_first_partition_key(),
-                                           monthly_partitions.get_last_partition_key()), {}),
+        (REVENUE_JOB, all_months_tags(), {}),
     ]
 
 

@@ -74,7 +74,8 @@ daily_transform = ScheduleDefinition(
                 "partition, the marts downstream and the current finance month.")
 
 
-def _all_months_tags() -> dict[str, str]:
+def all_months_tags() -> dict[str, str]:
+    """One run over every monthly partition (the finance months from history_start to the current one)."""
     return partition_range_tags(monthly_partitions.get_first_partition_key(), monthly_partitions.get_last_partition_key())
 
 
@@ -83,7 +84,7 @@ def _all_months_tags() -> dict[str, str]:
           description="On the 6th of each month, close the previous month.")
 def monthly_close(context: ScheduleEvaluationContext) -> RunRequest:
     previous = (context.scheduled_execution_time.date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    return RunRequest(run_key=f"close-{previous:%Y-%m}", tags=_all_months_tags(), run_config={
+    return RunRequest(run_key=f"close-{previous:%Y-%m}", tags=all_months_tags(), run_config={
         "ops": {"dbt_finance_ledger": {"config": {"close_through_month": f"{previous:%Y-%m}"}}}})
 
 

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
+import yaml
 from dagster import (
     AssetExecutionContext, AssetKey, AssetSpec, AutomationCondition, BackfillPolicy, Config, DailyPartitionsDefinition,
     FreshnessPolicy, MonthlyPartitionsDefinition, Output,
@@ -27,7 +28,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.assets.finance_report import monthly_revenue_report
 from orchestration.resources import ASSET_METADATA_ENV, DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
 
-HISTORY_START = "2025-01-01"  # dbt var history_start: the first day the warehouse models
+# the first day the warehouse models: dbt's var history_start, so partitions and models agree
+HISTORY_START = str(yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["history_start"])
 DAILY_FACTS = "fct_orders"
 MONTHLY_FINANCE = "monthly_revenue"
 FINANCE_LEDGER = "period_closes revenue_adjustments"
@@ -136,9 +138,10 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, partition: tuple
     if (target / PARSE_STATE).exists():
         shutil.copy2(target / PARSE_STATE, TARGET_DIR / f"{PARSE_STATE}.tmp")
         os.replace(TARGET_DIR / f"{PARSE_STATE}.tmp", TARGET_DIR / PARSE_STATE)
+    finance_view = monthly_revenue_report() if report else {}  # month × channel figures without SQL
     for event in events:
-        if report and isinstance(event, Output):  # finance sees the month × channel figures without SQL
-            event = event.with_metadata({**event.metadata, **monthly_revenue_report()})
+        if finance_view and isinstance(event, Output):
+            event = event.with_metadata({**event.metadata, **finance_view})
         yield event
 
 
