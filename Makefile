@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test ui sandbox clean
+.PHONY: run test test-fast lint ui sandbox clean
 
 $(BIN)/salesdw: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ run: $(BIN)/salesdw ## the main job on the embedded default: sandbox -> dlt -> D
 
 test: $(BIN)/salesdw ## the test suite (small sandbox worlds, temporary warehouses)
 	$(BIN)/pytest -q $(ARGS)
+
+test-fast: $(BIN)/salesdw ## the inner loop: unit tests and small-world tests, without the shared main-job build
+	$(BIN)/pytest -q -m "not slow" $(ARGS)
+
+lint: $(BIN)/salesdw ## what CI checks before the tests: ruff (lint + format) and sqlfluff (dbt models)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/snapshots
 
 ui: $(BIN)/salesdw ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/salesdw ui $(ARGS)

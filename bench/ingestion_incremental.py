@@ -1,6 +1,6 @@
 """Time of an incremental run after a full load, ÷ the time of the full load, for every source.
 
-Against one sandbox (rate limits off by default), into one temporary DuckDB, ``run_source(key)`` for each
+Against one sandbox (rate limits off by default), into one temporary DuckDB, ``load(key)`` for each
 key of ``ingestion.pipelines.SOURCES``, three times:
 
 1. full load: empty warehouse, world at ``as_of`` D;
@@ -29,11 +29,11 @@ from typing import Any
 
 import requests
 
-from ingestion.pipelines import SOURCES, run_source
-from ingestion.sandbox.connect import sandbox_env
-from ingestion.sandbox.protocol import Request, Response
-from ingestion.sandbox.server import SandboxApp, SandboxServer
-from ingestion.sandbox.world import WorldConfig
+from ingestion.pipelines import SOURCES, load
+from sandbox.connect import sandbox_env
+from sandbox.protocol import Request, Response
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.world import WorldConfig
 
 PHASES = ("full", "unchanged", "+1 day")
 
@@ -53,10 +53,10 @@ class CountingApp(SandboxApp):
         return super().dispatch(req)
 
 
-def load(key: str, db: Path, app: CountingApp) -> dict[str, float]:
+def timed_load(key: str, db: Path, app: CountingApp) -> dict[str, float]:
     before = app.requests
     t = time.perf_counter()
-    info = run_source(key, db)
+    info = load(key, duckdb_path=db)
     seconds = time.perf_counter() - t
     counts = info.pipeline.last_trace.last_normalize_info.row_counts
     rows = sum(n for table, n in counts.items() if not table.startswith("_dlt"))
@@ -79,8 +79,10 @@ def main() -> None:
     config = WorldConfig(seed=args.seed, scale=args.scale, as_of=args.as_of)
     started = time.perf_counter()
     app = CountingApp(config, rate_limits=args.rate_limits)
-    print(f"world seed={config.seed} scale={config.scale} as_of={config.as_of}, built in "
-          f"{time.perf_counter() - started:.1f}s; rate limits {args.rate_limits}; sources {', '.join(keys)}")
+    print(
+        f"world seed={config.seed} scale={config.scale} as_of={config.as_of}, built in "
+        f"{time.perf_counter() - started:.1f}s; rate limits {args.rate_limits}; sources {', '.join(keys)}"
+    )
     results: dict[str, dict[str, dict[str, float]]] = {phase: {} for phase in PHASES}
     with SandboxServer(app, port=0) as server, tempfile.TemporaryDirectory(prefix="bench_inc_") as tmp:
         os.environ.update(sandbox_env(server.url))
@@ -90,34 +92,46 @@ def main() -> None:
                 t = time.perf_counter()
                 r = requests.post(f"{server.url}/_sandbox/advance", params={"days": 1})
                 r.raise_for_status()
-                print(f"world advanced to as_of={r.json()['as_of']} (rebuilt in {time.perf_counter() - t:.1f}s, "
-                      f"not timed)")
+                print(
+                    f"world advanced to as_of={r.json()['as_of']} (rebuilt in {time.perf_counter() - t:.1f}s, "
+                    f"not timed)"
+                )
             for key in keys:
-                results[phase][key] = load(key, db, app)
+                results[phase][key] = timed_load(key, db, app)
                 r = results[phase][key]
-                print(f"  {phase:<10} {key:<8} {r['seconds']:6.1f}s {int(r['rows']):>8} rows "
-                      f"{int(r['requests']):>6} requests", flush=True)
+                print(
+                    f"  {phase:<10} {key:<8} {r['seconds']:6.1f}s {int(r['rows']):>8} rows "
+                    f"{int(r['requests']):>6} requests",
+                    flush=True,
+                )
 
     def cells(r: dict[str, float]) -> str:
         return f"{r['seconds']:>15.1f}{int(r['rows']):>8}{int(r['requests']):>6}"
 
-    totals = {phase: {m: sum(results[phase][k][m] for k in keys) for m in ("seconds", "rows", "requests")}
-              for phase in PHASES}
+    totals = {
+        phase: {m: sum(results[phase][k][m] for k in keys) for m in ("seconds", "rows", "requests")} for phase in PHASES
+    }
     print()
     head = "".join(f"{phase + ' s':>15}{'rows':>8}{'req':>6}" for phase in PHASES)
     print(f"{'source':<9}{head}{'unchanged/full':>16}{'+1 day/full':>13}")
     for key, row in [*((k, {ph: results[ph][k] for ph in PHASES}) for k in keys), ("total", totals)]:
         full = row["full"]["seconds"]
-        print(f"{key:<9}{''.join(cells(row[ph]) for ph in PHASES)}"
-              f"{row['unchanged']['seconds'] / full:>16.3f}{row['+1 day']['seconds'] / full:>13.3f}")
+        print(
+            f"{key:<9}{''.join(cells(row[ph]) for ph in PHASES)}"
+            f"{row['unchanged']['seconds'] / full:>16.3f}{row['+1 day']['seconds'] / full:>13.3f}"
+        )
     print()
     print("The world's clock moves in whole days (POST /_sandbox/advance?days=1 is the smallest step), so the")
     print("'+1 day' run carries a day of changes: an hourly run would carry ~1/24 of them. Its ratio is an")
     print("upper bound of the hourly incremental ÷ full ratio; 'unchanged' (no new data) is a lower bound.")
-    print(f"{'hourly incremental / full load, upper bound (+1 day / full)':<64}"
-          f"{totals['+1 day']['seconds'] / totals['full']['seconds']:>8.3f}")
-    print(f"{'hourly incremental / full load, lower bound (unchanged / full)':<64}"
-          f"{totals['unchanged']['seconds'] / totals['full']['seconds']:>8.3f}")
+    print(
+        f"{'hourly incremental / full load, upper bound (+1 day / full)':<64}"
+        f"{totals['+1 day']['seconds'] / totals['full']['seconds']:>8.3f}"
+    )
+    print(
+        f"{'hourly incremental / full load, lower bound (unchanged / full)':<64}"
+        f"{totals['unchanged']['seconds'] / totals['full']['seconds']:>8.3f}"
+    )
     print()
     print("command: cd /work/main && PYTHONPATH=. .venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv))
 

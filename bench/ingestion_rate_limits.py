@@ -1,7 +1,7 @@
 """How close our Shopify ingestion gets to the real rate limit without tripping it.
 
 Starts a sandbox with ``rate_limits="real"`` (Shopify's REST Admin leaky bucket: 40 requests, leaks 2/s,
-one bucket per shop shared by every endpoint) and runs ``run_source("shopify", tmp)``, the production
+one bucket per shop shared by every endpoint) and runs ``load("shopify", duckdb_path=tmp)``, the production
 path (pacer, retries, dlt), as a full load. The sandbox records every Shopify request it answers, with
 its endpoint, status and arrival time (server side, so a 429 the client never reports is still counted);
 the client's ``ResilientSession.stats`` are read alongside.
@@ -34,14 +34,14 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-import ingestion.client
-from ingestion.http import ResilientSession
-from ingestion.pipelines import run_source
-from ingestion.sandbox import shopify_api
-from ingestion.sandbox.connect import sandbox_env
-from ingestion.sandbox.protocol import Request, Response
-from ingestion.sandbox.server import SandboxApp, SandboxServer
-from ingestion.sandbox.world import WorldConfig
+import ingestion.http.client
+from ingestion.http.session import ResilientSession
+from ingestion.pipelines import load
+from sandbox import shopify_api
+from sandbox.connect import sandbox_env
+from sandbox.protocol import Request, Response
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.world import WorldConfig
 
 
 class CountingApp(SandboxApp):
@@ -56,7 +56,7 @@ class CountingApp(SandboxApp):
         arrived = time.monotonic()
         response, fault = super().dispatch(req)
         if req.path.startswith(shopify_api.PREFIX + "/"):
-            endpoint = req.path[len(shopify_api.PREFIX) + 1:].removesuffix(".json")
+            endpoint = req.path[len(shopify_api.PREFIX) + 1 :].removesuffix(".json")
             with self._seen_lock:
                 self.seen.append((arrived, endpoint, response.status))
         return response, fault
@@ -90,18 +90,20 @@ def main() -> None:
     app = CountingApp(config, rate_limits="real")
     capacity, leak = shopify_api.LIMITS["shopify"]["real"]
     records = {name: len(res.rows(app.world)) for name, res in RESOURCES.items()}
-    print(f"world seed={config.seed} scale={config.scale} as_of={config.as_of}: "
-          f"{', '.join(f'{n} {name}' for name, n in records.items())}; built in {time.perf_counter() - started:.1f}s")
+    print(
+        f"world seed={config.seed} scale={config.scale} as_of={config.as_of}: "
+        f"{', '.join(f'{n} {name}' for name, n in records.items())}; built in {time.perf_counter() - started:.1f}s"
+    )
 
-    ingestion.client.ResilientSession = RecordingSession  # type: ignore[misc]  # bench-only hook on the client
+    ingestion.http.client.ResilientSession = RecordingSession  # type: ignore[misc]  # bench-only hook on the client
     env = {"SOURCES__SHOPIFY__PAGE_SIZE": str(args.page_size)}
     with SandboxServer(app, port=0) as server, tempfile.TemporaryDirectory(prefix="bench_rl_") as tmp:
         env.update(sandbox_env(server.url))
         os.environ.update(env)
         t = time.perf_counter()
-        info = run_source("shopify", Path(tmp) / "wh.duckdb")
+        info = load("shopify", Path(tmp) / "wh.duckdb")
         run_s = time.perf_counter() - t
-    ingestion.client.ResilientSession = ResilientSession  # type: ignore[misc]
+    ingestion.http.client.ResilientSession = ResilientSession  # type: ignore[misc]
 
     seen = sorted(app.seen)
     hit = {e for _, e, _ in seen}
@@ -112,7 +114,7 @@ def main() -> None:
     statuses = Counter(status for _, _, status in seen)
     requests_made = len(seen)
     span = seen[-1][0] - seen[0][0] if len(seen) > 1 else 0.0
-    paced = [b[0] - a[0] for a, b in zip(seen[int(capacity):], seen[int(capacity) + 1:])]
+    paced = [b[0] - a[0] for a, b in zip(seen[int(capacity) :], seen[int(capacity) + 1 :])]
     client: Counter[str] = Counter()
     for s in SESSIONS:
         client.update(s.stats)
@@ -122,17 +124,23 @@ def main() -> None:
 
     print(f"limit: real leaky bucket {int(capacity)} requests, leaks {leak:g}/s; page size {args.page_size}")
     print()
-    print(f"{'endpoint':<12}{'records':>9}{'loaded':>9}{'pages needed':>14}{'requests':>10}{'200':>6}{'429':>6}"
-          f"{'other':>7}")
+    print(
+        f"{'endpoint':<12}{'records':>9}{'loaded':>9}{'pages needed':>14}{'requests':>10}{'200':>6}{'429':>6}"
+        f"{'other':>7}"
+    )
     for e in endpoints:
         mine = Counter(status for _, end, status in seen if end == e)
         other = sum(n for st, n in mine.items() if st not in (200, 429))
-        print(f"{e:<12}{records.get(e, 0):>9}{rows.get(e, 0):>9}{needed[e]:>14}{sum(mine.values()):>10}"
-              f"{mine.get(200, 0):>6}{mine.get(429, 0):>6}{other:>7}")
+        print(
+            f"{e:<12}{records.get(e, 0):>9}{rows.get(e, 0):>9}{needed[e]:>14}{sum(mine.values()):>10}"
+            f"{mine.get(200, 0):>6}{mine.get(429, 0):>6}{other:>7}"
+        )
     others = sum(n for st, n in statuses.items() if st not in (200, 429))
-    print(f"{'all':<12}{sum(records[e] for e in endpoints if e in records):>9}"
-          f"{sum(rows.get(e, 0) for e in endpoints):>9}{min_pages:>14}{requests_made:>10}{statuses.get(200, 0):>6}"
-          f"{statuses.get(429, 0):>6}{others:>7}")
+    print(
+        f"{'all':<12}{sum(records[e] for e in endpoints if e in records):>9}"
+        f"{sum(rows.get(e, 0) for e in endpoints):>9}{min_pages:>14}{requests_made:>10}{statuses.get(200, 0):>6}"
+        f"{statuses.get(429, 0):>6}{others:>7}"
+    )
 
     efficiency = min_span / span if span > 0 else float("nan")
     achieved = (requests_made - capacity) / span if span > 0 else float("nan")
@@ -148,18 +156,23 @@ def main() -> None:
         gaps = f"{statistics.median(paced):.2f}/{q[-1]:.2f}/{max(paced):.2f}"
         print(f"{'gap after the burst p50 / p95 / max (s)':<44}{gaps:>16}{f'{1 / leak:.2f}':>10}")
     print(f"{'achieved rate after the burst (req/s)':<44}{achieved:>16.2f}{leak:>10.2f}")
-    print(f"{'whole run_source (s)':<44}{run_s:>16.1f}{'':>10}")
+    print(f"{'whole load (s)':<44}{run_s:>16.1f}{'':>10}")
     split = f"{steps.get('extract', 0):.0f}/{steps.get('normalize', 0):.0f}/{steps.get('load', 0):.0f}"
     print(f"{'  extract / normalize / load (s)':<44}{split:>16}{'':>10}")
     print()
     print(f"{'ratio':<44}{'value':>16}{'goal':>10}")
-    verdict = lambda ok: "ok" if ok else "MISSED"  # noqa: E731
-    print(f"{'efficiency: minimum time / actual time':<44}{efficiency:>16.3f}{'>= 0.9':>10}"
-          f"{verdict(efficiency >= 0.9):>8}")
-    print(f"{'achieved rate / allowed rate':<44}{achieved / leak:>16.3f}{'>= 0.9':>10}"
-          f"{verdict(achieved / leak >= 0.9):>8}")
-    print(f"{'429s received (server side)':<44}{statuses.get(429, 0):>16}{'0':>10}"
-          f"{verdict(statuses.get(429, 0) == 0):>8}")
+    verdict = lambda ok: "ok" if ok else "MISSED"
+    print(
+        f"{'efficiency: minimum time / actual time':<44}{efficiency:>16.3f}{'>= 0.9':>10}"
+        f"{verdict(efficiency >= 0.9):>8}"
+    )
+    print(
+        f"{'achieved rate / allowed rate':<44}{achieved / leak:>16.3f}{'>= 0.9':>10}"
+        f"{verdict(achieved / leak >= 0.9):>8}"
+    )
+    print(
+        f"{'429s received (server side)':<44}{statuses.get(429, 0):>16}{'0':>10}{verdict(statuses.get(429, 0) == 0):>8}"
+    )
     ratio = requests_made / min_pages
     print(f"{'requests made / minimum pages':<44}{ratio:>16.3f}{'<= 1.02':>10}{verdict(ratio <= 1.02):>8}")
     print()

@@ -5,7 +5,7 @@ reads: orders of every status since the source's start date, and, where the sour
 customers and products; same page size), each in its own subprocess (peak RSS from ``os.wait4``'s
 rusage of that child):
 
-- ours: ``run_source("shopify", tmp)``: the resilient session and pacer, record contracts, dlt extract,
+- ours: ``load("shopify", duckdb_path=tmp)``: the resilient session and pacer, record contracts, dlt extract,
   normalize (each record and its nested tables: line items, discount allocations, shipping lines,
   refunds, variants, ...) and load into DuckDB.
 - baseline: ``requests`` + ``response.json()`` + DuckDB: each page's records (their scalar fields) and
@@ -43,21 +43,28 @@ def _rss_mb() -> float:
 
 # --- children ----------------------------------------------------------------------------------
 
+
 def child_ours(url: str, page_size: int, db: Path, endpoints: list[str]) -> dict[str, Any]:
-    from ingestion.pipelines import run_source
-    from ingestion.sandbox.connect import sandbox_env
+    from ingestion.pipelines import load
+    from sandbox.connect import sandbox_env
 
     os.environ.update({**sandbox_env(url), "SOURCES__SHOPIFY__PAGE_SIZE": str(page_size)})
     imported_mb = _rss_mb()
     t = time.perf_counter()
-    info = run_source("shopify", db)
+    info = load("shopify", duckdb_path=db)
     seconds = time.perf_counter() - t
     trace = info.pipeline.last_trace
     counts = {k: v for k, v in trace.last_normalize_info.row_counts.items() if not k.startswith("_dlt")}
     steps = {s.step: (s.finished_at - s.started_at).total_seconds() for s in trace.steps}
-    return {"seconds": seconds, "records": sum(counts.get(e, 0) for e in endpoints),
-            "orders": counts.get("orders", 0), "rows": sum(counts.values()), "tables": len(counts),
-            "extract_s": steps.get("extract", 0.0), "imported_mb": imported_mb}
+    return {
+        "seconds": seconds,
+        "records": sum(counts.get(e, 0) for e in endpoints),
+        "orders": counts.get("orders", 0),
+        "rows": sum(counts.values()),
+        "tables": len(counts),
+        "extract_s": steps.get("extract", 0.0),
+        "imported_mb": imported_mb,
+    }
 
 
 def _scalars(record: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +76,7 @@ def child_baseline(url: str, page_size: int, db: Path, endpoints: list[str]) -> 
     import pyarrow as pa
     import requests
 
-    from ingestion.sandbox import shopify_api
+    from sandbox import shopify_api
 
     imported_mb = _rss_mb()
     t = time.perf_counter()
@@ -89,8 +96,9 @@ def child_baseline(url: str, page_size: int, db: Path, endpoints: list[str]) -> 
         schema = schemas[name]
         frame = pa.Table.from_pydict({f.name: [r.get(f.name) for r in rows] for f in schema}, schema=schema)
         con.register("frame", frame)
-        con.execute(f"create table {name} as select * from frame" if create else
-                    f"insert into {name} select * from frame")
+        con.execute(
+            f"create table {name} as select * from frame" if create else f"insert into {name} select * from frame"
+        )
         con.unregister("frame")
 
     records = orders = rows = 0
@@ -108,7 +116,8 @@ def child_baseline(url: str, page_size: int, db: Path, endpoints: list[str]) -> 
                     for key, value in record.items():
                         if isinstance(value, list) and value and isinstance(value[0], dict):
                             nested.setdefault(key, []).extend(
-                                {**_scalars(item), "_parent_id": record["id"]} for item in value)
+                                {**_scalars(item), "_parent_id": record["id"]} for item in value
+                            )
                 insert(con, endpoint, [_scalars(record) for record in page])
                 for key, children in nested.items():
                     insert(con, f"{endpoint}__{key}", children)
@@ -116,16 +125,36 @@ def child_baseline(url: str, page_size: int, db: Path, endpoints: list[str]) -> 
                 orders += len(page) if endpoint == "orders" else 0
                 rows += len(page) + sum(len(c) for c in nested.values())
                 next_url, params = r.links.get("next", {}).get("url"), None
-    return {"seconds": time.perf_counter() - t, "records": records, "orders": orders, "rows": rows,
-            "tables": len(schemas), "extract_s": None, "imported_mb": imported_mb}
+    return {
+        "seconds": time.perf_counter() - t,
+        "records": records,
+        "orders": orders,
+        "rows": rows,
+        "tables": len(schemas),
+        "extract_s": None,
+        "imported_mb": imported_mb,
+    }
 
 
 # --- parent ------------------------------------------------------------------------------------
 
+
 def run_child(kind: str, url: str, page_size: int, db: Path, endpoints: list[str]) -> dict[str, Any]:
     """One child run; its peak RSS from the kernel's rusage of that very child (``os.wait4``)."""
-    cmd = [sys.executable, __file__, "--child", kind, "--url", url, "--page-size", str(page_size), "--db", str(db),
-           "--endpoints", ",".join(endpoints)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--url",
+        url,
+        "--page-size",
+        str(page_size),
+        "--db",
+        str(db),
+        "--endpoints",
+        ",".join(endpoints),
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
@@ -149,9 +178,9 @@ def serve(args: argparse.Namespace) -> None:
     import requests
 
     from ingestion.pipelines import describe_source
-    from ingestion.sandbox import shopify_api
-    from ingestion.sandbox.server import SandboxApp, SandboxServer
-    from ingestion.sandbox.world import WorldConfig
+    from sandbox import shopify_api
+    from sandbox.server import SandboxApp, SandboxServer
+    from sandbox.world import WorldConfig
 
     served = {r.name: r for r in (shopify_api.ORDERS, shopify_api.CUSTOMERS, shopify_api.PRODUCTS)}
     endpoints = [name for name in describe_source("shopify").resources if name in served]  # what the source reads
@@ -162,11 +191,22 @@ def serve(args: argparse.Namespace) -> None:
     with SandboxServer(app, port=0) as server:
         # warm the sandbox's per-filter id indexes, so neither side pays for building them
         for e in endpoints:
-            requests.get(f"{server.url}{shopify_api.PREFIX}/{e}.json",
-                         params={**FIRST_LOAD_PARAMS.get(e, {}), "limit": args.page_size},
-                         headers={"X-Shopify-Access-Token": shopify_api.DEMO_ACCESS_TOKEN}).raise_for_status()
-        print(json.dumps({"url": server.url, "endpoints": endpoints, "built_s": built_s,
-                          "records": {e: len(served[e].rows(app.world)) for e in endpoints}}), flush=True)
+            requests.get(
+                f"{server.url}{shopify_api.PREFIX}/{e}.json",
+                params={**FIRST_LOAD_PARAMS.get(e, {}), "limit": args.page_size},
+                headers={"X-Shopify-Access-Token": shopify_api.DEMO_ACCESS_TOKEN},
+            ).raise_for_status()
+        print(
+            json.dumps(
+                {
+                    "url": server.url,
+                    "endpoints": endpoints,
+                    "built_s": built_s,
+                    "records": {e: len(served[e].rows(app.world)) for e in endpoints},
+                }
+            ),
+            flush=True,
+        )
         sys.stdin.read()
 
 
@@ -192,9 +232,24 @@ def main() -> None:
         return
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    server = subprocess.Popen([sys.executable, __file__, "--serve", "--scale", str(args.scale), "--seed",
-                               str(args.seed), "--as-of", args.as_of.isoformat(), "--page-size", str(args.page_size)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            "--scale",
+            str(args.scale),
+            "--seed",
+            str(args.seed),
+            "--as-of",
+            args.as_of.isoformat(),
+            "--page-size",
+            str(args.page_size),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
     assert server.stdin is not None and server.stdout is not None
     try:
         line = server.stdout.readline()
@@ -202,46 +257,60 @@ def main() -> None:
             sys.exit("the sandbox process failed to start")
         sandbox = json.loads(line)
         endpoints = sandbox["endpoints"]
-        print(f"world seed={args.seed} scale={args.scale} as_of={args.as_of}: "
-              f"{', '.join(f'{n} {e}' for e, n in sandbox['records'].items())}; built in {sandbox['built_s']:.1f}s; "
-              f"page size {args.page_size}, rate limits off")
+        print(
+            f"world seed={args.seed} scale={args.scale} as_of={args.as_of}: "
+            f"{', '.join(f'{n} {e}' for e, n in sandbox['records'].items())}; built in {sandbox['built_s']:.1f}s; "
+            f"page size {args.page_size}, rate limits off"
+        )
         results: dict[str, list[dict[str, Any]]] = {"baseline": [], "ours": []}
         with tempfile.TemporaryDirectory(prefix="bench_tp_") as tmp:
             for i in range(args.repeat):
                 for kind in ("baseline", "ours"):
-                    results[kind].append(run_child(kind, sandbox["url"], args.page_size,
-                                                   Path(tmp) / f"{kind}{i}.duckdb", endpoints))
+                    results[kind].append(
+                        run_child(kind, sandbox["url"], args.page_size, Path(tmp) / f"{kind}{i}.duckdb", endpoints)
+                    )
     finally:
         server.stdin.close()
         server.wait(timeout=30)
     parent_mb = _rss_mb()
 
     print()
-    print(f"{'pipeline':<10}{'seconds':>9}{'extract s':>10}{'records':>9}{'records/s':>11}{'orders/s':>10}"
-          f"{'tables':>8}{'rows':>9}{'rows/s':>9}{'RSS after imports MB':>22}{'peak RSS MB':>13}")
+    print(
+        f"{'pipeline':<10}{'seconds':>9}{'extract s':>10}{'records':>9}{'records/s':>11}{'orders/s':>10}"
+        f"{'tables':>8}{'rows':>9}{'rows/s':>9}{'RSS after imports MB':>22}{'peak RSS MB':>13}"
+    )
     for kind in ("baseline", "ours"):
         for r in results[kind]:
             extract = f"{r['extract_s']:.1f}" if r["extract_s"] is not None else "-"
-            print(f"{kind:<10}{r['seconds']:>9.1f}{extract:>10}{r['records']:>9}{r['records'] / r['seconds']:>11.0f}"
-                  f"{r['orders'] / r['seconds']:>10.0f}{r['tables']:>8}{r['rows']:>9}{r['rows'] / r['seconds']:>9.0f}"
-                  f"{r['imported_mb']:>22.0f}{r['peak_mb']:>13.0f}")
+            print(
+                f"{kind:<10}{r['seconds']:>9.1f}{extract:>10}{r['records']:>9}{r['records'] / r['seconds']:>11.0f}"
+                f"{r['orders'] / r['seconds']:>10.0f}{r['tables']:>8}{r['rows']:>9}{r['rows'] / r['seconds']:>9.0f}"
+                f"{r['imported_mb']:>22.0f}{r['peak_mb']:>13.0f}"
+            )
     best = {k: min(v, key=lambda r: r["seconds"]) for k, v in results.items()}
     peak = {k: max(r["peak_mb"] for r in v) for k, v in results.items()}
     ours, base = best["ours"], best["baseline"]
     if ours["records"] != base["records"]:
         print(f"WARNING: ours loaded {ours['records']} records, the baseline read {base['records']}")
-    rate = lambda r, what, took: r[what] / r[took]  # noqa: E731
+    rate = lambda r, what, took: r[what] / r[took]
     print()
     print(f"{'ratio (ours / baseline)':<48}{'value':>8}")
-    print(f"{'records/s (orders + customers + products)':<48}"
-          f"{rate(ours, 'records', 'seconds') / rate(base, 'records', 'seconds'):>8.2f}")
-    print(f"{'records/s, our extract step only vs baseline':<48}"
-          f"{rate(ours, 'records', 'extract_s') / rate(base, 'records', 'seconds'):>8.2f}")
-    print(f"{'rows/s (ours writes more tables)':<48}"
-          f"{rate(ours, 'rows', 'seconds') / rate(base, 'rows', 'seconds'):>8.2f}")
+    print(
+        f"{'records/s (orders + customers + products)':<48}"
+        f"{rate(ours, 'records', 'seconds') / rate(base, 'records', 'seconds'):>8.2f}"
+    )
+    print(
+        f"{'records/s, our extract step only vs baseline':<48}"
+        f"{rate(ours, 'records', 'extract_s') / rate(base, 'records', 'seconds'):>8.2f}"
+    )
+    print(
+        f"{'rows/s (ours writes more tables)':<48}{rate(ours, 'rows', 'seconds') / rate(base, 'rows', 'seconds'):>8.2f}"
+    )
     print(f"{'peak RSS':<48}{peak['ours'] / peak['baseline']:>8.2f}")
-    print(f"{'peak RSS above RSS after imports':<48}"
-          f"{(peak['ours'] - ours['imported_mb']) / max(peak['baseline'] - base['imported_mb'], 1):>8.2f}")
+    print(
+        f"{'peak RSS above RSS after imports':<48}"
+        f"{(peak['ours'] - ours['imported_mb']) / max(peak['baseline'] - base['imported_mb'], 1):>8.2f}"
+    )
     print(f"(peak RSS of this orchestrating process, a floor of its children's ru_maxrss: {parent_mb:.0f} MB)")
     print()
     print("command: cd /work/main && PYTHONPATH=. .venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv))

@@ -13,9 +13,9 @@ from datetime import date
 
 import requests
 
-from ingestion.sandbox import amazon_api, hubspot_api, shopify_api
-from ingestion.sandbox.server import SandboxApp, SandboxServer
-from ingestion.sandbox.world import WorldConfig
+from sandbox import amazon_api, hubspot_api, shopify_api
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.world import WorldConfig
 
 
 def shopify_orders(url: str, s: requests.Session) -> tuple[int, int]:
@@ -40,9 +40,15 @@ def hubspot_deals(url: str, s: requests.Session) -> tuple[int, int]:
 
 
 def amazon_orders(url: str, s: requests.Session) -> tuple[int, int]:
-    token = s.post(f"{url}/auth/o2/token", data={
-        "grant_type": "refresh_token", "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
-        "client_id": amazon_api.DEMO_CLIENT_ID, "client_secret": amazon_api.DEMO_CLIENT_SECRET}).json()["access_token"]
+    token = s.post(
+        f"{url}/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
+            "client_id": amazon_api.DEMO_CLIENT_ID,
+            "client_secret": amazon_api.DEMO_CLIENT_SECRET,
+        },
+    ).json()["access_token"]
     s.headers["x-amz-access-token"] = token
     params = {"MarketplaceIds": ",".join(amazon_api.AMAZON_MARKETPLACES), "LastUpdatedAfter": "2024-12-01T00:00:00Z"}
     pages, rows = 0, 0
@@ -64,10 +70,15 @@ def main() -> None:
     app = SandboxApp(config, rate_limits="off")
     print(f"world seed={config.seed} scale={config.scale}: built in {time.perf_counter() - started:.1f}s")
     with SandboxServer(app, port=0) as server, requests.Session() as s:
-        print(f"{'endpoint':<18}{'pages':>7}{'records':>9}{'seconds':>9}{'pages/s':>9}{'records/s':>11}"
-              f"{'floor pages/s':>15}{'ratio':>7}")
-        for name, fn in (("shopify orders", shopify_orders), ("hubspot deals", hubspot_deals),
-                         ("amazon orders", amazon_orders)):
+        print(
+            f"{'endpoint':<18}{'pages':>7}{'records':>9}{'seconds':>9}{'pages/s':>9}{'records/s':>11}"
+            f"{'floor pages/s':>15}{'ratio':>7}"
+        )
+        for name, fn in (
+            ("shopify orders", shopify_orders),
+            ("hubspot deals", hubspot_deals),
+            ("amazon orders", amazon_orders),
+        ):
             t = time.perf_counter()
             pages, rows = fn(server.url, s)
             took = time.perf_counter() - t
@@ -75,8 +86,10 @@ def main() -> None:
             for _ in range(pages):
                 s.get(f"{server.url}/_sandbox/health")
             floor = pages / (time.perf_counter() - t)
-            print(f"{name:<18}{pages:>7}{rows:>9}{took:>9.2f}{pages / took:>9.1f}{rows / took:>11.0f}"
-                  f"{floor:>15.1f}{(pages / took) / floor:>7.2f}")
+            print(
+                f"{name:<18}{pages:>7}{rows:>9}{took:>9.2f}{pages / took:>9.1f}{rows / took:>11.0f}"
+                f"{floor:>15.1f}{(pages / took) / floor:>7.2f}"
+            )
 
 
 if __name__ == "__main__":

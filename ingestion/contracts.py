@@ -23,9 +23,24 @@ import dlt
 log = logging.getLogger("salesdw.ingestion")
 
 # ISO 4217 codes the business can meet; anything else is a broken record, never a currency to convert.
-KNOWN_CURRENCIES = frozenset({
-    "USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN", "CZK", "MXN", "NZD",
-})
+KNOWN_CURRENCIES = frozenset(
+    {
+        "USD",
+        "EUR",
+        "GBP",
+        "CAD",
+        "AUD",
+        "CHF",
+        "JPY",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "MXN",
+        "NZD",
+    }
+)
 QUARANTINE_TABLE = "quarantine"
 
 Check = Callable[[dict[str, Any]], str | None]  # a reason when the record breaks the rule
@@ -55,6 +70,7 @@ def currency_known(path: str) -> Check:
         if code is not None and code not in KNOWN_CURRENCIES:
             return f"unknown currency code {code!r} in {path}"
         return None
+
     return check
 
 
@@ -63,11 +79,13 @@ def amount_present(path: str, when: Callable[[dict[str, Any]], bool] = lambda r:
         if when(record) and _decimal(lookup(record, path)) is None:
             return f"missing or non-numeric amount in {path}"
         return None
+
     return check
 
 
 def each(items_path: str, *checks: Check) -> Check:
     """Apply checks to every element of a nested list (line items, order items)."""
+
     def check(record: dict[str, Any]) -> str | None:
         for index, item in enumerate(lookup(record, items_path) or []):
             for inner in checks:
@@ -75,6 +93,7 @@ def each(items_path: str, *checks: Check) -> Check:
                 if reason:
                     return f"{items_path}[{index}]: {reason}"
         return None
+
     return check
 
 
@@ -84,6 +103,7 @@ def quantity_positive(path: str) -> Check:
         if value is None or value < 1 or value != value.to_integral_value():
             return f"quantity {lookup(record, path)!r} in {path} is not a positive whole number"
         return None
+
     return check
 
 
@@ -113,23 +133,42 @@ class Contract:
             self._coerce(record)
             reasons = [r for r in (check(record) for check in self.checks) if r]
             if reasons:
-                bad.append({"source": self.source, "resource": self.resource,
-                            "record_id": str(lookup(record, self.id_path)), "reason": "; ".join(reasons),
-                            "payload": payload, "detected_at": datetime.now(UTC)})
+                bad.append(
+                    {
+                        "source": self.source,
+                        "resource": self.resource,
+                        "record_id": str(lookup(record, self.id_path)),
+                        "reason": "; ".join(reasons),
+                        "payload": payload,
+                        "detected_at": datetime.now(UTC),
+                    }
+                )
             else:
                 good.append(record)
         if bad:
-            log.warning("%s/%s: %d record(s) quarantined, e.g. %s: %s", self.source, self.resource, len(bad),
-                        bad[0]["record_id"], bad[0]["reason"])
+            log.warning(
+                "%s/%s: %d record(s) quarantined, e.g. %s: %s",
+                self.source,
+                self.resource,
+                len(bad),
+                bad[0]["record_id"],
+                bad[0]["reason"],
+            )
         return good, bad
 
 
 def quarantined(rows: list[dict[str, Any]]) -> Any:
     """Rows for the dataset's quarantine table, merged so a record seen again is not counted twice."""
-    return dlt.mark.with_hints(rows, dlt.mark.make_hints(
-        table_name=QUARANTINE_TABLE, write_disposition="merge", primary_key=("resource", "record_id", "reason"),
-        columns={"payload": {"data_type": "text"}, "detected_at": {"data_type": "timestamp"}}),
-        create_table_variant=True)
+    return dlt.mark.with_hints(
+        rows,
+        dlt.mark.make_hints(
+            table_name=QUARANTINE_TABLE,
+            write_disposition="merge",
+            primary_key=("resource", "record_id", "reason"),
+            columns={"payload": {"data_type": "text"}, "detected_at": {"data_type": "timestamp"}},
+        ),
+        create_table_variant=True,
+    )
 
 
 def checked(contract: Contract, page: list[dict[str, Any]]) -> Iterable[Any]:

@@ -7,9 +7,13 @@ together with the load package, so a run killed mid-way resumes from the last co
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dlt
+
+from ingestion.contracts import Contract, quarantined
 
 
 def parse_instant(value: str | datetime) -> datetime:
@@ -45,3 +49,29 @@ class UpdateCursor:
         """Call after the last page: the window is only advanced once it was read completely."""
         if self.max_seen is not None:
             self.state[self.key] = utc_iso(self.max_seen)
+
+
+def incremental_pages(
+    cursor: UpdateCursor,
+    pages: Iterable[list[dict[str, Any]]],
+    changed_at: Callable[[dict[str, Any]], str | datetime | None],
+    contract: Contract | None = None,
+    rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> Iterator[Any]:
+    """The incremental loop every source runs: each record of each page moves the cursor (``changed_at``),
+    the page is checked against its contract (broken records go to quarantine in the same load), the good
+    records are shaped into rows (``rows``, default as they are) and yielded; the cursor commits only after
+    the last page, so a run that fails half-way re-reads its whole window next time."""
+    for page in pages:
+        for record in page:
+            cursor.observe(changed_at(record))
+        if contract is None:
+            good, bad = page, []
+        else:
+            good, bad = contract.split(page)
+        shaped = rows(good) if rows else good
+        if shaped:
+            yield shaped
+        if bad:
+            yield quarantined(bad)
+    cursor.commit()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ingestion.warehouse import connect
+from core.warehouse import connect
 
 log = logging.getLogger("salesdw.ingestion")
 
@@ -24,9 +24,13 @@ def remove_replayed_rows(duckdb_path: Path | None, dataset: str) -> dict[str, in
     removed: dict[str, int] = {}
     with connect(duckdb_path, read_only=False) as con:
         row_id = ROW_ID[con.target]
-        tables = [r[0] for r in con.rows(
-            "select table_name from information_schema.columns where table_schema = ? and column_name = '_dlt_id'",
-            [dataset])]
+        tables = [
+            r[0]
+            for r in con.rows(
+                "select table_name from information_schema.columns where table_schema = ? and column_name = '_dlt_id'",
+                [dataset],
+            )
+        ]
         for table in tables:
             name = f'{dataset}."{table}"'
             # (a data-modifying CTE would count on both targets, but DuckDB does not delete in one)

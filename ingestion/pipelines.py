@@ -1,23 +1,28 @@
-"""The raw layer: one dlt pipeline per source, each loading its own ``raw_*`` dataset of the warehouse."""
+"""The raw layer: one dlt pipeline per source, each loading its own ``raw_*`` dataset of the warehouse.
+
+``load(key)`` is the one way a source is loaded (the Dagster asset, the tests and the benchmarks call it):
+the dlt run (optionally a full refresh: the source's tables and cursors dropped first), then the replay
+guard, then the union of every source's quarantine, and a ``LoadResult`` that says what happened.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import dlt
 
+from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.sources.amazon import amazon_source
-from ingestion.sources.ebay import ebay_source
-from ingestion.sources.fx import fx_source
-from ingestion.sources.hubspot import hubspot_source
-from ingestion.sources.shopify import shopify_source
-from ingestion.warehouse import PROJECT_ROOT, PostgresParams, connect, current_target, warehouse_path
+from ingestion.sources import amazon, ebay, fx, hubspot, shopify
 
-__all__ = ["PROJECT_ROOT", "SOURCES", "make_pipeline", "run_source", "refresh_quarantine_view", "warehouse_path"]
+__all__ = ["SOURCES", "LoadResult", "load", "make_pipeline", "refresh_quarantine_view"]
+
+log = logging.getLogger("salesdw.ingestion")
 
 # The fastest loader file format each target supports: DuckDB reads parquet; PostgreSQL loads csv with COPY.
 LOADER_FILE_FORMAT = {"duckdb": "parquet", "postgres": "csv"}
@@ -34,20 +39,46 @@ class SourceSpec:
     nested_tables: tuple[str, ...] = ()
 
 
-SOURCES: dict[str, SourceSpec] = {s.key: s for s in (
-    SourceSpec("shopify", "raw_shopify", shopify_source, {"shop_url": "http://unset", "access_token": "unset"},
-               ("orders__line_items", "orders__refunds", "orders__refunds__refund_line_items", "products__variants")),
-    SourceSpec("crm", "raw_crm", hubspot_source, {"base_url": "http://unset", "access_token": "unset"},
-               ("owners__teams", "deals__stage_history", "deals__owner_history", "deals__companies",
-                "deals__contacts", "deal_pipelines__stages")),
-    SourceSpec("amazon", "raw_amazon", amazon_source, {"endpoint": "http://unset", "token_url": "http://unset",
-                                                       "client_id": "unset", "client_secret": "unset",
-                                                       "refresh_token": "unset"}, ("orders__order_items",)),
-    SourceSpec("ebay", "raw_ebay", ebay_source, {"base_url": "http://unset", "client_id": "unset",
-                                                 "client_secret": "unset", "refresh_token": "unset"},
-               ("orders__line_items", "orders__payment_summary__refunds")),
-    SourceSpec("fx", "raw_fx", fx_source, {"base_url": "http://unset"}),
-)}
+SOURCES: dict[str, SourceSpec] = {
+    s.key: s
+    for s in (
+        SourceSpec(
+            "shopify",
+            "raw_shopify",
+            shopify.shopify_source,
+            {"shop_url": "http://unset", "access_token": "unset"},
+            shopify.NESTED_TABLES,
+        ),
+        SourceSpec(
+            "crm",
+            "raw_crm",
+            hubspot.hubspot_source,
+            {"base_url": "http://unset", "access_token": "unset"},
+            hubspot.NESTED_TABLES,
+        ),
+        SourceSpec(
+            "amazon",
+            "raw_amazon",
+            amazon.amazon_source,
+            {
+                "endpoint": "http://unset",
+                "token_url": "http://unset",
+                "client_id": "unset",
+                "client_secret": "unset",
+                "refresh_token": "unset",
+            },
+            amazon.NESTED_TABLES,
+        ),
+        SourceSpec(
+            "ebay",
+            "raw_ebay",
+            ebay.ebay_source,
+            {"base_url": "http://unset", "client_id": "unset", "client_secret": "unset", "refresh_token": "unset"},
+            ebay.NESTED_TABLES,
+        ),
+        SourceSpec("fx", "raw_fx", fx.fx_source, {"base_url": "http://unset"}),
+    )
+}
 
 
 def loader_file_format() -> str:
@@ -59,8 +90,10 @@ def _destination(duckdb_path: Path) -> tuple[Any, Path]:
     if current_target() == "postgres":
         params = PostgresParams.from_env()
         # local state per database, in the folder of the DuckDB path (the deployment's data folder)
-        return (dlt.destinations.postgres(credentials=params.dlt_credentials()),
-                duckdb_path.parent / "dlt_pipelines" / f"postgres_{params.host}_{params.port}_{params.database}")
+        return (
+            dlt.destinations.postgres(credentials=params.dlt_credentials()),
+            duckdb_path.parent / "dlt_pipelines" / f"postgres_{params.host}_{params.port}_{params.database}",
+        )
     return dlt.destinations.duckdb(str(duckdb_path)), duckdb_path.parent / "dlt_pipelines"
 
 
@@ -82,28 +115,118 @@ def describe_source(key: str) -> Any:
     return spec.factory(**spec.placeholders)
 
 
-def run_source(key: str, duckdb_path: Path | None = None) -> Any:
-    """Load one source with config from dlt config/secrets/env; returns dlt's LoadInfo."""
+class Logger(Protocol):
+    def info(self, msg: str) -> Any: ...
+    def warning(self, msg: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did: dlt's ``LoadInfo``, rows normalized per table, records quarantined in this load,
+    columns it added (drift), rows the replay guard removed, the quarantine's total and every table's rows."""
+
+    key: str
+    dataset: str
+    info: Any  # dlt LoadInfo
+    pipeline: dlt.Pipeline
+    rows_loaded: dict[str, int]
+    quarantined: int
+    new_columns: list[str]
+    replayed: dict[str, int]
+    quarantine_total: int
+    table_rows: dict[str, int]
+
+    @property
+    def load_ids(self) -> list[str]:
+        return list(self.info.loads_ids) if self.info is not None else []
+
+
+def _new_columns(pipeline: dlt.Pipeline) -> list[str]:
+    """Columns the last load added to existing tables (harmless drift, absorbed by dlt)."""
+    info = pipeline.last_trace.last_load_info
+    added = []
+    for package in info.load_packages if info else []:
+        for table, update in (package.schema_update or {}).items():
+            if table.startswith("_dlt") or table == QUARANTINE_TABLE:
+                continue
+            added += [f"{table}.{column}" for column in update.get("columns", {})]
+    return sorted(added) if not info or not info.first_run else []
+
+
+def table_row_counts(dataset: str, duckdb_path: Path | None = None) -> dict[str, int]:
+    """Rows in each table of a raw dataset (Dagster shows them as the assets' row counts)."""
+    with connect(duckdb_path, read_only=True) as con:
+        tables = [
+            t
+            for (t,) in con.rows(
+                "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
+                [dataset],
+            )
+        ]
+        return {t: con.scalar(f'select count(*) from "{dataset}"."{t}"') for t in tables}
+
+
+def load(
+    key: str, full_refresh: bool = False, duckdb_path: Path | None = None, source: Any = None, logger: Logger = log
+) -> LoadResult:
+    """Load one source with its config from dlt config/secrets/env (or the ``source`` given) into the current
+    target; ``full_refresh`` drops the source's tables and incremental state first and reloads everything."""
+    spec = SOURCES[key]
     pipeline = make_pipeline(key, duckdb_path)
-    info = pipeline.run(SOURCES[key].factory(), loader_file_format=loader_file_format())
-    remove_replayed_rows(duckdb_path or warehouse_path(), SOURCES[key].dataset)
-    refresh_quarantine_view(duckdb_path)
-    return info
+    info = pipeline.run(
+        source if source is not None else spec.factory(),
+        loader_file_format=loader_file_format(),
+        refresh="drop_sources" if full_refresh else None,
+    )
+    rows_loaded = {
+        t: n for t, n in pipeline.last_trace.last_normalize_info.row_counts.items() if not t.startswith("_dlt")
+    }
+    quarantined = rows_loaded.get(QUARANTINE_TABLE, 0)
+    new_columns = _new_columns(pipeline)
+    logger.info(f"{spec.dataset}: rows loaded " + ", ".join(f"{t}={n}" for t, n in sorted(rows_loaded.items())))
+    if quarantined:
+        logger.warning(f"{spec.dataset}: {quarantined} record(s) quarantined (raw_quarantine.records)")
+    if new_columns:
+        logger.info(f"{spec.dataset}: schema drift absorbed, new columns: {', '.join(new_columns)}")
+    replayed = remove_replayed_rows(duckdb_path or warehouse_path(), spec.dataset)
+    if replayed:
+        logger.warning(f"{spec.dataset}: removed rows replayed by a resumed load: {replayed}")
+    total = refresh_quarantine_view(duckdb_path)
+    return LoadResult(
+        key,
+        spec.dataset,
+        info,
+        pipeline,
+        rows_loaded,
+        quarantined,
+        new_columns,
+        replayed,
+        total,
+        table_row_counts(spec.dataset, duckdb_path),
+    )
 
 
 def refresh_quarantine_view(duckdb_path: Path | None = None) -> int:
     """``raw_quarantine.records``: every source's quarantined records in one place; returns the count."""
     with connect(duckdb_path, read_only=False) as con:
-        present = {r[0] for r in con.rows(
-            "select table_schema from information_schema.tables where table_name = ?", [QUARANTINE_TABLE])}
-        parts = [f"select cast('{s.key}' as varchar) as source_key, resource, record_id, reason, payload, detected_at, "
-                 f"_dlt_load_id as load_id from {s.dataset}.{QUARANTINE_TABLE}"
-                 for s in SOURCES.values() if s.dataset in present]
+        present = {
+            r[0]
+            for r in con.rows(
+                "select table_schema from information_schema.tables where table_name = ?", [QUARANTINE_TABLE]
+            )
+        }
+        parts = [
+            f"select cast('{s.key}' as varchar) as source_key, resource, record_id, reason, payload, detected_at, "
+            f"_dlt_load_id as load_id from {s.dataset}.{QUARANTINE_TABLE}"
+            for s in SOURCES.values()
+            if s.dataset in present
+        ]
         con.execute("create schema if not exists raw_quarantine")
         body = " union all ".join(parts) or (
             "select cast(null as varchar) as source_key, cast(null as varchar) as resource, "
             "cast(null as varchar) as record_id, cast(null as varchar) as reason, cast(null as varchar) as payload, "
-            "cast(null as timestamp with time zone) as detected_at, cast(null as varchar) as load_id where false")
+            "cast(null as timestamp with time zone) as detected_at, cast(null as varchar) as load_id where false"
+        )
         # the same column types either way: PostgreSQL replaces a view only when they do not change
         con.execute(f"create or replace view raw_quarantine.records as {body}")
         return con.scalar("select count(*) from raw_quarantine.records")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,24 +15,21 @@ from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 from packaging import version
 
-from ingestion.pipelines import PROJECT_ROOT, warehouse_path
-from ingestion.warehouse import Warehouse, connect
+from core.paths import DBT_PROJECT_DIR
+from core.settings import settings
+from core.warehouse import Warehouse, connect
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # DuckDB takes one writer per file: every step that opens the warehouse runs in this pool, and
 # dagster.yaml limits each pool to one step at a time across all runs.
 WAREHOUSE_POOL = "duckdb_warehouse"
-
-os.environ.setdefault("SALESDW_DUCKDB_PATH", str(warehouse_path()))
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, activated or not
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-
-# What the dbt assets record beyond dbt's own results: "full" (row counts, column schema and column
-# lineage: the default), "counts" (row counts only) or "off".
-ASSET_METADATA_ENV = "SALESDW_DBT_ASSET_METADATA"
+# A run builds one part of the graph (see orchestration/schedules.py): a dbt test runs with it when the
+# models it reads are built in this run or upstream of them, never against a model another run builds.
+INDIRECT_SELECTION = "buildable"
 
 
 class WarehouseDbtCli(DbtCliResource):
@@ -44,9 +42,29 @@ class WarehouseDbtCli(DbtCliResource):
         return version.parse(importlib.metadata.version("dbt-core"))
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
-        if os.environ.get(ASSET_METADATA_ENV, "full") == "off":
+        if settings().dbt_asset_metadata == "off":
             return None
         return super()._initialize_dbt_core_adapter(args)
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> Any:  # type: ignore[override]
+        with _indirect_selection(INDIRECT_SELECTION):
+            return super().cli(args, **kwargs)
+
+
+@contextmanager
+def _indirect_selection(mode: str) -> Iterator[None]:
+    """dagster-dbt reads the user's indirect selection from DBT_INDIRECT_SELECTION when it builds the dbt
+    command (and narrows it itself when only some checks are selected): set for that call only, unless the
+    user set it."""
+    name = "DBT_INDIRECT_SELECTION"
+    if os.environ.get(name):
+        yield
+        return
+    os.environ[name] = mode
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def dbt_cli() -> DbtCliResource:

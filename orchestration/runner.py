@@ -19,6 +19,7 @@ from orchestration.assets.transform import ORDERS_KEY, daily_partitions
 from orchestration.resources import read_only_warehouse
 from orchestration.schedules import MAIN_JOB, ORDERS_JOB, REVENUE_JOB, all_months_tags, partition_range_tags
 
+
 @dataclass
 class RunOutcome:
     success: bool
@@ -49,8 +50,11 @@ class RunOutcome:
         return {e.step_key for e in self.all_events if e.event_type_value == "STEP_START"}
 
     def materialized(self) -> set[str]:
-        return {e.event_specific_data.materialization.asset_key.to_user_string()
-                for e in self.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+        return {
+            e.event_specific_data.materialization.asset_key.to_user_string()
+            for e in self.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION"
+        }
 
 
 def changed_orders_start() -> str:
@@ -78,18 +82,27 @@ def run_plan(full_refresh: bool) -> list[tuple[str, dict[str, str], dict[str, An
 
 
 def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_level: str = "INFO") -> RunOutcome:
-    from orchestration.definitions import defs
+    from orchestration.definitions import load_definitions
 
+    defs = load_definitions()
     plan = run_plan(full_refresh)
     results: list[ExecuteInProcessResult] = []
     for job_name, tags, config in plan:
         run_config = {**config, "loggers": {"console": {"config": {"log_level": log_level}}}}
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=run_config, tags=tags)
+            instance=instance, raise_on_error=False, run_config=run_config, tags=tags
+        )
         results.append(result)
         if not result.success:
             break
-    checks = [(e.event_specific_data.asset_key.to_user_string(), e.event_specific_data.check_name,
-               e.event_specific_data.passed)
-              for r in results for e in r.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    checks = [
+        (
+            e.event_specific_data.asset_key.to_user_string(),
+            e.event_specific_data.check_name,
+            e.event_specific_data.passed,
+        )
+        for r in results
+        for e in r.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     return RunOutcome(all(r.success for r in results) and len(results) == len(plan), results, checks)

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 from dagster import DagsterInstance
 
-from ingestion.pipelines import PROJECT_ROOT
-from ingestion.warehouse import connect
+from core.paths import PROJECT_ROOT
+from core.warehouse import connect
 from orchestration.runner import RunOutcome, run_main_job
 
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
@@ -38,18 +38,34 @@ def dbt_build(warehouse: Path, select: str | Sequence[str], tmp: Path) -> str:
     """`dbt build --select ...` against this warehouse (target and logs in tmp); asserts it passed, returns stdout."""
     nodes = [select] if isinstance(select, str) else list(select)
     result = subprocess.run(
-        [str(DBT), "build", "--profiles-dir", ".", "--select", *nodes,
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
-        capture_output=True, text=True, timeout=600)
+        [
+            str(DBT),
+            "build",
+            "--profiles-dir",
+            ".",
+            "--select",
+            *nodes,
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result.stdout
 
 
-def run_main(log_level: str = "WARNING") -> RunOutcome:
-    """Run the main Dagster job in an ephemeral instance; asserts no step failed and no check failed."""
-    with DagsterInstance.ephemeral() as instance:
-        outcome = run_main_job(instance, log_level=log_level)
+def run_main(log_level: str = "WARNING", instance: DagsterInstance | None = None) -> RunOutcome:
+    """Run the main Dagster job (in `instance`, default an ephemeral one); asserts no step and no check failed."""
+    if instance is None:
+        with DagsterInstance.ephemeral() as ephemeral:
+            return run_main(log_level, ephemeral)
+    outcome = run_main_job(instance, log_level=log_level)
     assert outcome.success, [e.message for e in outcome.result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert not outcome.failed_checks, outcome.failed_checks
     return outcome
@@ -64,6 +80,8 @@ def query(path: Path, sql: str) -> list[tuple]:
 
 def staging_columns(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str]]:
     """(column name, data type) of a staging model, in order."""
-    return con.execute("select column_name, data_type from information_schema.columns "
-                       "where table_schema = 'staging' and table_name = ? order by ordinal_position",
-                       [model]).fetchall()
+    return con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'staging' and table_name = ? order by ordinal_position",
+        [model],
+    ).fetchall()

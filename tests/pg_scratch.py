@@ -12,11 +12,18 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
+from core.settings import settings
+
 
 def admin_params(dbname: str = "postgres") -> dict[str, str]:
     """libpq parameters of a superuser session on dbname."""
-    return {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-            "user": os.environ.get("PGUSER", "postgres"), "dbname": dbname, "connect_timeout": "5"}
+    return {
+        "host": os.environ.get("PGHOST", "127.0.0.1"),
+        "port": os.environ.get("PGPORT", "5432"),
+        "user": os.environ.get("PGUSER", "postgres"),
+        "dbname": dbname,
+        "connect_timeout": "5",
+    }
 
 
 def require_postgres() -> None:
@@ -25,7 +32,7 @@ def require_postgres() -> None:
         psycopg2.connect(**admin_params()).close()
     except psycopg2.OperationalError as exc:
         reason = f"PostgreSQL not reachable: {str(exc).strip()}"
-        if os.environ.get("SALESDW_REQUIRE_POSTGRES") == "1":
+        if settings().require_postgres:
             pytest.fail(reason)
         pytest.skip(reason)
 

@@ -13,16 +13,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg2
 import pytest
 from psycopg2 import errors, sql
 
-from orchestration.access import Reader, apply_grants
+from bi.grants import Reader, apply_grants
+from core.settings import settings
 from tests.pg_scratch import admin_params, scratch_database
 
-SALESDW = [sys.executable, "-m", "orchestration.cli"]
+SALESDW = [sys.executable, "-m", "cli.main"]
 READABLE = {"bi_reader": {"marts", "finance"}, "finance_reader": {"finance"}}  # the contract, stated here
 
 # the warehouse's layout in miniature: (schema.table, kind, rows)
@@ -49,9 +49,16 @@ insert into finance.monthly_revenue values ('2026-05-01', 'shopify', 30.75), ('2
 create view finance.closed_revenue as select * from finance.monthly_revenue;
 """
 TABLES: dict[str, int] = {  # every relation -> its rows
-    "raw_shopify.orders": 2, "raw_quarantine.shopify_quarantine": 1, "raw_quarantine.records": 1,
-    "staging.stg_shopify__orders": 2, "intermediate.int_orders": 2, "snapshots.sales_rep_snapshot": 1,
-    "seeds.commission_plan": 3, "marts.dim_channel": 4, "marts.fct_orders": 3, "finance.monthly_revenue": 2,
+    "raw_shopify.orders": 2,
+    "raw_quarantine.shopify_quarantine": 1,
+    "raw_quarantine.records": 1,
+    "staging.stg_shopify__orders": 2,
+    "intermediate.int_orders": 2,
+    "snapshots.sales_rep_snapshot": 1,
+    "seeds.commission_plan": 3,
+    "marts.dim_channel": 4,
+    "marts.fct_orders": 3,
+    "finance.monthly_revenue": 2,
     "finance.closed_revenue": 2,
 }
 WRITE_TARGETS = ("marts.fct_orders", "finance.monthly_revenue", "raw_shopify.orders", "intermediate.int_orders")
@@ -63,17 +70,24 @@ class Attempt:
     role: str
     obj: str
     action: str
-    result: str        # allowed / refused
+    result: str  # allowed / refused
     expected: str
     detail: str = ""
 
 
 def _cli_grants(database: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     p = admin_params(database)
-    env = {**os.environ, "PGHOST": p["host"], "PGPORT": p["port"], "PGUSER": p["user"], "PGDATABASE": database,
-           **(extra_env or {})}
-    done = subprocess.run([*SALESDW, "grants", "--target", "postgres"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    env = {
+        **os.environ,
+        "PGHOST": p["host"],
+        "PGPORT": p["port"],
+        "PGUSER": p["user"],
+        "PGDATABASE": database,
+        **(extra_env or {}),
+    }
+    done = subprocess.run(
+        [*SALESDW, "grants", "--target", "postgres"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -94,8 +108,11 @@ def _try(conn, role: str, statement: str) -> tuple[str, str]:
 
 def _render(matrix: list[Attempt]) -> str:
     lines = ["| role | object | action | result | expected |", "|---|---|---|---|---|"]
-    lines += [f"| {a.role} | {a.obj} | {a.action} | {a.result}{' (' + a.detail + ')' if a.detail else ''} | "
-              f"{a.expected}{'' if a.result == a.expected else ' **MISMATCH**'} |" for a in matrix]
+    lines += [
+        f"| {a.role} | {a.obj} | {a.action} | {a.result}{' (' + a.detail + ')' if a.detail else ''} | "
+        f"{a.expected}{'' if a.result == a.expected else ' **MISMATCH**'} |"
+        for a in matrix
+    ]
     return "\n".join(lines)
 
 
@@ -134,37 +151,63 @@ def test_permission_matrix(admin, capsys: pytest.CaptureFixture[str]) -> None:
             if result == "allowed":
                 assert detail == f"{rows} rows", (role, table, detail)
         for table in WRITE_TARGETS:
-            for action, statement in (("INSERT", f"insert into {table} select * from {table} limit 1"),
-                                      ("UPDATE", f"update {table} set {_first_column(admin, table)} = null"),
-                                      ("DELETE", f"delete from {table}"),
-                                      ("TRUNCATE", f"truncate {table}"),
-                                      ("DROP", f"drop table {table}")):
+            for action, statement in (
+                ("INSERT", f"insert into {table} select * from {table} limit 1"),
+                ("UPDATE", f"update {table} set {_first_column(admin, table)} = null"),
+                ("DELETE", f"delete from {table}"),
+                ("TRUNCATE", f"truncate {table}"),
+                ("DROP", f"drop table {table}"),
+            ):
                 matrix.append(Attempt(role, table, action, _try(admin, role, statement)[0], "refused"))
         for schema in CREATE_IN:
-            matrix.append(Attempt(role, f"schema {schema}", "CREATE TABLE",
-                                  _try(admin, role, f"create table {schema}.bi_scratch (x int)")[0], "refused"))
-        matrix.append(Attempt(role, "database", "CREATE SCHEMA",
-                              _try(admin, role, "create schema bi_scratch")[0], "refused"))
-        matrix.append(Attempt(role, "database", "CREATE TEMP TABLE",
-                              _try(admin, role, "create temp table bi_scratch (x int)")[0], "refused"))
+            matrix.append(
+                Attempt(
+                    role,
+                    f"schema {schema}",
+                    "CREATE TABLE",
+                    _try(admin, role, f"create table {schema}.bi_scratch (x int)")[0],
+                    "refused",
+                )
+            )
+        matrix.append(
+            Attempt(role, "database", "CREATE SCHEMA", _try(admin, role, "create schema bi_scratch")[0], "refused")
+        )
+        matrix.append(
+            Attempt(
+                role,
+                "database",
+                "CREATE TEMP TABLE",
+                _try(admin, role, "create temp table bi_scratch (x int)")[0],
+                "refused",
+            )
+        )
     text = _render(matrix)
     with capsys.disabled():
         print("\nPermission matrix (salesdw grants, PostgreSQL):\n" + text)
-    if os.environ.get("SALESDW_REPORT_DIR"):
-        out = Path(os.environ["SALESDW_REPORT_DIR"]) / "permissions.md"
+    if settings().report_dir:
+        out = settings().report_dir / "permissions.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("# Permission matrix (`salesdw grants`, PostgreSQL)\n\n" + text + "\n")
     assert all(a.result == a.expected for a in matrix), text
     refused_reads = [a for a in matrix if a.action == "SELECT" and a.result == "refused"]
     assert {a.obj.split(".")[0] for a in refused_reads if a.role == "bi_reader"} == {
-        "raw_shopify", "raw_quarantine", "staging", "intermediate", "snapshots", "seeds"}
+        "raw_shopify",
+        "raw_quarantine",
+        "staging",
+        "intermediate",
+        "snapshots",
+        "seeds",
+    }
 
 
 def _first_column(conn, table: str) -> str:
     schema, name = table.split(".")
     with conn.cursor() as cur:
-        cur.execute("select column_name from information_schema.columns where table_schema = %s and table_name = %s "
-                    "order by ordinal_position limit 1", [schema, name])
+        cur.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+            "order by ordinal_position limit 1",
+            [schema, name],
+        )
         column = cur.fetchone()[0]
     conn.rollback()
     return column
@@ -173,13 +216,15 @@ def _first_column(conn, table: str) -> str:
 def test_tables_dbt_recreates_stay_readable_and_new_raw_tables_stay_closed(admin) -> None:
     """dbt drops and recreates tables as their owner: default privileges make the new ones readable."""
     with admin, admin.cursor() as cur:
-        cur.execute("drop table marts.fct_orders; "
-                    "create table marts.fct_orders (order_id bigint, channel text, net_sales_usd numeric(18,2)); "
-                    "insert into marts.fct_orders values (9, 'ebay', 1.25); "
-                    "create table finance.period_closes (revenue_month date); "
-                    "insert into finance.period_closes values ('2026-04-01'); "
-                    "create table raw_shopify.customers (id bigint, email text); "
-                    "create table staging.stg_new as select 1 as x")
+        cur.execute(
+            "drop table marts.fct_orders; "
+            "create table marts.fct_orders (order_id bigint, channel text, net_sales_usd numeric(18,2)); "
+            "insert into marts.fct_orders values (9, 'ebay', 1.25); "
+            "create table finance.period_closes (revenue_month date); "
+            "insert into finance.period_closes values ('2026-04-01'); "
+            "create table raw_shopify.customers (id bigint, email text); "
+            "create table staging.stg_new as select 1 as x"
+        )
     assert _try(admin, "bi_reader", "select count(*) from marts.fct_orders") == ("allowed", "1 rows")
     assert _try(admin, "bi_reader", "select count(*) from finance.period_closes") == ("allowed", "1 rows")
     assert _try(admin, "finance_reader", "select count(*) from finance.period_closes") == ("allowed", "1 rows")
@@ -199,8 +244,9 @@ def bi_login(granted: str) -> Iterator[tuple[str, str]]:
     role, password = f"salesdw_acc_bi_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
     conn = psycopg2.connect(**admin_params(granted))
     try:
-        report = apply_grants(conn, env={"SALESDW_ACC_TEST_PW": password},
-                              readers={role: Reader(("marts", "finance"), "SALESDW_ACC_TEST_PW")})
+        report = apply_grants(
+            conn, env={"ACC_TEST_PASSWORD": password}, readers={role: Reader(("marts", "finance"), "ACC_TEST_PASSWORD")}
+        )
         assert report.login == {role: True} and password not in report.render()
         yield role, password
         with conn, conn.cursor() as cur:  # its privileges go before the role can
@@ -224,17 +270,19 @@ def test_a_reader_login_reads_marts_and_cannot_write(granted: str, bi_login: tup
             cur.execute("show default_transaction_read_only")
             assert cur.fetchone()[0] == "on"
         conn.rollback()
-        with pytest.raises(errors.ReadOnlySqlTransaction):
-            with conn.cursor() as cur:
-                cur.execute("create table marts.x (i int)")
+        with pytest.raises(errors.ReadOnlySqlTransaction), conn.cursor() as cur:
+            cur.execute("create table marts.x (i int)")
         conn.rollback()
         # read-only by default is only a second fence: in a read-write transaction the grants still refuse
-        for statement in ("insert into finance.monthly_revenue values ('2026-06-01', 'b2b', 1.00)",
-                          "create table marts.x (i int)", "create schema x", "select * from raw_shopify.orders"):
-            with pytest.raises(errors.InsufficientPrivilege):
-                with conn.cursor() as cur:
-                    cur.execute("set transaction read write")
-                    cur.execute(statement)
+        for statement in (
+            "insert into finance.monthly_revenue values ('2026-06-01', 'b2b', 1.00)",
+            "create table marts.x (i int)",
+            "create schema x",
+            "select * from raw_shopify.orders",
+        ):
+            with pytest.raises(errors.InsufficientPrivilege), conn.cursor() as cur:
+                cur.execute("set transaction read write")
+                cur.execute(statement)
             conn.rollback()
     finally:
         conn.close()
@@ -242,8 +290,10 @@ def test_a_reader_login_reads_marts_and_cannot_write(granted: str, bi_login: tup
 
 def test_product_roles_are_read_only_by_default_in_the_warehouse(admin) -> None:
     with admin.cursor() as cur:
-        cur.execute("select r.rolname, s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole "
-                    "join pg_database d on d.oid = s.setdatabase where d.datname = current_database()")
+        cur.execute(
+            "select r.rolname, s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole "
+            "join pg_database d on d.oid = s.setdatabase where d.datname = current_database()"
+        )
         settings = dict(cur.fetchall())
     admin.rollback()
     for role in READABLE:

@@ -7,12 +7,13 @@ from pathlib import Path
 import duckdb
 from dagster import DagsterInstance
 
-from orchestration.runner import run_main_job
+from orchestration.runner import RunOutcome, run_main_job
+
+COPIES_SHARED_BUILD = True  # a bad record is written into the raw layer: on a copy of the shared build
 
 
-def test_bad_raw_order_fails_the_gx_check_and_blocks_dbt(warehouse: Path, capsys) -> None:
-    with DagsterInstance.ephemeral() as instance:
-        first = run_main_job(instance, log_level="WARNING")
+def test_bad_raw_order_fails_the_gx_check_and_blocks_dbt(main_run: RunOutcome, warehouse: Path, capsys) -> None:
+    first = main_run
     assert first.success and not first.failed_checks
     with duckdb.connect(str(warehouse)) as con:  # a record no vendor should send: negative total, unknown currency
         con.execute("""
@@ -38,6 +39,8 @@ def test_bad_raw_order_fails_the_gx_check_and_blocks_dbt(warehouse: Path, capsys
     with capsys.disabled():  # what the run shows (pasted in the issue note)
         print(f"\nfailed checks: {sorted(failed)}")
         for f in meta["failures"]:
-            print(f"  {f['expectation']} on {f['column']}: {f['unexpected_count']} row(s), e.g. {f['partial_unexpected']}")
+            print(
+                f"  {f['expectation']} on {f['column']}: {f['unexpected_count']} row(s), e.g. {f['partial_unexpected']}"
+            )
         print(f"  sample row: {[r for r in meta['sample_rows'] if r.get('id') == '999999999999']}")
         print(f"steps started: {sorted(started)}; finance/monthly_revenue materialized: no")

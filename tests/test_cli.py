@@ -8,26 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-SALESDW = [sys.executable, "-m", "orchestration.cli"]
-
-
-def test_salesdw_run_prints_a_reconciled_summary_and_exits_0(tmp_path: Path) -> None:
-    env = {**os.environ, "SALESDW_DUCKDB_PATH": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "home")}
-    done = subprocess.run([*SALESDW, "run", "--scale", "0.01", "--as-of", "2025-09-30", "--port", "0",
-                           "--log-level", "WARNING"], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
-    assert "Raw layer (rows loaded vs sandbox truth)" in out
-    assert "MISMATCH" not in out and "reconciliation with sandbox truth: exact" in out
-    assert "0 failed" in out
-    assert (tmp_path / "home" / "dagster.yaml").exists()  # runs are recorded in the persistent instance
-    assert any((tmp_path / "home").rglob("*.db"))
+SALESDW = [sys.executable, "-m", "cli.main"]
 
 
 def test_sandbox_truth_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "truth.json"
-    subprocess.run([*SALESDW, "sandbox", "truth", "--scale", "0.01", "--as-of", "2025-03-31", "--out", str(out)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*SALESDW, "sandbox", "truth", "--scale", "0.01", "--as-of", "2025-03-31", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     truth = json.loads(out.read_text())
     assert truth["world"] == {"seed": 7, "scale": 0.01, "as_of": "2025-03-31", "faults": "none"}
     months = {r["month"] for r in truth["monthly"]}
@@ -35,21 +26,71 @@ def test_sandbox_truth_writes_json(tmp_path: Path) -> None:
     assert all(r["net_sales_usd"] for r in truth["monthly"])
 
 
-def test_salesdw_run_under_heavy_faults_reconciles_and_reports_the_quarantine(tmp_path: Path) -> None:
-    """429s, 5xx, slow responses, dropped connections, truncated bodies, shifting pages, drift, bad records."""
-    env = {**os.environ, "SALESDW_DUCKDB_PATH": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "home"),
-           "SALESDW_HTTP_TIMEOUT_S": "1"}
-    done = subprocess.run([*SALESDW, "run", "--scale", "0.02", "--as-of", "2026-04-30", "--port", "0", "--seed", "5",
-                           "--faults", "heavy", "--slow-s", "2", "--log-level", "WARNING"],
-                          env=env, capture_output=True, text=True, timeout=900)
+def test_salesdw_run_under_heavy_faults_prints_a_reconciled_summary_reports_the_quarantine_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    """429s, 5xx, slow responses, dropped connections, truncated bodies, shifting pages, drift, bad records:
+    one `salesdw run` as a user starts it, whose summary, exit code and Dagster home are what the README says."""
+    env = {
+        **os.environ,
+        "SALESDW_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "SALESDW_HTTP_TIMEOUT_S": "1",
+    }
+    done = subprocess.run(
+        [
+            *SALESDW,
+            "run",
+            "--scale",
+            "0.02",
+            "--as-of",
+            "2026-04-30",
+            "--port",
+            "0",
+            "--seed",
+            "5",
+            "--faults",
+            "heavy",
+            "--slow-s",
+            "2",
+            "--log-level",
+            "WARNING",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
+    assert "Raw layer (rows loaded vs sandbox truth)" in out
     assert "MISMATCH" not in out and "reconciliation with sandbox truth: exact" in out
+    assert "0 failed" in out
+    assert (tmp_path / "home" / "dagster.yaml").exists()  # runs are recorded in the persistent instance
+    assert any((tmp_path / "home").rglob("*.db"))
     quarantine = out.split("Quarantine (raw_quarantine.records")[1]
     assert "sandbox truth (bad records served)" in quarantine and "= truth" in quarantine
-    truth = json.loads(subprocess.run([*SALESDW, "sandbox", "truth", "--scale", "0.02", "--as-of", "2026-04-30",
-                                       "--seed", "5", "--faults", "heavy"], capture_output=True, text=True,
-                                      check=True, timeout=120).stdout)
+    truth = json.loads(
+        subprocess.run(
+            [
+                *SALESDW,
+                "sandbox",
+                "truth",
+                "--scale",
+                "0.02",
+                "--as-of",
+                "2026-04-30",
+                "--seed",
+                "5",
+                "--faults",
+                "heavy",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    )
     assert truth["bad_records"], "the heavy world serves bad records"
     import duckdb
 

@@ -8,15 +8,20 @@ from pathlib import Path
 import dlt
 import duckdb
 
+from ingestion.contracts import checked
 from ingestion.pipelines import refresh_quarantine_view
 from ingestion.sources.shopify import orders_contract
-from ingestion.contracts import checked
 
 
 def _order(order_id: int, **changes: object) -> dict:
-    order = {"id": order_id, "currency": "USD", "presentment_currency": "EUR", "total_price": "10.00",
-             "updated_at": "2026-03-01T10:00:00-05:00",
-             "line_items": [{"id": order_id * 10, "quantity": 2, "price": "5.00"}]}
+    order = {
+        "id": order_id,
+        "currency": "USD",
+        "presentment_currency": "EUR",
+        "total_price": "10.00",
+        "updated_at": "2026-03-01T10:00:00-05:00",
+        "line_items": [{"id": order_id * 10, "quantity": 2, "price": "5.00"}],
+    }
     order.update(changes)
     return order
 
@@ -26,8 +31,12 @@ def _load(path: Path, orders: list[dict]) -> None:
     def resource():
         yield from checked(orders_contract(), orders)
 
-    pipeline = dlt.pipeline("contract_test", destination=dlt.destinations.duckdb(str(path)), dataset_name="raw_shopify",
-                            pipelines_dir=str(path.parent / "pipelines"))
+    pipeline = dlt.pipeline(
+        "contract_test",
+        destination=dlt.destinations.duckdb(str(path)),
+        dataset_name="raw_shopify",
+        pipelines_dir=str(path.parent / "pipelines"),
+    )
     pipeline.run(resource(), loader_file_format="parquet")
 
 
@@ -47,7 +56,9 @@ def test_bad_records_are_quarantined_with_reason_and_payload_and_never_twice(tmp
     with duckdb.connect(str(path), read_only=True) as con:
         loaded = {r[0] for r in con.execute("select id from raw_shopify.orders").fetchall()}
         quantity = con.execute("select quantity from raw_shopify.orders__line_items where id = 50").fetchone()[0]
-        rows = con.execute("select record_id, reason, payload, load_id from raw_quarantine.records order by 1").fetchall()
+        rows = con.execute(
+            "select record_id, reason, payload, load_id from raw_quarantine.records order by 1"
+        ).fetchall()
         columns = {r[0] for r in con.execute("describe raw_shopify.orders").fetchall()}
     assert loaded == {1, 5, 6}
     assert quantity == 3 and "sales_channel_v2" in columns

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, MaterializeResult, asset, materialize
 
-from ingestion.pipelines import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 from tests.helpers import environment
 from tests.pg_scratch import admin_params, scratch_database
 
@@ -31,10 +31,10 @@ def _project_yaml(postgres: bool) -> str:
     """The project's dagster.yaml, with the documented PostgreSQL block enabled when asked."""
     lines = (PROJECT_ROOT / "dagster.yaml").read_text().splitlines()
     start, end = lines.index(BEGIN), lines.index(END)
-    block = lines[start + 1:end]
+    block = lines[start + 1 : end]
     assert block and all(line.startswith("# ") for line in block), "the block must be commented out by default"
     if postgres:
-        lines[start + 1:end] = [line[2:] for line in block]
+        lines[start + 1 : end] = [line[2:] for line in block]
     return "\n".join(lines) + "\n"
 
 
@@ -58,8 +58,12 @@ def _assert_run_survived(home: Path, run_id: str) -> DagsterInstance:
     run = instance.get_run_by_id(run_id)
     assert run is not None and run.status == DagsterRunStatus.SUCCESS
     events = {e.dagster_event.event_type for e in instance.all_logs(run_id) if e.dagster_event}
-    assert {DagsterEventType.RUN_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.ASSET_MATERIALIZATION,
-            DagsterEventType.RUN_SUCCESS} <= events
+    assert {
+        DagsterEventType.RUN_START,
+        DagsterEventType.STEP_SUCCESS,
+        DagsterEventType.ASSET_MATERIALIZATION,
+        DagsterEventType.RUN_SUCCESS,
+    } <= events
     latest = instance.get_latest_materialization_event(AssetKey("storage_probe"))
     assert latest is not None and latest.run_id == run_id
     assert latest.asset_materialization.metadata["rows"].value == 42
@@ -75,8 +79,15 @@ def dagster_db() -> Iterator[str]:
 def test_postgres_storage_keeps_runs_across_a_restart(tmp_path: Path, dagster_db: str) -> None:
     home = _home(tmp_path, postgres=True)
     p = admin_params(dagster_db)
-    with environment({"PGHOST": p["host"], "PGPORT": p["port"], "PGUSER": p["user"], "PGPASSWORD": "",
-                      "SALESDW_DAGSTER_DB": dagster_db}):
+    with environment(
+        {
+            "PGHOST": p["host"],
+            "PGPORT": p["port"],
+            "PGUSER": p["user"],
+            "PGPASSWORD": "",
+            "SALESDW_DAGSTER_DB": dagster_db,
+        }
+    ):
         run_id = _record_a_run(home)
         with _assert_run_survived(home, run_id) as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
@@ -88,8 +99,10 @@ def test_postgres_storage_keeps_runs_across_a_restart(tmp_path: Path, dagster_db
         with conn.cursor() as cur:
             cur.execute("select status from runs where run_id = %s", [run_id])
             assert cur.fetchall() == [("SUCCESS",)]
-            cur.execute("select count(*) from event_logs where run_id = %s and dagster_event_type = "
-                        "'ASSET_MATERIALIZATION'", [run_id])
+            cur.execute(
+                "select count(*) from event_logs where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
+                [run_id],
+            )
             assert cur.fetchone()[0] == 1
     finally:
         conn.close()

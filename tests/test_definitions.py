@@ -8,8 +8,10 @@ import yaml
 from dagster import AssetKey
 
 from ingestion.pipelines import SOURCES
-from orchestration.definitions import defs
+from orchestration.definitions import load_definitions
 from orchestration.resources import WAREHOUSE_POOL
+
+defs = load_definitions()
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,8 +88,12 @@ def test_a_failed_run_is_reported_to_the_alerts_file(tmp_path: Path, monkeypatch
         result = failing.execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
-        context = build_run_status_sensor_context(sensor_name="report_failed_runs", dagster_event=failure,
-                                                  dagster_instance=instance, dagster_run=result.dagster_run)
+        context = build_run_status_sensor_context(
+            sensor_name="report_failed_runs",
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+        )
         report_failed_runs(context.for_run_failure())
     lines = [json.loads(line) for line in alerts.read_text().splitlines()]
     assert len(lines) == 1 and lines[0]["job"] == "failing" and lines[0]["run_id"] == result.run_id

@@ -10,13 +10,20 @@ import pytest
 import requests
 from dagster import DagsterInstance
 
-from ingestion.sandbox.server import SandboxServer
-from ingestion.sandbox.truth import compute_truth
+from cli.summary import RAW_TABLE_OF_TRUTH, raw_counts
 from orchestration.runner import RunOutcome, run_main_job
-from orchestration.summary import RAW_TABLE_OF_TRUTH, raw_counts
+from sandbox.server import SandboxServer
+from sandbox.truth import compute_truth
 
-MEASURES = ("orders", "gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd", "marketplace_fees_usd",
-            "net_revenue_usd")
+MEASURES = (
+    "orders",
+    "gross_sales_usd",
+    "discounts_usd",
+    "refunds_usd",
+    "net_sales_usd",
+    "marketplace_fees_usd",
+    "net_revenue_usd",
+)
 
 
 def _run() -> RunOutcome:
@@ -29,8 +36,9 @@ def _run() -> RunOutcome:
 
 def _daily(path: Path) -> dict[tuple[str, str], tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
-        rows = con.execute(f"select cast(date_day as varchar), channel, {', '.join(MEASURES)} "
-                           "from marts.channel_revenue_daily").fetchall()
+        rows = con.execute(
+            f"select cast(date_day as varchar), channel, {', '.join(MEASURES)} from marts.channel_revenue_daily"
+        ).fetchall()
     return {(d, c): tuple(rest) for d, c, *rest in rows}
 
 
@@ -38,22 +46,32 @@ def _assert_reconciles(path: Path, truth: dict) -> None:
     with duckdb.connect(str(path), read_only=True) as con:
         counts = raw_counts(con)
     for key, table in RAW_TABLE_OF_TRUTH.items():
-        assert counts[table] == truth["record_counts"][key], f"{table}: {counts[table]} rows, truth {truth['record_counts'][key]}"
+        assert counts[table] == truth["record_counts"][key], (
+            f"{table}: {counts[table]} rows, truth {truth['record_counts'][key]}"
+        )
     daily = _daily(path)
     zero = (0, *(Decimal("0.00"),) * (len(MEASURES) - 1))
-    expected = {(r["date"], r["channel"]): (r["orders"], *(Decimal(r[m]) for m in MEASURES[1:])) for r in truth["daily"]}
+    expected = {
+        (r["date"], r["channel"]): (r["orders"], *(Decimal(r[m]) for m in MEASURES[1:])) for r in truth["daily"]
+    }
     mismatches = {k: (daily.get(k, zero), v) for k, v in expected.items() if daily.get(k, zero) != v}
     assert not mismatches, f"{len(mismatches)} date×channel rows differ from truth, e.g. {list(mismatches.items())[:3]}"
     extra = {k: v for k, v in daily.items() if k not in expected and v != zero}
     assert not extra, f"warehouse has sales the truth does not: {list(extra.items())[:3]}"
 
 
+COPIES_SHARED_BUILD = True  # later tests run again and advance the world: on a copy of the shared build
+
+
 @pytest.fixture(scope="module")
-def first_run(warehouse: Path, sandbox: SandboxServer) -> RunOutcome:
-    return _run()
+def first_run(main_run: RunOutcome) -> RunOutcome:
+    """The first main job on this world (the shared build's, whose end state this module copied)."""
+    return main_run
 
 
-def test_raw_counts_and_daily_revenue_equal_truth(first_run: RunOutcome, warehouse: Path, sandbox: SandboxServer) -> None:
+def test_raw_counts_and_daily_revenue_equal_truth(
+    first_run: RunOutcome, warehouse: Path, sandbox: SandboxServer
+) -> None:
     truth = compute_truth(sandbox.app.world)
     assert sum(r["orders"] for r in truth["daily"] if r["channel"] == "shopify") > 200  # the world is not trivial
     assert {r["channel"] for r in truth["daily"]} == {"shopify", "amazon", "ebay", "b2b"}
@@ -62,8 +80,9 @@ def test_raw_counts_and_daily_revenue_equal_truth(first_run: RunOutcome, warehou
     _assert_reconciles(warehouse, truth)
 
 
-def test_finance_monthly_revenue_equals_truth_for_every_month_and_channel(first_run: RunOutcome, warehouse: Path,
-                                                                          sandbox: SandboxServer) -> None:
+def test_finance_monthly_revenue_equals_truth_for_every_month_and_channel(
+    first_run: RunOutcome, warehouse: Path, sandbox: SandboxServer
+) -> None:
     truth = compute_truth(sandbox.app.world)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute("""
@@ -73,8 +92,21 @@ def test_finance_monthly_revenue_equals_truth_for_every_month_and_channel(first_
     got = {(m, c): tuple(rest) for m, c, *rest in rows}
     zero = Decimal("0.00")
     for r in truth["monthly"]:
-        want = (r["orders"], *(Decimal(r[k]) for k in ("gross_sales_usd", "discounts_usd", "refunds_usd",
-                                                      "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")), zero)
+        want = (
+            r["orders"],
+            *(
+                Decimal(r[k])
+                for k in (
+                    "gross_sales_usd",
+                    "discounts_usd",
+                    "refunds_usd",
+                    "net_sales_usd",
+                    "marketplace_fees_usd",
+                    "net_revenue_usd",
+                )
+            ),
+            zero,
+        )
         assert got.get((r["month"], r["channel"])) == want, (r["month"], r["channel"])
 
 
@@ -94,8 +126,9 @@ def test_second_run_loads_nothing_twice(first_run: RunOutcome, warehouse: Path, 
     assert _daily(warehouse) == daily_before
 
 
-def test_advancing_the_world_brings_new_and_changed_records(first_run: RunOutcome, warehouse: Path,
-                                                            sandbox: SandboxServer) -> None:
+def test_advancing_the_world_brings_new_and_changed_records(
+    first_run: RunOutcome, warehouse: Path, sandbox: SandboxServer
+) -> None:
     old_truth = compute_truth(sandbox.app.world)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         old_ids = {r[0] for r in con.execute("select id from raw_shopify.orders").fetchall()}
@@ -109,7 +142,9 @@ def test_advancing_the_world_brings_new_and_changed_records(first_run: RunOutcom
         # refunds that happened after the old as_of, on orders that were loaded before it
         late_refunds = con.execute(f"""
             select count(*) from raw_shopify.orders__refunds r join raw_shopify.orders o on r._dlt_parent_id = o._dlt_id
-            where o.id in ({','.join(map(str, old_ids))}) and r.created_at >= timestamp '2026-07-01 00:00:00+00'""").fetchone()[0]
+            where o.id in ({",".join(map(str, old_ids))}) and r.created_at >= timestamp '2026-07-01 00:00:00+00'""").fetchone()[
+            0
+        ]
         new_stages = dict(con.execute("select id, properties__dealstage from raw_crm.deals").fetchall())
     assert late_refunds > 0
     assert sum(1 for k, v in old_stages.items() if new_stages[k] != v) > 0  # deals moved stage
@@ -123,14 +158,22 @@ def test_dbt_docs_generate_documents_every_public_table(first_run: RunOutcome, w
 
     project = Path(__file__).resolve().parents[1] / "dbt_project"
     dbt = Path(sys.executable).parent / "dbt"
-    done = subprocess.run([str(dbt), "docs", "generate", "--profiles-dir", ".", "--target-path", str(tmp_path)],
-                          cwd=project, env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(dbt), "docs", "generate", "--profiles-dir", ".", "--target-path", str(tmp_path)],
+        cwd=project,
+        env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     catalog = json.loads((tmp_path / "catalog.json").read_text())["nodes"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())["nodes"]
-    public = {n["unique_id"]: n for n in manifest.values()
-              if n["resource_type"] == "model" and n["config"].get("schema") in ("marts", "finance")}
+    public = {
+        n["unique_id"]: n
+        for n in manifest.values()
+        if n["resource_type"] == "model" and n["config"].get("schema") in ("marts", "finance")
+    }
     assert len(public) >= 17
     for unique_id, node in public.items():
         assert unique_id in catalog, unique_id

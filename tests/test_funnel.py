@@ -1,4 +1,4 @@
-"""Deal funnel marts (DESIGN §5-§6): stage visits and the monthly funnel agree with the sandbox's stage histories."""
+"""Deal funnel marts (docs/architecture.md: Warehouse layout, Metric definitions): stage visits and the monthly funnel agree with the sandbox's stage histories."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sandbox.server import SandboxServer
 from orchestration.runner import RunOutcome
+from sandbox.server import SandboxServer
 from tests.helpers import dbt_build, query
 
-FUNNEL_MODELS = ("int_deal_stages_ordered", "int_deal_stage_visits", "dim_deal_stage", "fct_deal_stage_transitions",
-                 "sales_funnel_monthly")
+FUNNEL_MODELS = (
+    "int_deal_stages_ordered",
+    "int_deal_stage_visits",
+    "dim_deal_stage",
+    "fct_deal_stage_transitions",
+    "sales_funnel_monthly",
+)
 
 
 READS_SHARED_BUILD = True  # dbt builds here rebuild the same models from the same data
@@ -35,8 +40,9 @@ def test_one_stage_visit_row_per_history_entry(run: RunOutcome, warehouse: Path,
     deals = sandbox.app.world.deals
     expected = sum(len(d.stage_history) for d in deals)
     assert any(d.reopened for d in deals)  # the world has deals that visit a stage twice
-    (rows, archived), = query(warehouse, "select count(*), count(case when is_archived_deal then 1 end) "
-                                         "from marts.fct_deal_stage_transitions")
+    ((rows, archived),) = query(
+        warehouse, "select count(*), count(case when is_archived_deal then 1 end) from marts.fct_deal_stage_transitions"
+    )
     assert rows == expected
     assert archived == sum(len(d.stage_history) for d in deals if d.is_archived)
     per_visit = query(warehouse, "select deal_id, stage_id, visit_number from marts.fct_deal_stage_transitions")
@@ -49,8 +55,9 @@ def test_one_stage_visit_row_per_history_entry(run: RunOutcome, warehouse: Path,
     assert set(per_visit) == expected_visits
 
 
-def test_deals_entered_per_stage_and_month_equal_the_world(run: RunOutcome, warehouse: Path,
-                                                           sandbox: SandboxServer) -> None:
+def test_deals_entered_per_stage_and_month_equal_the_world(
+    run: RunOutcome, warehouse: Path, sandbox: SandboxServer
+) -> None:
     entered: dict[tuple[date, str], set[str]] = defaultdict(set)
     for d in sandbox.app.world.deals:
         if d.is_archived:  # the funnel leaves archived (deleted) deals out
@@ -58,15 +65,20 @@ def test_deals_entered_per_stage_and_month_equal_the_world(run: RunOutcome, ware
         for stage, at in d.stage_history:
             entered[(date(at.year, at.month, 1), stage)].add(d.deal_id)
     expected = {k: len(v) for k, v in entered.items()}
-    actual = {(m, s): n for m, s, n in query(
-        warehouse, "select cohort_month, stage, deals_entered from marts.sales_funnel_monthly")}
+    actual = {
+        (m, s): n
+        for m, s, n in query(warehouse, "select cohort_month, stage, deals_entered from marts.sales_funnel_monthly")
+    }
     assert actual == expected
 
 
 def test_funnel_ratios_are_consistent(run: RunOutcome, warehouse: Path) -> None:
-    rows = query(warehouse, """
+    rows = query(
+        warehouse,
+        """
         select stage, deals_entered, deals_advanced, deals_won, conversion_to_next, conversion_to_won
-        from marts.sales_funnel_monthly""")
+        from marts.sales_funnel_monthly""",
+    )
     assert rows
     for stage, entered, advanced, won, to_next, to_won in rows:
         assert 0 <= won <= entered

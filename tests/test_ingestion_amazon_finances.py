@@ -22,17 +22,29 @@ import pytest
 import requests
 
 from ingestion.incremental import parse_instant
-from ingestion.pipelines import run_source
-from ingestion.sandbox.connect import sandbox_env
-from ingestion.sandbox.server import SandboxApp, SandboxServer
-from ingestion.sandbox.truth import compute_truth
+from ingestion.pipelines import load
 from ingestion.sources.amazon import exact_json, financial_event_lines, financial_events_contract
+from sandbox.connect import sandbox_env
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.truth import compute_truth
 from tests.conftest import TEST_WORLD
 from tests.helpers import dbt_build, environment
 
 ZERO = Decimal("0.00")
-LINE_COLUMNS = ("event_line_id", "event_type", "amazon_order_id", "marketplace_name", "posted_date", "order_item_id",
-                "seller_sku", "quantity", "line_kind", "line_type", "amount", "currency")
+LINE_COLUMNS = (
+    "event_line_id",
+    "event_type",
+    "amazon_order_id",
+    "marketplace_name",
+    "posted_date",
+    "order_item_id",
+    "seller_sku",
+    "quantity",
+    "line_kind",
+    "line_type",
+    "amount",
+    "currency",
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +63,7 @@ def env(server: SandboxServer) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory, server: SandboxServer, env: None) -> Path:
     path = tmp_path_factory.mktemp("amazon_finances") / "wh.duckdb"
-    run_source("amazon", path)
+    load("amazon", duckdb_path=path)
     return path
 
 
@@ -79,14 +91,20 @@ def truth_of(server: SandboxServer) -> dict[str, Any]:
 
 
 def expected(truth: dict[str, Any]) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
-    return {(r["month"], r["currency"]): (Decimal(r["refunds"]), Decimal(r["marketplace_fees"]))
-            for r in truth["monthly_local"] if r["channel"] == "amazon"}
+    return {
+        (r["month"], r["currency"]): (Decimal(r["refunds"]), Decimal(r["marketplace_fees"]))
+        for r in truth["monthly_local"]
+        if r["channel"] == "amazon"
+    }
 
 
 def assert_reconciles(lines: dict[str, tuple[Any, ...]], truth: dict[str, Any]) -> None:
     got, want = recomputed(lines), expected(truth)
-    mismatches = {k: (got.get(k, (ZERO, ZERO)), want.get(k, (ZERO, ZERO))) for k in set(got) | set(want)
-                  if got.get(k, (ZERO, ZERO)) != want.get(k, (ZERO, ZERO))}
+    mismatches = {
+        k: (got.get(k, (ZERO, ZERO)), want.get(k, (ZERO, ZERO)))
+        for k in set(got) | set(want)
+        if got.get(k, (ZERO, ZERO)) != want.get(k, (ZERO, ZERO))
+    }
     assert not mismatches, f"(month, currency): (loaded refunds, fees) vs truth: {sorted(mismatches.items())}"
     assert any(refunds for refunds, _ in want.values()) and any(fees for _, fees in want.values())
     events = {(r[1], r[2], r[4]) for r in lines.values()}
@@ -99,11 +117,15 @@ def test_raw_lines_reconcile_with_truth_per_month(loaded: Path, server: SandboxS
     lines = lines_of(loaded)
     assert_reconciles(lines, truth_of(server))
     with duckdb.connect(str(loaded), read_only=True) as con:
-        types = dict(con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'raw_amazon' and table_name = 'financial_event_lines'").fetchall())
-        quarantined = con.execute("select count(*) from raw_quarantine.records "
-                                  "where resource = 'financial_events'").fetchone()[0]  # type: ignore[index]
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'raw_amazon' and table_name = 'financial_event_lines'"
+            ).fetchall()
+        )
+        quarantined = con.execute(
+            "select count(*) from raw_quarantine.records where resource = 'financial_events'"
+        ).fetchone()[0]  # type: ignore[index]
     assert types["amount"] == "DECIMAL(18,2)" and types["posted_date"] == "VARCHAR"
     assert quarantined == 0
     assert {r[1] for r in lines.values()} == {"shipment", "refund"}
@@ -113,28 +135,40 @@ def test_raw_lines_reconcile_with_truth_per_month(loaded: Path, server: SandboxS
 
 def test_a_second_run_merges_instead_of_duplicating(loaded: Path, server: SandboxServer) -> None:
     before = lines_of(loaded)
-    run_source("amazon", loaded)
+    load("amazon", duckdb_path=loaded)
     after = lines_of(loaded)
     assert after == before
     with duckdb.connect(str(loaded), read_only=True) as con:
-        total, distinct = con.execute("select count(*), count(distinct event_line_id) "
-                                      "from raw_amazon.financial_event_lines").fetchone()  # type: ignore[misc]
+        total, distinct = con.execute(
+            "select count(*), count(distinct event_line_id) from raw_amazon.financial_event_lines"
+        ).fetchone()  # type: ignore[misc]
     assert total == distinct == len(before)
 
 
 def test_the_staging_view_builds_and_passes_its_tests(loaded: Path, tmp_path: Path) -> None:
     dbt_build(loaded, "stg_amazon__financial_event_lines", tmp_path)
     with duckdb.connect(str(loaded), read_only=True) as con:
-        columns = con.execute("select column_name, data_type from information_schema.columns where "
-                              "table_schema = 'staging' and table_name = 'stg_amazon__financial_event_lines' "
-                              "order by ordinal_position").fetchall()
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns where "
+            "table_schema = 'staging' and table_name = 'stg_amazon__financial_event_lines' "
+            "order by ordinal_position"
+        ).fetchall()
         rows, raw = con.execute(
             "select (select count(*) from staging.stg_amazon__financial_event_lines), "
-            "(select count(*) from raw_amazon.financial_event_lines)").fetchone()  # type: ignore[misc]
-    assert columns == [("event_line_id", "VARCHAR"), ("event_type", "VARCHAR"), ("amazon_order_id", "VARCHAR"),
-                       ("posted_at", "TIMESTAMP WITH TIME ZONE"), ("order_item_id", "VARCHAR"),
-                       ("seller_sku", "VARCHAR"), ("line_kind", "VARCHAR"), ("line_type", "VARCHAR"),
-                       ("amount", "DECIMAL(18,2)"), ("currency", "VARCHAR")]
+            "(select count(*) from raw_amazon.financial_event_lines)"
+        ).fetchone()  # type: ignore[misc]
+    assert columns == [
+        ("event_line_id", "VARCHAR"),
+        ("event_type", "VARCHAR"),
+        ("amazon_order_id", "VARCHAR"),
+        ("posted_at", "TIMESTAMP WITH TIME ZONE"),
+        ("order_item_id", "VARCHAR"),
+        ("seller_sku", "VARCHAR"),
+        ("line_kind", "VARCHAR"),
+        ("line_type", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+        ("currency", "VARCHAR"),
+    ]
     assert rows == raw
 
 
@@ -143,7 +177,7 @@ def test_advancing_the_world_adds_events_and_keeps_the_old_ones(loaded: Path, se
     old_clock = server.app.config.now
     with urllib.request.urlopen(urllib.request.Request(f"{server.url}/_sandbox/advance?days=30", method="POST")) as r:
         assert r.status == 200
-    run_source("amazon", loaded)
+    load("amazon", duckdb_path=loaded)
     after = lines_of(loaded)
     assert {k: after.get(k) for k in before} == before  # posted events never change
     new = [r for k, r in after.items() if k not in before]
@@ -153,15 +187,42 @@ def test_advancing_the_world_adds_events_and_keeps_the_old_ones(loaded: Path, se
 
 
 def test_amounts_are_parsed_exactly_and_never_as_floats() -> None:
-    body = {"payload": {"FinancialEvents": {"ShipmentEventList": [{
-        "AmazonOrderId": "111-1", "PostedDate": "2025-03-01T10:00:00Z", "MarketplaceName": "Amazon.com",
-        "ShipmentItemList": [{"SellerSKU": "S", "OrderItemId": "1", "QuantityShipped": 1,
-                              "ItemChargeList": [{"ChargeType": "Principal",
-                                                  "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": 0.1}},
-                                                 {"ChargeType": "Tax",
-                                                  "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": 0.2}}],
-                              "ItemFeeList": [{"FeeType": "Commission",
-                                               "FeeAmount": {"CurrencyCode": "USD", "CurrencyAmount": -0.3}}]}]}]}}}
+    body = {
+        "payload": {
+            "FinancialEvents": {
+                "ShipmentEventList": [
+                    {
+                        "AmazonOrderId": "111-1",
+                        "PostedDate": "2025-03-01T10:00:00Z",
+                        "MarketplaceName": "Amazon.com",
+                        "ShipmentItemList": [
+                            {
+                                "SellerSKU": "S",
+                                "OrderItemId": "1",
+                                "QuantityShipped": 1,
+                                "ItemChargeList": [
+                                    {
+                                        "ChargeType": "Principal",
+                                        "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": 0.1},
+                                    },
+                                    {
+                                        "ChargeType": "Tax",
+                                        "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": 0.2},
+                                    },
+                                ],
+                                "ItemFeeList": [
+                                    {
+                                        "FeeType": "Commission",
+                                        "FeeAmount": {"CurrencyCode": "USD", "CurrencyAmount": -0.3},
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        }
+    }
     response = requests.Response()
     response.status_code, response._content = 200, json.dumps(body).encode()
     response.headers["Content-Type"] = "application/json"

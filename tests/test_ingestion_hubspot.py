@@ -15,15 +15,15 @@ import duckdb
 import pytest
 import requests
 
-from ingestion.http import IngestionHTTPError
-from ingestion.pipelines import SOURCES, make_pipeline, run_source
-from ingestion.sandbox.connect import sandbox_env
-from ingestion.sandbox.hubspot_api import DEMO_ACCESS_TOKEN
-from ingestion.sandbox.protocol import Request, iso_z
-from ingestion.sandbox.server import SandboxApp, SandboxServer
-from ingestion.sandbox.world import World, WorldConfig
+from ingestion.http.session import IngestionHTTPError
+from ingestion.pipelines import SOURCES, load, make_pipeline
 from ingestion.sources import hubspot
 from ingestion.sources.hubspot import deal_row, search_modified
+from sandbox.connect import sandbox_env
+from sandbox.hubspot_api import DEMO_ACCESS_TOKEN
+from sandbox.protocol import Request, iso_z
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.world import World, WorldConfig
 from tests.helpers import dbt_build, environment, staging_columns
 
 # A world where 20 more days change stages, owners and amounts of loaded deals, archive one and add
@@ -31,8 +31,17 @@ from tests.helpers import dbt_build, environment, staging_columns
 HUB_WORLD = WorldConfig(seed=3, scale=0.2, as_of=date(2026, 3, 31))
 ADVANCE_DAYS = 20
 NESTED = ("deals__stage_history", "deals__owner_history", "deals__companies", "deals__contacts")
-TABLES = ("deals", *NESTED, "contacts", "companies", "goal_targets", "owners", "owners__teams", "deal_pipelines",
-          "deal_pipelines__stages")
+TABLES = (
+    "deals",
+    *NESTED,
+    "contacts",
+    "companies",
+    "goal_targets",
+    "owners",
+    "owners__teams",
+    "deal_pipelines",
+    "deal_pipelines__stages",
+)
 
 
 @dataclass
@@ -101,10 +110,23 @@ def world_state(world: World) -> dict[str, Any]:
     """What the raw layer must hold, record by record, in comparable form."""
     crm = world.crm
     return {
-        "deals": {d.deal_id: (d.stage, str(d.amount), d.currency, d.owner_id, d.is_archived,
-                              ms(d.archived_at) if d.archived_at else None) for d in crm.deals},
-        "stage_history": sorted((d.deal_id, i, s, ms(at)) for d in crm.deals for i, (s, at) in enumerate(d.stage_history)),
-        "owner_history": sorted((d.deal_id, i, o, ms(at)) for d in crm.deals for i, (o, at) in enumerate(d.owner_history)),
+        "deals": {
+            d.deal_id: (
+                d.stage,
+                str(d.amount),
+                d.currency,
+                d.owner_id,
+                d.is_archived,
+                ms(d.archived_at) if d.archived_at else None,
+            )
+            for d in crm.deals
+        },
+        "stage_history": sorted(
+            (d.deal_id, i, s, ms(at)) for d in crm.deals for i, (s, at) in enumerate(d.stage_history)
+        ),
+        "owner_history": sorted(
+            (d.deal_id, i, o, ms(at)) for d in crm.deals for i, (o, at) in enumerate(d.owner_history)
+        ),
         "deal_companies": sorted((d.deal_id, d.company_id) for d in crm.active_deals if d.company_id),
         "deal_contacts": sorted((d.deal_id, c) for d in crm.active_deals for c in set(d.contact_ids)),
         "contacts": {c.contact_id: (c.email, c.company_id, c.lifecyclestage, ms(c.updated_at)) for c in crm.contacts},
@@ -119,32 +141,63 @@ def raw_state(path: Path) -> dict[str, Any]:
         return ms(value.astimezone(UTC)) if value is not None else None
 
     with duckdb.connect(str(path), read_only=True) as con:
-        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
-        history = lambda table: sorted(  # noqa: E731
-            (d, i, v, stamp(t)) for d, i, v, t in q(
+        q = lambda sql: con.execute(sql).fetchall()
+        history = lambda table: sorted(
+            (d, i, v, stamp(t))
+            for d, i, v, t in q(
                 f"select d.id, h._dlt_list_idx, h.value, h.timestamp from raw_crm.{table} h "
-                "join raw_crm.deals d on d._dlt_id = h._dlt_parent_id"))
+                "join raw_crm.deals d on d._dlt_id = h._dlt_parent_id"
+            )
+        )
         return {
-            "deals": {r[0]: (r[1], r[2], r[3], r[4], bool(r[5]), stamp(r[6])) for r in q(
-                "select id, properties__dealstage, properties__amount, properties__deal_currency_code, "
-                "properties__hubspot_owner_id, archived, archived_at from raw_crm.deals")},
+            "deals": {
+                r[0]: (r[1], r[2], r[3], r[4], bool(r[5]), stamp(r[6]))
+                for r in q(
+                    "select id, properties__dealstage, properties__amount, properties__deal_currency_code, "
+                    "properties__hubspot_owner_id, archived, archived_at from raw_crm.deals"
+                )
+            },
             "stage_history": history("deals__stage_history"),
             "owner_history": history("deals__owner_history"),
-            "deal_companies": sorted(q("select d.id, a.id from raw_crm.deals__companies a "
-                                       "join raw_crm.deals d on d._dlt_id = a._dlt_parent_id")),
-            "deal_contacts": sorted(q("select d.id, a.id from raw_crm.deals__contacts a "
-                                      "join raw_crm.deals d on d._dlt_id = a._dlt_parent_id")),
-            "contacts": {r[0]: (r[1], r[2], r[3], stamp(r[4])) for r in q(
-                "select id, properties__email, properties__associatedcompanyid, properties__lifecyclestage, "
-                "properties__lastmodifieddate from raw_crm.contacts")},
-            "companies": {r[0]: (r[1], r[2], stamp(r[3])) for r in q(
-                "select id, properties__name, properties__lifecyclestage, properties__hs_lastmodifieddate "
-                "from raw_crm.companies")},
-            "goal_targets": {r[0]: (r[1], r[2], stamp(r[3]), stamp(r[4])) for r in q(
-                "select id, properties__hubspot_owner_id, properties__hs_target_amount, "
-                "properties__hs_start_datetime, properties__hs_end_datetime from raw_crm.goal_targets")},
-            "owner_teams": sorted(q("select o.id, t.name from raw_crm.owners__teams t "
-                                    "join raw_crm.owners o on o._dlt_id = t._dlt_parent_id where t.primary")),
+            "deal_companies": sorted(
+                q(
+                    "select d.id, a.id from raw_crm.deals__companies a "
+                    "join raw_crm.deals d on d._dlt_id = a._dlt_parent_id"
+                )
+            ),
+            "deal_contacts": sorted(
+                q(
+                    "select d.id, a.id from raw_crm.deals__contacts a "
+                    "join raw_crm.deals d on d._dlt_id = a._dlt_parent_id"
+                )
+            ),
+            "contacts": {
+                r[0]: (r[1], r[2], r[3], stamp(r[4]))
+                for r in q(
+                    "select id, properties__email, properties__associatedcompanyid, properties__lifecyclestage, "
+                    "properties__lastmodifieddate from raw_crm.contacts"
+                )
+            },
+            "companies": {
+                r[0]: (r[1], r[2], stamp(r[3]))
+                for r in q(
+                    "select id, properties__name, properties__lifecyclestage, properties__hs_lastmodifieddate "
+                    "from raw_crm.companies"
+                )
+            },
+            "goal_targets": {
+                r[0]: (r[1], r[2], stamp(r[3]), stamp(r[4]))
+                for r in q(
+                    "select id, properties__hubspot_owner_id, properties__hs_target_amount, "
+                    "properties__hs_start_datetime, properties__hs_end_datetime from raw_crm.goal_targets"
+                )
+            },
+            "owner_teams": sorted(
+                q(
+                    "select o.id, t.name from raw_crm.owners__teams t "
+                    "join raw_crm.owners o on o._dlt_id = t._dlt_parent_id where t.primary"
+                )
+            ),
         }
 
 
@@ -160,10 +213,13 @@ def assert_no_duplicates(path: Path) -> None:
         for table in ("deals", "contacts", "companies", "goal_targets", "owners"):
             assert con.execute(f"select count(*) - count(distinct id) from raw_crm.{table}").fetchone()[0] == 0, table
         for table in NESTED:
-            dupes = con.execute(f"select count(*) - count(distinct (_dlt_parent_id, _dlt_list_idx)) "
-                                f"from raw_crm.{table}").fetchone()[0]
-            orphans = con.execute(f"select count(*) from raw_crm.{table} t where not exists "
-                                  f"(select 1 from raw_crm.deals d where d._dlt_id = t._dlt_parent_id)").fetchone()[0]
+            dupes = con.execute(
+                f"select count(*) - count(distinct (_dlt_parent_id, _dlt_list_idx)) from raw_crm.{table}"
+            ).fetchone()[0]
+            orphans = con.execute(
+                f"select count(*) from raw_crm.{table} t where not exists "
+                f"(select 1 from raw_crm.deals d where d._dlt_id = t._dlt_parent_id)"
+            ).fetchone()[0]
             assert (dupes, orphans) == (0, 0), table
 
 
@@ -182,11 +238,12 @@ def deal_requests(seen: list[Seen]) -> dict[str, int]:
 
 # --- the raw layer of one world, loaded once and again ---
 
+
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, SandboxServer, RequestLog, list[Seen]]]:
     path = tmp_path_factory.mktemp("hubspot") / "wh.duckdb"
     with hub_server(HUB_WORLD) as (server, log):
-        run_source("crm", path)
+        load("crm", duckdb_path=path)
         yield path, server, log, log.take()
 
 
@@ -210,18 +267,22 @@ def test_raw_layer_equals_the_world(loaded: tuple[Path, SandboxServer, RequestLo
     assert_equals_world(path, world)
     assert_no_duplicates(path)
     with duckdb.connect(str(path), read_only=True) as con:
-        archived = con.execute("select count(*) from raw_crm.deals where archived and archived_at is not null").fetchone()
-        entered = con.execute("select count(*) from raw_crm.deals where properties__hs_date_entered_appointmentscheduled "
-                              "is not null").fetchone()
+        archived = con.execute(
+            "select count(*) from raw_crm.deals where archived and archived_at is not null"
+        ).fetchone()
+        entered = con.execute(
+            "select count(*) from raw_crm.deals where properties__hs_date_entered_appointmentscheduled is not null"
+        ).fetchone()
     assert archived[0] == sum(d.is_archived for d in crm.deals)
     assert entered[0] > 0
 
 
 def test_a_rerun_loads_nothing_twice_and_reads_only_the_lookback_window(
-        loaded: tuple[Path, SandboxServer, RequestLog, list[Seen]]) -> None:
+    loaded: tuple[Path, SandboxServer, RequestLog, list[Seen]],
+) -> None:
     path, server, log, full = loaded
     world = server.app.world
-    run_source("crm", path)  # nothing changed
+    load("crm", duckdb_path=path)  # nothing changed
     rerun = log.take()
     rows = make_pipeline("crm", path).last_trace.last_normalize_info.row_counts
     assert rows.get("deals", 0) < len(world.crm.deals) and rows.get("contacts", 0) < len(world.crm.contacts)
@@ -233,62 +294,110 @@ def test_a_rerun_loads_nothing_twice_and_reads_only_the_lookback_window(
     assert all(s.path.endswith("/search") for s in rerun if s.method == "POST")
 
 
-def test_staging_models_build_and_pass_their_tests(loaded: tuple[Path, SandboxServer, RequestLog, list[Seen]],
-                                                   tmp_path: Path) -> None:
+def test_staging_models_build_and_pass_their_tests(
+    loaded: tuple[Path, SandboxServer, RequestLog, list[Seen]], tmp_path: Path
+) -> None:
     path, server, _, _ = loaded
     dbt_build(path, "staging.crm", tmp_path)
     with duckdb.connect(str(path), read_only=True) as con:
         deals = staging_columns(con, "stg_crm__deals")
         assert deals[:13] == [  # the original contract, unchanged
-            ("deal_id", "VARCHAR"), ("deal_name", "VARCHAR"), ("pipeline", "VARCHAR"), ("deal_stage", "VARCHAR"),
-            ("owner_id", "VARCHAR"), ("currency", "VARCHAR"), ("amount", "DECIMAL(18,2)"),
-            ("created_at", "TIMESTAMP WITH TIME ZONE"), ("closed_at", "TIMESTAMP WITH TIME ZONE"),
-            ("updated_at", "TIMESTAMP WITH TIME ZONE"), ("is_won", "BOOLEAN"), ("is_lost", "BOOLEAN"),
-            ("is_archived", "BOOLEAN")]
+            ("deal_id", "VARCHAR"),
+            ("deal_name", "VARCHAR"),
+            ("pipeline", "VARCHAR"),
+            ("deal_stage", "VARCHAR"),
+            ("owner_id", "VARCHAR"),
+            ("currency", "VARCHAR"),
+            ("amount", "DECIMAL(18,2)"),
+            ("created_at", "TIMESTAMP WITH TIME ZONE"),
+            ("closed_at", "TIMESTAMP WITH TIME ZONE"),
+            ("updated_at", "TIMESTAMP WITH TIME ZONE"),
+            ("is_won", "BOOLEAN"),
+            ("is_lost", "BOOLEAN"),
+            ("is_archived", "BOOLEAN"),
+        ]
         assert ("entered_closedwon_at", "TIMESTAMP WITH TIME ZONE") in deals and deals[-1] == ("dlt_id", "VARCHAR")
         assert staging_columns(con, "stg_crm__owners")[:7] == [
-            ("owner_id", "VARCHAR"), ("first_name", "VARCHAR"), ("last_name", "VARCHAR"), ("email", "VARCHAR"),
-            ("created_at", "TIMESTAMP WITH TIME ZONE"), ("is_archived", "BOOLEAN"), ("dlt_id", "VARCHAR")]
+            ("owner_id", "VARCHAR"),
+            ("first_name", "VARCHAR"),
+            ("last_name", "VARCHAR"),
+            ("email", "VARCHAR"),
+            ("created_at", "TIMESTAMP WITH TIME ZONE"),
+            ("is_archived", "BOOLEAN"),
+            ("dlt_id", "VARCHAR"),
+        ]
         assert staging_columns(con, "stg_crm__deal_stage_history") == [
-            ("stage_entry_id", "VARCHAR"), ("deal_id", "VARCHAR"), ("entry_index", "BIGINT"),
-            ("deal_stage", "VARCHAR"), ("entered_at", "TIMESTAMP WITH TIME ZONE"), ("source_type", "VARCHAR"),
-            ("updated_by_user_id", "BIGINT"), ("deal_dlt_id", "VARCHAR")]
+            ("stage_entry_id", "VARCHAR"),
+            ("deal_id", "VARCHAR"),
+            ("entry_index", "BIGINT"),
+            ("deal_stage", "VARCHAR"),
+            ("entered_at", "TIMESTAMP WITH TIME ZONE"),
+            ("source_type", "VARCHAR"),
+            ("updated_by_user_id", "BIGINT"),
+            ("deal_dlt_id", "VARCHAR"),
+        ]
         assert staging_columns(con, "stg_crm__goal_targets")[:5] == [
-            ("goal_target_id", "VARCHAR"), ("owner_id", "VARCHAR"), ("assignee_user_id", "BIGINT"),
-            ("goal_name", "VARCHAR"), ("target_amount", "DECIMAL(18,2)")]
-        staged = {m: con.execute(f"select count(*) from staging.{m}").fetchone()[0] for m in (
-            "stg_crm__deals", "stg_crm__deal_stage_history", "stg_crm__deal_owner_history", "stg_crm__deal_companies",
-            "stg_crm__deal_contacts", "stg_crm__contacts", "stg_crm__companies", "stg_crm__goal_targets",
-            "stg_crm__owners", "stg_crm__owner_teams", "stg_crm__deal_pipeline_stages")}
+            ("goal_target_id", "VARCHAR"),
+            ("owner_id", "VARCHAR"),
+            ("assignee_user_id", "BIGINT"),
+            ("goal_name", "VARCHAR"),
+            ("target_amount", "DECIMAL(18,2)"),
+        ]
+        staged = {
+            m: con.execute(f"select count(*) from staging.{m}").fetchone()[0]
+            for m in (
+                "stg_crm__deals",
+                "stg_crm__deal_stage_history",
+                "stg_crm__deal_owner_history",
+                "stg_crm__deal_companies",
+                "stg_crm__deal_contacts",
+                "stg_crm__contacts",
+                "stg_crm__companies",
+                "stg_crm__goal_targets",
+                "stg_crm__owners",
+                "stg_crm__owner_teams",
+                "stg_crm__deal_pipeline_stages",
+            )
+        }
         quota = con.execute("select sum(target_amount) from staging.stg_crm__goal_targets").fetchone()[0]
     counts = world_counts(server.app.world)
     assert staged == {  # 1:1 with raw
-        "stg_crm__deals": counts["deals"], "stg_crm__deal_stage_history": counts["deals__stage_history"],
+        "stg_crm__deals": counts["deals"],
+        "stg_crm__deal_stage_history": counts["deals__stage_history"],
         "stg_crm__deal_owner_history": counts["deals__owner_history"],
-        "stg_crm__deal_companies": counts["deals__companies"], "stg_crm__deal_contacts": counts["deals__contacts"],
-        "stg_crm__contacts": counts["contacts"], "stg_crm__companies": counts["companies"],
-        "stg_crm__goal_targets": counts["goal_targets"], "stg_crm__owners": counts["owners"],
-        "stg_crm__owner_teams": counts["owners__teams"], "stg_crm__deal_pipeline_stages": 7}
+        "stg_crm__deal_companies": counts["deals__companies"],
+        "stg_crm__deal_contacts": counts["deals__contacts"],
+        "stg_crm__contacts": counts["contacts"],
+        "stg_crm__companies": counts["companies"],
+        "stg_crm__goal_targets": counts["goal_targets"],
+        "stg_crm__owners": counts["owners"],
+        "stg_crm__owner_teams": counts["owners__teams"],
+        "stg_crm__deal_pipeline_stages": 7,
+    }
     assert quota == sum(g.amount_usd for g in server.app.world.crm.goal_targets)
 
 
 # --- incremental: the world moves on ---
 
+
 def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementally(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "wh.duckdb"
     with hub_server(HUB_WORLD) as (server, log):
         before = server.app.world
-        run_source("crm", path)
+        load("crm", duckdb_path=path)
         full = log.take()
         assert_equals_world(path, before)
 
         # A small step: the few deals changed are read one by one (history and associations included).
         requests.post(f"{server.url}/_sandbox/advance", params={"days": 1}, timeout=60).raise_for_status()
-        run_source("crm", path)
+        load("crm", duckdb_path=path)
         step = log.take()
         assert_equals_world(path, server.app.world)
-        changed = {d.deal_id for d in server.app.world.crm.deals if d.updated_at >= before.config.now - timedelta(hours=1)}
+        changed = {
+            d.deal_id for d in server.app.world.crm.deals if d.updated_at >= before.config.now - timedelta(hours=1)
+        }
         assert deal_requests(step)["read"] == len(changed) > 0 and deal_requests(step)["list"] == 1
         assert len(step) < len(full) * 0.6, (len(step), len(full))
 
@@ -301,11 +410,13 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
         moved = [d.deal_id for d in crm.deals if d.deal_id in prev and d.stage_history != prev[d.deal_id].stage_history]
         handed = [d.deal_id for d in crm.deals if d.deal_id in prev and d.owner_id != prev[d.deal_id].owner_id]
         repriced = [d.deal_id for d in crm.deals if d.deal_id in prev and d.amount != prev[d.deal_id].amount]
-        archived = [d.deal_id for d in crm.deals if d.is_archived and d.deal_id in prev and not prev[d.deal_id].is_archived]
+        archived = [
+            d.deal_id for d in crm.deals if d.is_archived and d.deal_id in prev and not prev[d.deal_id].is_archived
+        ]
         new_contacts = set(crm.contacts_by_id) - set(old.contacts_by_id)
         assert moved and handed and repriced and archived and new_contacts, "precondition: the world moved"
 
-        run_source("crm", path)
+        load("crm", duckdb_path=path)
         advance = log.take()
         assert_equals_world(path, after)  # nothing lost, nothing stale
         assert_no_duplicates(path)
@@ -326,7 +437,7 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
         requests.post(f"{server.url}/_sandbox/advance", params={"days": 7}, timeout=60).raise_for_status()
         new_contacts = set(server.app.world.crm.contacts_by_id) - set(old.contacts_by_id)
         assert len(new_contacts) > 7, "precondition: more new contacts than one capped search returns"
-        run_source("crm", path)
+        load("crm", duckdb_path=path)
         capped = [s for s in log.take() if s.method == "POST"]
         assert_equals_world(path, server.app.world)
         assert_no_duplicates(path)
@@ -335,6 +446,7 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
 
 
 # --- search windows ---
+
 
 class FakeSearch:
     """HubSpot search over in-memory records: GTE filter, ascending sort (ties by id), after + limit capped."""
@@ -345,15 +457,17 @@ class FakeSearch:
         self.bodies: list[dict[str, Any]] = []
         self.session = type("Session", (), {"source": "hubspot", "resource": "fake.search"})()
 
-    def post(self, path: str, json: dict[str, Any]) -> Any:  # noqa: A002
+    def post(self, path: str, json: dict[str, Any]) -> Any:
         self.bodies.append(json)
         after, limit = int(json.get("after", 0)), json["limit"]
         if after + limit > self.cap:
             raise IngestionHTTPError(f"HTTP 400: cannot page beyond {self.cap} results")
         low = int(json["filterGroups"][0]["filters"][0]["value"])
-        hits = sorted((r for r in self.records if int(r["properties"]["lastmodifieddate"]) >= low),
-                      key=lambda r: (int(r["properties"]["lastmodifieddate"]), int(r["id"])))
-        body: dict[str, Any] = {"total": len(hits), "results": hits[after:after + limit]}
+        hits = sorted(
+            (r for r in self.records if int(r["properties"]["lastmodifieddate"]) >= low),
+            key=lambda r: (int(r["properties"]["lastmodifieddate"]), int(r["id"])),
+        )
+        body: dict[str, Any] = {"total": len(hits), "results": hits[after : after + limit]}
         if after + limit < len(hits):
             body["paging"] = {"next": {"after": str(after + limit)}}
         return type("Response", (), {"json": lambda self: body})()
@@ -361,8 +475,11 @@ class FakeSearch:
 
 def _read(fake: FakeSearch) -> list[str]:
     since = datetime(1970, 1, 1, tzinfo=UTC)
-    return [r["id"] for page in search_modified(fake, "contacts", "lastmodifieddate", since, ())  # type: ignore[arg-type]
-            for r in page]
+    return [
+        r["id"]
+        for page in search_modified(fake, "contacts", "lastmodifieddate", since, ())  # type: ignore[arg-type]
+        for r in page
+    ]
 
 
 def test_search_windows_never_page_past_the_cap_and_read_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -383,8 +500,9 @@ def test_search_windows_against_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(hubspot, "SEARCH_MAX_RESULTS", 5)
     world = WorldConfig(seed=3, scale=0.02, as_of=date(2026, 3, 31))
     with hub_server(world) as (server, log):
-        client = hubspot.rest_client("hubspot", "contacts.search", server.url,
-                                     headers={"Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"})
+        client = hubspot.rest_client(
+            "hubspot", "contacts.search", server.url, headers={"Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"}
+        )
         since = datetime(2024, 1, 1, tzinfo=UTC)
         pages = list(search_modified(client, "contacts", "lastmodifieddate", since, ["email"]))
         ids = [r["id"] for p in pages for r in p]
@@ -394,11 +512,18 @@ def test_search_windows_against_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_deal_rows_lift_history_and_associations_into_nested_lists() -> None:
-    record = {"id": "1", "properties": {"dealstage": "qualifiedtobuy"}, "updatedAt": "2026-01-02T00:00:00.000Z",
-              "propertiesWithHistory": {"dealstage": [
-                  {"value": "qualifiedtobuy", "timestamp": "2026-01-02T00:00:00.000Z", "sourceType": "CRM_UI"},
-                  {"value": "appointmentscheduled", "timestamp": "2026-01-01T00:00:00.000Z", "sourceType": "CRM_UI"}]},
-              "associations": {"companies": {"results": [{"id": "9", "type": "deal_to_company"}]}}}
+    record = {
+        "id": "1",
+        "properties": {"dealstage": "qualifiedtobuy"},
+        "updatedAt": "2026-01-02T00:00:00.000Z",
+        "propertiesWithHistory": {
+            "dealstage": [
+                {"value": "qualifiedtobuy", "timestamp": "2026-01-02T00:00:00.000Z", "sourceType": "CRM_UI"},
+                {"value": "appointmentscheduled", "timestamp": "2026-01-01T00:00:00.000Z", "sourceType": "CRM_UI"},
+            ]
+        },
+        "associations": {"companies": {"results": [{"id": "9", "type": "deal_to_company"}]}},
+    }
     row = deal_row(record)
     assert [h["value"] for h in row["stage_history"]] == ["appointmentscheduled", "qualifiedtobuy"]
     assert row["owner_history"] == [] and row["contacts"] == []

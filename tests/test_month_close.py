@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from ingestion.sandbox.connect import sandbox_env
-from ingestion.sandbox.server import SandboxApp, SandboxServer
-from ingestion.sandbox.truth import compute_truth
-from ingestion.sandbox.world import build_world
+from sandbox.connect import sandbox_env
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.truth import compute_truth
+from sandbox.world import build_world
 from tests.conftest import TEST_WORLD
 from tests.helpers import query, run_main
 
@@ -36,16 +36,20 @@ def _month_end_with_a_late_change() -> date:
     return max(candidates)
 
 
-def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     month_end = _month_end_with_a_late_change()
     closed_month = month_end.replace(day=1)
     path = tmp_path / "wh.duckdb"
     with SandboxServer(SandboxApp(replace(WORLD, as_of=month_end), rate_limits="off"), port=0) as server:
-        for k, v in {**sandbox_env(server.url), "SALESDW_DUCKDB_PATH": str(path),
-                     # the month closes at its end (0 days after), before its late changes arrive
-                     "SALESDW_CLOSE_REFERENCE_DATE": (month_end + timedelta(days=1)).isoformat(),
-                     "SALESDW_CLOSE_AFTER_DAYS": "0"}.items():
+        for k, v in {
+            **sandbox_env(server.url),
+            "SALESDW_DUCKDB_PATH": str(path),
+            # the month closes at its end (0 days after), before its late changes arrive
+            "SALESDW_CLOSE_REFERENCE_DATE": (month_end + timedelta(days=1)).isoformat(),
+            "SALESDW_CLOSE_AFTER_DAYS": "0",
+        }.items():
             monkeypatch.setenv(k, v)
         run_main()
         published = query(path, "select * from finance.monthly_revenue where period_status = 'closed' order by 1, 2")
@@ -57,12 +61,17 @@ def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(tmp_path: P
         run_main()
         run_main()  # nothing new changed: no adjustment is recorded twice
 
-    assert query(path, "select * from finance.monthly_revenue where period_status = 'closed' order by 1, 2") == published
+    assert (
+        query(path, "select * from finance.monthly_revenue where period_status = 'closed' order by 1, 2") == published
+    )
     live = {(r["month"], r["channel"]): Decimal(r["net_revenue_usd"]) for r in truth["monthly"]}
-    adjustments = query(path, """select original_month, booked_month, channel, amount_usd, reason
-                                  from finance.revenue_adjustments""")
+    adjustments = query(
+        path,
+        """select original_month, booked_month, channel, amount_usd, reason
+                                  from finance.revenue_adjustments""",
+    )
     assert adjustments, "the late change was not detected"
-    open_month = (month_end + timedelta(days=1))
+    open_month = month_end + timedelta(days=1)
     for original, booked, channel, amount, reason in adjustments:
         assert booked == open_month and original <= closed_month and reason
     for revenue_month, channel, *_rest in published:
@@ -70,8 +79,11 @@ def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(tmp_path: P
         net_published = [r for r in published if r[0] == revenue_month and r[1] == channel][0][9]
         adjusted = sum((a[3] for a in adjustments if a[0] == revenue_month and a[2] == channel), Decimal(0))
         assert net_published + adjusted == live.get(key, Decimal(0)), key  # published + adjustments = today's truth
-    open_rows = query(path, f"""select channel, net_revenue_usd, adjustments_usd from finance.monthly_revenue
-                                 where revenue_month = date '{open_month}'""")
+    open_rows = query(
+        path,
+        f"""select channel, net_revenue_usd, adjustments_usd from finance.monthly_revenue
+                                 where revenue_month = date '{open_month}'""",
+    )
     for channel, net_revenue, adjustments_usd in open_rows:
         booked = sum((a[3] for a in adjustments if a[2] == channel), Decimal(0))
         assert adjustments_usd == booked

@@ -9,26 +9,24 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from orchestration.assets.transform import ASSET_METADATA_ENV, MONTHLY_REVENUE_KEY, ORDERS_KEY
+from orchestration.assets.transform import MONTHLY_REVENUE_KEY, ORDERS_KEY
 from orchestration.checks.gx_finance_suites import CHANNEL_REVENUE_RECONCILES, MONTHLY_REVENUE_RECONCILES
 from orchestration.checks.gx_runner import validate
-from orchestration.definitions import defs
-from orchestration.runner import RunOutcome, run_main_job
-from orchestration.schedules import REVENUE_JOB, partition_range_tags
-from tests.helpers import environment, query
+from orchestration.definitions import load_definitions
+from orchestration.runner import RunOutcome
+from tests.conftest import SharedBuild
+from tests.helpers import query
 
-MONEY = "gross_sales_usd, discounts_usd, refunds_usd, net_sales_usd, marketplace_fees_usd, adjustments_usd, net_revenue_usd"
+defs = load_definitions()
+
+READS_SHARED_BUILD = True  # the shared build records every piece of asset metadata, in an instance it keeps
 
 
 @pytest.fixture(scope="module")
-def built(warehouse: Path) -> tuple[Path, RunOutcome, DagsterInstance]:
-    """A full main job with every piece of asset metadata on, in an instance kept for the module."""
-    instance = DagsterInstance.ephemeral()
-    with environment({ASSET_METADATA_ENV: "full"}):
-        outcome = run_main_job(instance, log_level="WARNING")
-    assert outcome.success, [e.message for e in outcome.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert not outcome.failed_checks
-    return warehouse, outcome, instance
+def built(warehouse: Path, shared_build: SharedBuild) -> tuple[Path, RunOutcome, DagsterInstance]:
+    """A full main job with every piece of asset metadata on, and the instance that recorded it."""
+    assert shared_build.instance is not None
+    return warehouse, shared_build.outcome, shared_build.instance
 
 
 def _latest_metadata(instance: DagsterInstance, key: AssetKey) -> dict:
@@ -48,8 +46,19 @@ def test_every_asset_has_a_group_a_description_and_an_owner() -> None:
         assert (node.description or "").strip(), name
         assert node.owners, name
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
-    assert {"staging", "intermediate", "marts", "finance", "seeds", "snapshots", "ingestion_shopify", "ingestion_crm",
-            "ingestion_amazon", "ingestion_ebay", "ingestion_fx"} <= groups
+    assert {
+        "staging",
+        "intermediate",
+        "marts",
+        "finance",
+        "seeds",
+        "snapshots",
+        "ingestion_shopify",
+        "ingestion_crm",
+        "ingestion_amazon",
+        "ingestion_ebay",
+        "ingestion_fx",
+    } <= groups
 
 
 def test_partitions_freshness_and_automation_are_declared() -> None:
@@ -59,10 +68,14 @@ def test_partitions_freshness_and_automation_are_declared() -> None:
     assert "Monthly" in str(graph.get(MONTHLY_REVENUE_KEY).partitions_def)
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if node.is_materializable and key.path[0] in ("marts", "finance") and key.path[1] not in ("quarantine",):
-            if node.group_name in ("marts", "finance"):
-                assert node.freshness_policy is not None, key.to_user_string()
-                assert node.automation_condition is not None, key.to_user_string()
+        if (
+            node.is_materializable
+            and key.path[0] in ("marts", "finance")
+            and key.path[1] not in ("quarantine",)
+            and node.group_name in ("marts", "finance")
+        ):
+            assert node.freshness_policy is not None, key.to_user_string()
+            assert node.automation_condition is not None, key.to_user_string()
         if node.is_materializable and key.path[0] == "raw_shopify" and key.path[1] == "orders":
             assert node.freshness_policy is not None
 
@@ -99,8 +112,10 @@ def test_the_finance_asset_shows_net_revenue_by_channel_by_month(built) -> None:
     warehouse, _, instance = built
     meta = _latest_metadata(instance, MONTHLY_REVENUE_KEY)
     table = meta["net_revenue_by_channel_by_month"]
-    month, net = query(warehouse, "select revenue_month, sum(net_revenue_usd) from finance.monthly_revenue "
-                                  "group by 1 order by 1 desc limit 1")[0]
+    month, net = query(
+        warehouse,
+        "select revenue_month, sum(net_revenue_usd) from finance.monthly_revenue group by 1 order by 1 desc limit 1",
+    )[0]
     row = next(line for line in table.splitlines() if line.startswith(f"| {month:%Y-%m} |"))
     assert row.rstrip(" |").endswith(f"{net:,.2f}")
     assert {"amazon", "b2b", "ebay", "shopify"} <= set(table.splitlines()[2].replace("|", " ").split())
@@ -113,10 +128,14 @@ def test_reconciliation_checks_fail_on_figures_that_do_not_add_up(built) -> None
     copy = warehouse.parent / "tampered.duckdb"
     copy.write_bytes(warehouse.read_bytes())
     with duckdb.connect(str(copy)) as con:
-        day = con.execute("select min(date_day) from marts.channel_revenue_daily where channel = 'shopify' "
-                          "and orders > 0").fetchone()[0]
-        con.execute("update marts.channel_revenue_daily set gross_sales_usd = gross_sales_usd + 0.01 "
-                    "where channel = 'shopify' and date_day = ?", [day])
+        day = con.execute(
+            "select min(date_day) from marts.channel_revenue_daily where channel = 'shopify' and orders > 0"
+        ).fetchone()[0]
+        con.execute(
+            "update marts.channel_revenue_daily set gross_sales_usd = gross_sales_usd + 0.01 "
+            "where channel = 'shopify' and date_day = ?",
+            [day],
+        )
         last = "revenue_month = (select max(revenue_month) from finance.monthly_revenue) and channel = 'ebay'"
         status = con.execute(f"select period_status from finance.monthly_revenue where {last}").fetchone()[0]
         con.execute(f"update finance.monthly_revenue set net_revenue_usd = net_revenue_usd - 1 where {last}")
@@ -140,22 +159,3 @@ def test_every_check_of_the_graph_runs_in_the_main_job(built) -> None:
     declared = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
     assert len(declared) > 300
     assert declared - evaluated == set()
-
-def test_a_backfill_of_three_monthly_partitions_gives_the_full_builds_figures(built) -> None:
-    warehouse, _, instance = built
-    full = query(warehouse, f"select revenue_month, channel, orders, {MONEY}, period_status "
-                            "from finance.monthly_revenue order by 1, 2")
-    months = sorted({r[0] for r in full})[-3:]
-    with duckdb.connect(str(warehouse)) as con:  # lose the finance mart, then backfill three months
-        con.execute("drop table finance.monthly_revenue")
-    result = defs.resolve_job_def(REVENUE_JOB).execute_in_process(
-        instance=instance, raise_on_error=False,
-        tags=partition_range_tags(f"{months[0]:%Y-%m-%d}", f"{months[-1]:%Y-%m-%d}"))
-    assert result.success
-    backfilled = query(warehouse, f"select revenue_month, channel, orders, {MONEY}, period_status "
-                                  "from finance.monthly_revenue order by 1, 2")
-    assert backfilled == [r for r in full if r[0] in months]
-    assert len({r[0] for r in backfilled}) == 3
-    materialized = instance.get_materialized_partitions(MONTHLY_REVENUE_KEY)
-    assert {f"{m:%Y-%m-%d}" for m in months} <= materialized
-

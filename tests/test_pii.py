@@ -4,7 +4,7 @@ Every such value the raw layer holds is collected (columns found by name in ever
 source column is covered too) and looked for in every text column of every marts/finance table, ignoring
 case and whitespace: emails, phones, full names and buyer handles anywhere inside a value, single first or
 last names as a whole value. Sales reps' own names (their work identity) are a contract column
-(`rep_name`, DESIGN §5) and are not scanned; reps' emails are.
+(`rep_name`, docs/architecture.md: Warehouse layout) and are not scanned; reps' emails are.
 """
 
 from __future__ import annotations
@@ -19,10 +19,18 @@ from orchestration.runner import RunOutcome
 # raw columns holding personal data, found by name in every raw_* schema
 PII_COLUMN = r"(^|_)(e_?mail|phone|first_?name|last_?name|username)$"
 KNOWN_PII = {  # columns the sources are known to deliver: the scan must find at least these
-    "raw_crm.contacts.properties__email", "raw_crm.contacts.properties__phone", "raw_crm.contacts.properties__firstname",
-    "raw_crm.contacts.properties__lastname", "raw_crm.companies.properties__phone", "raw_crm.owners.email",
-    "raw_shopify.customers.email", "raw_shopify.customers.first_name", "raw_shopify.customers.last_name",
-    "raw_shopify.orders.email", "raw_shopify.orders.customer__email", "raw_amazon.orders.buyer_info__buyer_email",
+    "raw_crm.contacts.properties__email",
+    "raw_crm.contacts.properties__phone",
+    "raw_crm.contacts.properties__firstname",
+    "raw_crm.contacts.properties__lastname",
+    "raw_crm.companies.properties__phone",
+    "raw_crm.owners.email",
+    "raw_shopify.customers.email",
+    "raw_shopify.customers.first_name",
+    "raw_shopify.customers.last_name",
+    "raw_shopify.orders.email",
+    "raw_shopify.orders.customer__email",
+    "raw_amazon.orders.buyer_info__buyer_email",
     "raw_ebay.orders.buyer__username",
 }
 REP_TABLES = ("owners",)  # raw_crm.owners: the sales reps; their names are not personal data of customers
@@ -50,7 +58,8 @@ def _pii_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
         "select schema_name, table_name, column_name from duckdb_columns() where database_name = 'wh' "
         "and schema_name like 'raw\\_%' escape '\\' and schema_name not like '%\\_staging' escape '\\' "
         "and data_type = 'VARCHAR' and regexp_matches(lower(column_name), ?) order by 1, 2, 3",
-        [PII_COLUMN]).fetchall()
+        [PII_COLUMN],
+    ).fetchall()
 
 
 def _norm(column: str) -> str:
@@ -62,7 +71,7 @@ def _collect_tokens(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute("create temp table pii (kind varchar, token varchar, whole boolean)")
     columns = _pii_columns(con)
     found = {".".join(c) for c in columns}
-    assert KNOWN_PII <= found, KNOWN_PII - found
+    assert found >= KNOWN_PII, KNOWN_PII - found
     by_table: dict[tuple[str, str], dict[str, str]] = {}
     for schema, table, column in columns:
         by_table.setdefault((schema, table), {})[_kind(column)] = column
@@ -73,22 +82,32 @@ def _collect_tokens(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         if len(names) == 2:
             full = NORMALIZE.format(f"coalesce(\"{names[0]}\", '') || coalesce(\"{names[1]}\", '')")
             if is_rep:
-                rep_names |= {r[0] for r in con.execute(
-                    f"select {full} from {src} union select {_norm(names[0])} from {src} "
-                    f"union select {_norm(names[1])} from {src}").fetchall()}
+                rep_names |= {
+                    r[0]
+                    for r in con.execute(
+                        f"select {full} from {src} union select {_norm(names[0])} from {src} "
+                        f"union select {_norm(names[1])} from {src}"
+                    ).fetchall()
+                }
             else:
                 con.execute(f"insert into pii select distinct 'fullname', {full}, false from {src}")
         for kind, column in cols.items():
             if is_rep and column in names:
                 continue
-            con.execute(f"insert into pii select distinct ?, {_norm(column)}, ? from {src} where \"{column}\" is not null",
-                        [kind, column in names])
+            con.execute(
+                f'insert into pii select distinct ?, {_norm(column)}, ? from {src} where "{column}" is not null',
+                [kind, column in names],
+            )
     # a customer who shares a rep's name is indistinguishable from the rep in rep_name: not a leak
-    con.execute("delete from pii where token is null or length(token) < 3 or token in (select unnest(?))",
-                [sorted(n for n in rep_names if n)])
+    con.execute(
+        "delete from pii where token is null or length(token) < 3 or token in (select unnest(?))",
+        [sorted(n for n in rep_names if n)],
+    )
     # phones also as bare digits (+1-555-0123456 -> 15550123456)
-    con.execute("insert into pii select 'phone', regexp_replace(token, '[^0-9]', '', 'g'), false from pii "
-                "where kind = 'phone' and length(regexp_replace(token, '[^0-9]', '', 'g')) >= 7")
+    con.execute(
+        "insert into pii select 'phone', regexp_replace(token, '[^0-9]', '', 'g'), false from pii "
+        "where kind = 'phone' and length(regexp_replace(token, '[^0-9]', '', 'g')) >= 7"
+    )
     return dict(con.execute("select kind, count(distinct token) from pii group by 1").fetchall())
 
 
@@ -96,15 +115,17 @@ def _leaks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(schema.table.column, kind, a sample value) for every pii token found in a marts/finance text column."""
     text_columns = con.execute(
         "select schema_name, table_name, column_name from duckdb_columns() where database_name = 'wh' "
-        "and schema_name in ('marts', 'finance') and data_type = 'VARCHAR' order by 1, 2, 3").fetchall()
+        "and schema_name in ('marts', 'finance') and data_type = 'VARCHAR' order by 1, 2, 3"
+    ).fetchall()
     assert len(text_columns) > 10
     leaks = []
     for schema, table, column in text_columns:
         hits = con.execute(
-            f"with v as (select distinct {_norm(column)} as val, \"{column}\" as raw from wh.\"{schema}\".\"{table}\") "
+            f'with v as (select distinct {_norm(column)} as val, "{column}" as raw from wh."{schema}"."{table}") '
             "select p.kind, any_value(v.raw) from v join pii as p on p.whole and v.val = p.token group by 1 union all "
             "select p.kind, any_value(v.raw) from v join pii as p on not p.whole and contains(v.val, p.token) "
-            "group by 1").fetchall()
+            "group by 1"
+        ).fetchall()
         leaks += [(f"{schema}.{table}.{column}", kind, sample) for kind, sample in hits]
     return leaks
 

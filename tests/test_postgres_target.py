@@ -20,24 +20,55 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ingestion.sandbox.server import SandboxServer
-from ingestion.warehouse import (
-    DSN_ENV, DuckDBWarehouse, PostgresParams, PostgresWarehouse, Warehouse, drop_database, for_target,
+from core.settings import settings
+from core.warehouse import (
+    DSN_ENV,
+    DuckDBWarehouse,
+    PostgresParams,
+    PostgresWarehouse,
+    Warehouse,
+    drop_database,
+    for_target,
 )
 from orchestration.checks.gx_runner import validate
 from orchestration.checks.gx_suites import RAW_SUITES, SHOPIFY_ORDERS
+from orchestration.runner import RunOutcome
 from tests.conftest import TEST_WORLD
-from tests.helpers import run_main
 
 PUBLIC_SCHEMAS = ("marts", "finance")
-# by month x channel: the money the business reads (DESIGN §5)
+# by month x channel: the money the business reads (docs/architecture.md: Warehouse layout)
 MONTHLY_MONEY = {
-    "finance.monthly_revenue": ("revenue_month", "sum({})", ("orders", "gross_sales_usd", "discounts_usd",
-                                "refunds_usd", "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")),
-    "marts.channel_revenue_daily": ("date_day", "sum({})", ("orders", "gross_sales_usd", "discounts_usd",
-                                    "refunds_usd", "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")),
-    "marts.fct_orders": ("order_date", "sum({})", ("gross_sales_usd", "discounts_usd",
-                                                   "gross_sales_usd - discounts_usd")),
+    "finance.monthly_revenue": (
+        "revenue_month",
+        "sum({})",
+        (
+            "orders",
+            "gross_sales_usd",
+            "discounts_usd",
+            "refunds_usd",
+            "net_sales_usd",
+            "marketplace_fees_usd",
+            "net_revenue_usd",
+        ),
+    ),
+    "marts.channel_revenue_daily": (
+        "date_day",
+        "sum({})",
+        (
+            "orders",
+            "gross_sales_usd",
+            "discounts_usd",
+            "refunds_usd",
+            "net_sales_usd",
+            "marketplace_fees_usd",
+            "net_revenue_usd",
+        ),
+    ),
+    "marts.fct_orders": (
+        "order_date",
+        "sum({})",
+        ("gross_sales_usd", "discounts_usd", "gross_sales_usd - discounts_usd"),
+    ),
 }
 
 
@@ -48,7 +79,7 @@ def _postgres() -> PostgresParams:
         psycopg2.connect(**params.connect_kwargs(database="postgres")).close()
     except psycopg2.OperationalError as error:
         reason = f"PostgreSQL not reachable at {params.describe()}: {str(error).strip()}"
-        if os.environ.get("SALESDW_REQUIRE_POSTGRES") == "1":
+        if settings().require_postgres:
             pytest.fail(reason + " (SALESDW_REQUIRE_POSTGRES=1)")
         pytest.skip(reason)
     return params
@@ -58,8 +89,11 @@ def _postgres() -> PostgresParams:
 def pg_params() -> Iterator[PostgresParams]:
     base = _postgres()
     # a password even where the server trusts local users: the run must never print it
-    params = replace(base, database=f"salesdw_pg_test_{secrets.token_hex(4)}",
-                     password=base.password or f"never-printed-{secrets.token_hex(8)}")
+    params = replace(
+        base,
+        database=f"salesdw_pg_test_{secrets.token_hex(4)}",
+        password=base.password or f"never-printed-{secrets.token_hex(8)}",
+    )
     yield params
     drop_database(params)
 
@@ -74,15 +108,40 @@ class CliRun:
 
 def _salesdw_run_postgres(params: PostgresParams, root: Path) -> CliRun:
     """`salesdw run --target postgres` on the test world, as a user runs it (its own sandbox)."""
-    env = {**os.environ, DSN_ENV: params.url(), "SALESDW_DUCKDB_PATH": str(root / "wh.duckdb"),
-           "DAGSTER_HOME": str(root / "home")}
+    env = {
+        **os.environ,
+        DSN_ENV: params.url(),
+        "SALESDW_DUCKDB_PATH": str(root / "wh.duckdb"),
+        "DAGSTER_HOME": str(root / "home"),
+    }
     env.pop("SALESDW_TARGET", None)
     env.pop("SALESDW_DBT_TARGET", None)
     done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run", "--target", "postgres", "--seed", str(TEST_WORLD.seed),
-         "--scale", str(TEST_WORLD.scale), "--as-of", TEST_WORLD.as_of.isoformat(), "--rate-limits", "off",
-         "--port", "0", "--log-level", "WARNING"],
-        env=env, capture_output=True, text=True, timeout=1200)
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "run",
+            "--target",
+            "postgres",
+            "--seed",
+            str(TEST_WORLD.seed),
+            "--scale",
+            str(TEST_WORLD.scale),
+            "--as-of",
+            TEST_WORLD.as_of.isoformat(),
+            "--rate-limits",
+            "off",
+            "--port",
+            "0",
+            "--log-level",
+            "WARNING",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     return CliRun(done.returncode, done.stdout, done.stderr, root / "wh.duckdb")
 
 
@@ -96,10 +155,12 @@ def postgres_run(pg_params: PostgresParams, postgres_root: Path) -> CliRun:
     return _salesdw_run_postgres(pg_params, postgres_root)
 
 
+READS_SHARED_BUILD = True  # the DuckDB side of the comparison is the shared build of TEST_WORLD
+
+
 @pytest.fixture(scope="module")
-def duckdb_build(warehouse: Path, sandbox: SandboxServer) -> Path:
-    """The same world on the default target (the conftest sandbox serves TEST_WORLD)."""
-    run_main()
+def duckdb_build(warehouse: Path, main_run: RunOutcome) -> Path:
+    """The same world on the default target: the shared build (the conftest sandbox serves TEST_WORLD)."""
     return warehouse
 
 
@@ -108,13 +169,16 @@ def both(duckdb_build: Path, postgres_run: CliRun, pg_params: PostgresParams) ->
     assert postgres_run.returncode == 0, postgres_run.stdout[-3000:] + postgres_run.stderr[-3000:]
     import duckdb
 
-    with DuckDBWarehouse(duckdb.connect(str(duckdb_build), read_only=True)) as duck, \
-            PostgresWarehouse(pg_params, read_only=True) as pg:
+    with (
+        DuckDBWarehouse(duckdb.connect(str(duckdb_build), read_only=True)) as duck,
+        PostgresWarehouse(pg_params, read_only=True) as pg,
+    ):
         yield duck, pg
 
 
 def test_salesdw_run_target_postgres_reconciles_and_keeps_the_password_out_of_the_output(
-        postgres_run: CliRun, pg_params: PostgresParams) -> None:
+    postgres_run: CliRun, pg_params: PostgresParams
+) -> None:
     out = postgres_run.stdout
     assert postgres_run.returncode == 0, out[-3000:] + postgres_run.stderr[-3000:]
     assert "MISMATCH" not in out and "reconciliation with sandbox truth: exact" in out
@@ -125,9 +189,13 @@ def test_salesdw_run_target_postgres_reconciles_and_keeps_the_password_out_of_th
 
 
 def _public_tables(con: Warehouse) -> list[str]:
-    return sorted(f"{s}.{t}" for s, t in con.rows(
-        "select table_schema, table_name from information_schema.tables "
-        f"where table_schema in ({', '.join(repr(s) for s in PUBLIC_SCHEMAS)})"))
+    return sorted(
+        f"{s}.{t}"
+        for s, t in con.rows(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join(repr(s) for s in PUBLIC_SCHEMAS)})"
+        )
+    )
 
 
 def _numeric_columns(con: Warehouse, table: str) -> dict[str, str]:
@@ -135,8 +203,10 @@ def _numeric_columns(con: Warehouse, table: str) -> dict[str, str]:
     schema, name = table.split(".")
     kinds = {}
     for column, data_type, scale in con.rows(
-            "select column_name, data_type, numeric_scale from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position", [schema, name]):
+        "select column_name, data_type, numeric_scale from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ):
         upper = data_type.upper()
         if upper.startswith(("DECIMAL", "NUMERIC")):
             kinds[column] = "money" if scale == 2 else "decimal"
@@ -158,20 +228,23 @@ def _fingerprint(con: Warehouse, table: str, columns: dict[str, str]) -> tuple[i
 
 def _write_report(text: str) -> None:
     print("\n" + text)
-    if os.environ.get("SALESDW_REPORT_DIR"):
-        report = Path(os.environ["SALESDW_REPORT_DIR"]) / "postgres_vs_duckdb.md"
+    if settings().report_dir:
+        report = settings().report_dir / "postgres_vs_duckdb.md"
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(text + "\n")
 
 
 def test_every_public_table_has_the_same_rows_and_numeric_sums_on_both_targets(
-        both: tuple[Warehouse, Warehouse]) -> None:
+    both: tuple[Warehouse, Warehouse],
+) -> None:
     duck, pg = both
     tables = _public_tables(duck)
     assert len(tables) >= 19 and "finance.monthly_revenue" in tables
     assert _public_tables(pg) == tables
-    lines = ["| table | rows duckdb | rows postgres | money total duckdb | money total postgres | numeric columns |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| table | rows duckdb | rows postgres | money total duckdb | money total postgres | numeric columns |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     differences = []
     for table in tables:
         columns = _numeric_columns(duck, table)
@@ -182,10 +255,14 @@ def test_every_public_table_has_the_same_rows_and_numeric_sums_on_both_targets(
         unequal += [c for c in floats if abs((d_sums[c] or 0) - (p_sums[c] or 0)) > 1e-6 * max(1, abs(d_sums[c] or 0))]
         if d_rows != p_rows or unequal:
             differences.append((table, d_rows, p_rows, {c: (d_sums[c], p_sums[c]) for c in unequal}))
-        lines.append(f"| {table} | {d_rows} | {p_rows} | {d_money} | {p_money} | "
-                     f"{len(columns)} {'equal' if not unequal else 'DIFFER: ' + ', '.join(unequal)} |")
-    _write_report("DuckDB vs PostgreSQL build of the test world "
-                  f"(seed {TEST_WORLD.seed}, scale {TEST_WORLD.scale}, as of {TEST_WORLD.as_of}):\n\n" + "\n".join(lines))
+        lines.append(
+            f"| {table} | {d_rows} | {p_rows} | {d_money} | {p_money} | "
+            f"{len(columns)} {'equal' if not unequal else 'DIFFER: ' + ', '.join(unequal)} |"
+        )
+    _write_report(
+        "DuckDB vs PostgreSQL build of the test world "
+        f"(seed {TEST_WORLD.seed}, scale {TEST_WORLD.scale}, as of {TEST_WORLD.as_of}):\n\n" + "\n".join(lines)
+    )
     assert not differences, differences
     assert sum(_fingerprint(pg, t, {})[0] for t in tables) > 1000  # the world is not trivial
 
@@ -193,8 +270,10 @@ def test_every_public_table_has_the_same_rows_and_numeric_sums_on_both_targets(
 @pytest.mark.parametrize("table", sorted(MONTHLY_MONEY))
 def test_money_per_month_and_channel_is_the_same_on_both_targets(both: tuple[Warehouse, Warehouse], table: str) -> None:
     day_column, aggregate, measures = MONTHLY_MONEY[table]
-    sql = (f"select cast(date_trunc('month', {day_column}) as date) as month, channel, "
-           f"{', '.join(aggregate.format(m) for m in measures)} from {table} group by 1, 2")
+    sql = (
+        f"select cast(date_trunc('month', {day_column}) as date) as month, channel, "
+        f"{', '.join(aggregate.format(m) for m in measures)} from {table} group by 1, 2"
+    )
     duck, pg = both
     on_duckdb = {(str(m), c): tuple(v) for m, c, *v in duck.rows(sql)}
     on_postgres = {(str(m), c): tuple(v) for m, c, *v in pg.rows(sql)}
@@ -203,8 +282,9 @@ def test_money_per_month_and_channel_is_the_same_on_both_targets(both: tuple[War
     assert all(isinstance(v, Decimal) for row in on_postgres.values() for v in row[-2:])  # money stays DECIMAL
 
 
-def test_gx_suites_run_on_postgres_and_catch_bad_raw_rows(both: tuple[Warehouse, Warehouse],
-                                                         pg_params: PostgresParams) -> None:
+def test_gx_suites_run_on_postgres_and_catch_bad_raw_rows(
+    both: tuple[Warehouse, Warehouse], pg_params: PostgresParams
+) -> None:
     _, pg = both
     for suite in RAW_SUITES:  # the DuckDB-dialect suites, translated, pass on the loaded raw layer
         outcome = validate(pg, suite)
@@ -213,19 +293,24 @@ def test_gx_suites_run_on_postgres_and_catch_bad_raw_rows(both: tuple[Warehouse,
     with PostgresWarehouse(pg_params, read_only=False) as writer:
         writer.con.autocommit = False
         first = writer.scalar("select min(id) from raw_shopify.orders")
-        writer.execute("update raw_shopify.orders set total_discounts = 'n/a', "
-                       "created_at = '2019-12-31 00:00:00+00' where id = ?", [first])
+        writer.execute(
+            "update raw_shopify.orders set total_discounts = 'n/a', created_at = '2019-12-31 00:00:00+00' where id = ?",
+            [first],
+        )
         outcome = validate(writer, SHOPIFY_ORDERS)
         writer.con.rollback()
     failed = {(f["expectation"], f["column"]) for f in outcome.failures}
-    assert failed == {("expect_column_values_to_not_be_null", "total_discounts"),
-                      ("expect_column_values_to_be_between", "created_at")}
+    assert failed == {
+        ("expect_column_values_to_not_be_null", "total_discounts"),
+        ("expect_column_values_to_be_between", "created_at"),
+    }
     assert [r["id"] for r in outcome.sample_rows] == [str(first)]
     assert "salesdw_try_cast" in for_target(SHOPIFY_ORDERS.sql, "postgres").lower()
 
 
 def test_a_second_run_on_postgres_is_incremental_and_changes_nothing(
-        both: tuple[Warehouse, Warehouse], pg_params: PostgresParams, postgres_root: Path) -> None:
+    both: tuple[Warehouse, Warehouse], pg_params: PostgresParams, postgres_root: Path
+) -> None:
     """Incremental models, the snapshot and the month-close tables take their second-run path on PostgreSQL."""
     duck, pg = both
     tables = _public_tables(pg)

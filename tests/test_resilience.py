@@ -13,30 +13,35 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.http import IngestionHTTPError
-from ingestion.pipelines import run_source
-from ingestion.sandbox.server import SandboxServer
+from ingestion.http.session import IngestionHTTPError
+from ingestion.pipelines import load
+from sandbox.server import SandboxServer
 
-LOAD = "import sys; from pathlib import Path; from ingestion.pipelines import run_source; run_source(sys.argv[1], Path(sys.argv[2]))"
+LOAD = "import sys; from pathlib import Path; from ingestion.pipelines import load; load(sys.argv[1], duckdb_path=Path(sys.argv[2]))"
 
 
 def _start_load(key: str, path: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", LOAD, key, str(path)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", LOAD, key, str(path)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _snapshot(path: Path) -> dict[str, object]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {
-            "orders": con.execute("select count(*), count(distinct id), sum(cast(total_price as decimal(18,2))), "
-                                  "max(updated_at) from raw_shopify.orders").fetchone(),
-            "lines": con.execute("select count(*), count(distinct id), sum(quantity) from raw_shopify.orders__line_items").fetchone(),
+            "orders": con.execute(
+                "select count(*), count(distinct id), sum(cast(total_price as decimal(18,2))), "
+                "max(updated_at) from raw_shopify.orders"
+            ).fetchone(),
+            "lines": con.execute(
+                "select count(*), count(distinct id), sum(quantity) from raw_shopify.orders__line_items"
+            ).fetchone(),
             "refunds": con.execute("select count(*), count(distinct id) from raw_shopify.orders__refunds").fetchone(),
         }
 
 
 def test_a_load_killed_at_any_point_and_rerun_equals_a_clean_load(tmp_path: Path, sandbox: SandboxServer) -> None:
-    from ingestion.sandbox.connect import sandbox_env
+    from sandbox.connect import sandbox_env
 
     env = {**os.environ, **sandbox_env(sandbox.url), "SOURCES__SHOPIFY__PAGE_SIZE": "5"}  # many pages: a long load
     clean = tmp_path / "clean.duckdb"
@@ -55,13 +60,17 @@ def test_a_load_killed_at_any_point_and_rerun_equals_a_clean_load(tmp_path: Path
         assert _snapshot(target) == expected, f"killed at {fraction:.0%} of a clean load's time"
 
 
-def test_no_secret_appears_in_logs_or_errors_of_a_failing_run(tmp_path: Path, sandbox: SandboxServer,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingestion.sandbox.connect import sandbox_env
+def test_no_secret_appears_in_logs_or_errors_of_a_failing_run(
+    tmp_path: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox.connect import sandbox_env
 
     for k, v in sandbox_env(sandbox.url).items():
         monkeypatch.setenv(k, v)
-    secrets = {"SOURCES__SHOPIFY__ACCESS_TOKEN": "shpat_TOPSECRET_4242", "SOURCES__AMAZON__CLIENT_SECRET": "amzn-TOPSECRET-77"}
+    secrets = {
+        "SOURCES__SHOPIFY__ACCESS_TOKEN": "shpat_TOPSECRET_4242",
+        "SOURCES__AMAZON__CLIENT_SECRET": "amzn-TOPSECRET-77",
+    }
     for k, v in secrets.items():
         monkeypatch.setenv(k, v)
     captured = _Capture()
@@ -71,7 +80,7 @@ def test_no_secret_appears_in_logs_or_errors_of_a_failing_run(tmp_path: Path, sa
     messages: list[str] = []
     for key in ("shopify", "amazon"):
         with pytest.raises(Exception) as failure:
-            run_source(key, tmp_path / "wh.duckdb")
+            load(key, duckdb_path=tmp_path / "wh.duckdb")
         chain, exc = [], failure.value
         while exc is not None:
             chain.append(exc)
@@ -103,10 +112,16 @@ def test_rows_replayed_by_a_resumed_load_are_removed_and_nothing_else(tmp_path: 
         con.execute("create schema raw_x")
         con.execute("create table raw_x.orders (id bigint, total varchar, _dlt_id varchar)")
         # rows 1-3 as loaded; row 2 replayed by a retried copy job; row 4 a distinct record with equal values
-        con.execute("insert into raw_x.orders values (1,'5.00','a'), (2,'7.00','b'), (2,'7.00','b'), (3,'1.00','c'),"
-                    " (3,'1.00','d')")
+        con.execute(
+            "insert into raw_x.orders values (1,'5.00','a'), (2,'7.00','b'), (2,'7.00','b'), (3,'1.00','c'),"
+            " (3,'1.00','d')"
+        )
     assert remove_replayed_rows(path, "raw_x") == {"orders": 1}
     assert remove_replayed_rows(path, "raw_x") == {}
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("select id, _dlt_id from raw_x.orders order by 2").fetchall() == [
-            (1, "a"), (2, "b"), (3, "c"), (3, "d")]
+            (1, "a"),
+            (2, "b"),
+            (3, "c"),
+            (3, "d"),
+        ]

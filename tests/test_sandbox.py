@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import requests
 
-from ingestion.sandbox import amazon_api, hubspot_api, shopify_api
-from ingestion.sandbox.protocol import Request
-from ingestion.sandbox.server import SandboxApp, SandboxServer
+from sandbox import amazon_api, hubspot_api, shopify_api
+from sandbox.protocol import Request
+from sandbox.server import SandboxApp, SandboxServer
 from tests.conftest import TEST_WORLD
 
 SHOPIFY = {"X-Shopify-Access-Token": shopify_api.DEMO_ACCESS_TOKEN}
@@ -67,7 +67,9 @@ def test_hubspot_after_paging_and_bearer_auth(sandbox: SandboxServer) -> None:
     auth = {"Authorization": f"Bearer {hubspot_api.DEMO_ACCESS_TOKEN}"}
     seen, after = [], None
     while True:
-        body = requests.get(url, headers=auth, params={"limit": 100, **({"after": after} if after else {})}, timeout=30).json()
+        body = requests.get(
+            url, headers=auth, params={"limit": 100, **({"after": after} if after else {})}, timeout=30
+        ).json()
         seen += [d["id"] for d in body["results"]]
         if "paging" not in body:
             break
@@ -76,14 +78,36 @@ def test_hubspot_after_paging_and_bearer_auth(sandbox: SandboxServer) -> None:
 
 
 def test_amazon_token_exchange_and_filter_validation(sandbox: SandboxServer) -> None:
-    token = requests.post(f"{sandbox.url}/auth/o2/token", timeout=30, data={
-        "grant_type": "refresh_token", "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
-        "client_id": amazon_api.DEMO_CLIENT_ID, "client_secret": amazon_api.DEMO_CLIENT_SECRET}).json()
+    token = requests.post(
+        f"{sandbox.url}/auth/o2/token",
+        timeout=30,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
+            "client_id": amazon_api.DEMO_CLIENT_ID,
+            "client_secret": amazon_api.DEMO_CLIENT_SECRET,
+        },
+    ).json()
     assert token["expires_in"] == 3600
     url, headers = f"{sandbox.url}/orders/v0/orders", {"x-amz-access-token": token["access_token"]}
-    assert requests.get(url, params={"MarketplaceIds": "ATVPDKIKX0DER", "CreatedAfter": "2025-01-01T00:00:00Z"},
-                        timeout=30).status_code == 403
-    both = requests.get(url, headers=headers, timeout=30, params={
-        "MarketplaceIds": "ATVPDKIKX0DER", "CreatedAfter": "2025-01-01T00:00:00Z", "LastUpdatedAfter": "2025-01-01T00:00:00Z"})
+    assert (
+        requests.get(
+            url, params={"MarketplaceIds": "ATVPDKIKX0DER", "CreatedAfter": "2025-01-01T00:00:00Z"}, timeout=30
+        ).status_code
+        == 403
+    )
+    both = requests.get(
+        url,
+        headers=headers,
+        timeout=30,
+        params={
+            "MarketplaceIds": "ATVPDKIKX0DER",
+            "CreatedAfter": "2025-01-01T00:00:00Z",
+            "LastUpdatedAfter": "2025-01-01T00:00:00Z",
+        },
+    )
     assert both.status_code == 400 and both.json()["errors"][0]["code"] == "InvalidInput"
-    assert requests.get(url, headers=headers, params={"CreatedAfter": "2025-01-01T00:00:00Z"}, timeout=30).status_code == 400
+    assert (
+        requests.get(url, headers=headers, params={"CreatedAfter": "2025-01-01T00:00:00Z"}, timeout=30).status_code
+        == 400
+    )

@@ -1,4 +1,4 @@
-"""Sandbox faults (DESIGN §3 --faults, §4): seeded and replayable, every kind, survivable, bad records stable."""
+"""Sandbox faults (docs/architecture.md: The simulated company, API contracts): seeded and replayable, every kind, survivable, bad records stable."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import requests
 
-from ingestion.http import ResilientSession
-from ingestion.sandbox import amazon_api, faults, hubspot_api, shopify_api
-from ingestion.sandbox.faults import KINDS, RATES, TOKEN_KINDS, FaultInjector, bad_records, request_key
-from ingestion.sandbox.protocol import Request
-from ingestion.sandbox.server import FAULT_MODES, SandboxApp, SandboxServer
-from ingestion.sandbox.world import WorldConfig, build_world
+from ingestion.http.session import ResilientSession
+from sandbox import amazon_api, faults, hubspot_api, shopify_api
+from sandbox.faults import KINDS, RATES, TOKEN_KINDS, FaultInjector, bad_records, request_key
+from sandbox.protocol import Request
+from sandbox.server import FAULT_MODES, SandboxApp, SandboxServer
+from sandbox.world import WorldConfig, build_world
 
 WORLD = WorldConfig(seed=9, scale=0.02, as_of=date(2026, 6, 30))
 BIGGER = WorldConfig(seed=14, scale=0.05, as_of=date(2026, 6, 30))  # every resource x reason is bad at least once
@@ -27,8 +27,12 @@ AMAZON_ORDERS = "/orders/v0/orders"
 SHOPIFY = {"x-shopify-access-token": shopify_api.DEMO_ACCESS_TOKEN}
 HUBSPOT = {"authorization": f"Bearer {hubspot_api.DEMO_ACCESS_TOKEN}"}
 MARKETS = "ATVPDKIKX0DER,A1F83G8C2ARO7P,A1PA6795UKMFR9"
-LWA_FORM = {"grant_type": "refresh_token", "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
-            "client_id": amazon_api.DEMO_CLIENT_ID, "client_secret": amazon_api.DEMO_CLIENT_SECRET}
+LWA_FORM = {
+    "grant_type": "refresh_token",
+    "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
+    "client_id": amazon_api.DEMO_CLIENT_ID,
+    "client_secret": amazon_api.DEMO_CLIENT_SECRET,
+}
 DEAL_PROPS = "amount,deal_currency_code,dealstage"
 
 
@@ -42,8 +46,9 @@ def _sequence(app: SandboxApp) -> list[tuple[int, str | None, int]]:
 
     token = None
     while token is None:  # the token endpoint may itself fault (light rate)
-        response, _ = app.dispatch(Request("POST", "/auth/o2/token", {}, {}, body="&".join(
-            f"{k}={v}" for k, v in LWA_FORM.items()).encode()))
+        response, _ = app.dispatch(
+            Request("POST", "/auth/o2/token", {}, {}, body="&".join(f"{k}={v}" for k, v in LWA_FORM.items()).encode())
+        )
         token = response.body.get("access_token") if response.status == 200 else None
     amazon = {"x-amz-access-token": token}
     out = []
@@ -53,8 +58,16 @@ def _sequence(app: SandboxApp) -> list[tuple[int, str | None, int]]:
         elif i % 3 == 1:
             req = Request("GET", DEALS, {"limit": "3", "after": str(i % 40)}, HUBSPOT)
         else:
-            req = Request("GET", AMAZON_ORDERS, {"MarketplaceIds": MARKETS, "CreatedAfter": "2025-01-01T00:00:00Z",
-                                                 "MaxResultsPerPage": str(1 + i % 5)}, amazon)
+            req = Request(
+                "GET",
+                AMAZON_ORDERS,
+                {
+                    "MarketplaceIds": MARKETS,
+                    "CreatedAfter": "2025-01-01T00:00:00Z",
+                    "MaxResultsPerPage": str(1 + i % 5),
+                },
+                amazon,
+            )
         response, fault = app.dispatch(req)
         out.append((response.status, fault.kind if fault else None, hash(response.encode())))
     # and a Shopify cursor chain, followed whatever happens (a failed page is asked again)
@@ -156,7 +169,13 @@ def test_dropped_connection_is_a_connection_error(heavy: SandboxServer) -> None:
         assert s.get(f"{heavy.url}/_sandbox/health", timeout=5).status_code == 200
         with pytest.raises(requests.ConnectionError):
             s.get(heavy.url + ORDERS, headers=SHOPIFY, params=query, timeout=5)
-        assert s.get(heavy.url + ORDERS, headers=SHOPIFY, params=query, timeout=5).status_code in (200, 429, 500, 502, 503)
+        assert s.get(heavy.url + ORDERS, headers=SHOPIFY, params=query, timeout=5).status_code in (
+            200,
+            429,
+            500,
+            502,
+            503,
+        )
 
 
 def test_short_body_is_a_chunked_encoding_error(heavy: SandboxServer) -> None:
@@ -181,12 +200,14 @@ def test_slow_response_passes_the_client_timeout(heavy: SandboxServer) -> None:
 
 
 def test_injected_429_and_5xx_are_shaped_like_the_vendor(heavy: SandboxServer) -> None:
-    throttled = requests.get(heavy.url + ORDERS, headers=SHOPIFY, timeout=5,
-                             params=_query_with_first_fault(heavy.app, "rate_limited"))
+    throttled = requests.get(
+        heavy.url + ORDERS, headers=SHOPIFY, timeout=5, params=_query_with_first_fault(heavy.app, "rate_limited")
+    )
     assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "2.0"
     assert "Exceeded 2 calls per second" in throttled.json()["errors"]
-    failed = requests.get(heavy.url + ORDERS, headers=SHOPIFY, timeout=5,
-                          params=_query_with_first_fault(heavy.app, "http_503"))
+    failed = requests.get(
+        heavy.url + ORDERS, headers=SHOPIFY, timeout=5, params=_query_with_first_fault(heavy.app, "http_503")
+    )
     assert failed.status_code == 503 and failed.json() == {"errors": "Service Unavailable"}
     assert faults.server_error("hubspot", 500).body["category"] == "INTERNAL_ERROR"
     assert faults.server_error("amazon", 503).body["errors"][0]["code"] == "ServiceUnavailable"
@@ -231,8 +252,11 @@ def _amazon_session(base: str) -> ResilientSession:
 
 def _page_amazon(base: str, limit: int) -> list[dict[str, Any]]:
     session, rows = _amazon_session(base), []
-    params: dict[str, Any] = {"MarketplaceIds": MARKETS, "CreatedAfter": "2024-12-01T00:00:00Z",
-                              "MaxResultsPerPage": limit}
+    params: dict[str, Any] = {
+        "MarketplaceIds": MARKETS,
+        "CreatedAfter": "2024-12-01T00:00:00Z",
+        "MaxResultsPerPage": limit,
+    }
     while True:
         payload = session.get(base + AMAZON_ORDERS, params=params).json()["payload"]
         rows += payload["Orders"]
@@ -255,8 +279,14 @@ def test_our_client_pages_every_vendor_to_the_end_under_faults(mode: str) -> Non
     assert {a["AmazonOrderId"] for a in amazon} == {a.order_id for a in world.amazon_orders}
     injected = app.faults.injected  # type: ignore[union-attr]
     assert sum(injected.values()) >= (3 if mode == "light" else 15), injected
-    duplicates = len(shopify) + len(deals) + len(amazon) - len(world.shopify_orders) - len(world.deals) \
+    duplicates = (
+        len(shopify)
+        + len(deals)
+        + len(amazon)
+        - len(world.shopify_orders)
+        - len(world.deals)
         - len(world.amazon_orders)
+    )
     assert duplicates == injected["page_shift"]  # records moved between pages: the client must dedupe by id
 
 
@@ -280,14 +310,20 @@ def test_bad_records_are_deterministic_per_record_and_only_under_heavy() -> None
     assert bad == bad_records(build_world(BIGGER), "heavy")
     assert bad_records(world, "light") == bad_records(world, "none") == []
     by_resource = Counter(b.resource for b in bad)
-    totals = {"shopify.orders": len(world.shopify_orders), "amazon.orders": len(world.amazon_orders),
-              "crm.deals": len(world.deals)}
+    totals = {
+        "shopify.orders": len(world.shopify_orders),
+        "amazon.orders": len(world.amazon_orders),
+        "crm.deals": len(world.deals),
+    }
     for resource, total in totals.items():
         assert 1 <= by_resource[resource] <= max(3, total * 0.01), (resource, by_resource[resource], total)
     assert {b.reason for b in bad} == {"unknown_currency", "negative_quantity", "null_amount"}
     assert bad != bad_records(build_world(replace(BIGGER, seed=10)), "heavy")
     # later as_of: old records keep their verdict (new records may add bad ones)
-    later = {(b.resource, b.record_id): b for b in bad_records(build_world(replace(BIGGER, as_of=date(2026, 7, 31))), "heavy")}
+    later = {
+        (b.resource, b.record_id): b
+        for b in bad_records(build_world(replace(BIGGER, as_of=date(2026, 7, 31))), "heavy")
+    }
     assert all(later.get((b.resource, b.record_id)) == b for b in bad)
 
 
@@ -300,8 +336,9 @@ def _fetch(app: SandboxApp, req: Request) -> Any:
     raise AssertionError(f"{req.path} kept failing")
 
 
-def _all_pages(app: SandboxApp, path: str, query: dict[str, str], headers: dict[str, str],
-               records: Any, after: Any) -> list[dict[str, Any]]:
+def _all_pages(
+    app: SandboxApp, path: str, query: dict[str, str], headers: dict[str, str], records: Any, after: Any
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     while True:
         body = _fetch(app, Request("GET", path, query, headers, base_url="http://sandbox"))
@@ -330,16 +367,32 @@ def test_bad_records_and_drift_are_served_exactly_for_the_chosen_records_on_ever
         return rows
 
     runs = [shopify(250), shopify(97), shopify(250)]  # other page boundaries, and a second run
-    deals = _all_pages(app, DEALS, {"limit": "100", "properties": DEAL_PROPS}, HUBSPOT, lambda b: b["results"],
-                       lambda b, q: {**q, "after": b["paging"]["next"]["after"]} if "paging" in b else None)
-    token = _fetch(app, Request("POST", "/auth/o2/token", {}, {}, body="&".join(
-        f"{k}={v}" for k, v in LWA_FORM.items()).encode()))["access_token"]
+    deals = _all_pages(
+        app,
+        DEALS,
+        {"limit": "100", "properties": DEAL_PROPS},
+        HUBSPOT,
+        lambda b: b["results"],
+        lambda b, q: {**q, "after": b["paging"]["next"]["after"]} if "paging" in b else None,
+    )
+    token = _fetch(
+        app, Request("POST", "/auth/o2/token", {}, {}, body="&".join(f"{k}={v}" for k, v in LWA_FORM.items()).encode())
+    )["access_token"]
     amazon_auth = {"x-amz-access-token": token}
-    amazon = _all_pages(app, AMAZON_ORDERS, {"MarketplaceIds": MARKETS, "CreatedAfter": "2024-12-01T00:00:00Z"},
-                        amazon_auth, lambda b: b["payload"]["Orders"],
-                        lambda b, q: {"NextToken": b["payload"]["NextToken"]} if "NextToken" in b["payload"] else None)
-    items = {a.order_id: _fetch(app, Request("GET", f"{AMAZON_ORDERS}/{a.order_id}/orderItems", {}, amazon_auth))
-             ["payload"]["OrderItems"] for a in world.amazon_orders}
+    amazon = _all_pages(
+        app,
+        AMAZON_ORDERS,
+        {"MarketplaceIds": MARKETS, "CreatedAfter": "2024-12-01T00:00:00Z"},
+        amazon_auth,
+        lambda b: b["payload"]["Orders"],
+        lambda b, q: {"NextToken": b["payload"]["NextToken"]} if "NextToken" in b["payload"] else None,
+    )
+    items = {
+        a.order_id: _fetch(app, Request("GET", f"{AMAZON_ORDERS}/{a.order_id}/orderItems", {}, amazon_auth))["payload"][
+            "OrderItems"
+        ]
+        for a in world.amazon_orders
+    }
 
     expected = {rid: r for (res, rid), r in bad.items() if res == "shopify.orders"}
     assert set(expected.values()) == {"unknown_currency", "negative_quantity", "null_amount"}
@@ -350,19 +403,37 @@ def test_bad_records_and_drift_are_served_exactly_for_the_chosen_records_on_ever
         as_text = {o["id"] for o in orders if any(isinstance(li["quantity"], str) for li in o["line_items"])}
         assert as_text == {o.order_id for o in world.shopify_orders if faults.quantity_as_string(seed, o.order_id)}
         assert 0 < len(as_text) < len(world.shopify_orders) * 0.1
-    served_deals = {d["id"]: "unknown_currency" if d["properties"]["deal_currency_code"] == "XXX"
-                    else "null_amount" if d["properties"]["amount"] is None else None for d in deals}
-    assert {i: r for i, r in served_deals.items() if r} == {rid: r for (res, rid), r in bad.items() if res == "crm.deals"}
+    served_deals = {
+        d["id"]: "unknown_currency"
+        if d["properties"]["deal_currency_code"] == "XXX"
+        else "null_amount"
+        if d["properties"]["amount"] is None
+        else None
+        for d in deals
+    }
+    assert {i: r for i, r in served_deals.items() if r} == {
+        rid: r for (res, rid), r in bad.items() if res == "crm.deals"
+    }
     assert set(served_deals.values()) == {None, "unknown_currency", "null_amount"}
     listed_xxx = {a["AmazonOrderId"] for a in amazon if (a.get("OrderTotal") or {}).get("CurrencyCode") == "XXX"}
-    assert listed_xxx == {rid for (res, rid), r in bad.items() if res == "amazon.orders" and r == "unknown_currency"
-                          and world.amazon_by_id[rid].status != "Canceled"}
-    served_items = {oid: "unknown_currency" if lines[0]["ItemPrice"]["CurrencyCode"] == "XXX"
-                    else "null_amount" if lines[0]["ItemPrice"]["Amount"] is None
-                    else "negative_quantity" if lines[0]["QuantityOrdered"] < 0 else None
-                    for oid, lines in items.items()}
-    assert {i: r for i, r in served_items.items() if r} == {rid: r for (res, rid), r in bad.items()
-                                                             if res == "amazon.orders"}
+    assert listed_xxx == {
+        rid
+        for (res, rid), r in bad.items()
+        if res == "amazon.orders" and r == "unknown_currency" and world.amazon_by_id[rid].status != "Canceled"
+    }
+    served_items = {
+        oid: "unknown_currency"
+        if lines[0]["ItemPrice"]["CurrencyCode"] == "XXX"
+        else "null_amount"
+        if lines[0]["ItemPrice"]["Amount"] is None
+        else "negative_quantity"
+        if lines[0]["QuantityOrdered"] < 0
+        else None
+        for oid, lines in items.items()
+    }
+    assert {i: r for i, r in served_items.items() if r} == {
+        rid: r for (res, rid), r in bad.items() if res == "amazon.orders"
+    }
     assert set(served_items.values()) == {None, "unknown_currency", "negative_quantity", "null_amount"}
     # the world itself is untouched: truth sees the true values
     assert all(li.quantity > 0 and li.unit_price is not None for o in world.shopify_orders for li in o.lines)

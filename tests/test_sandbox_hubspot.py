@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import requests
 
-from ingestion.sandbox import hubspot_api
-from ingestion.sandbox.crm_world import CLOSED_STAGES, OPEN_STAGES
-from ingestion.sandbox.protocol import Request, iso_z
-from ingestion.sandbox.server import SandboxApp, SandboxServer
-from ingestion.sandbox.world import World, WorldConfig, build_world
 from ingestion.sources.hubspot import DEAL_PROPERTIES
+from sandbox import hubspot_api
+from sandbox.crm_world import CLOSED_STAGES, OPEN_STAGES
+from sandbox.protocol import Request, iso_z
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.world import World, WorldConfig, build_world
 
 WORLD = WorldConfig(seed=3, scale=0.02, as_of=date(2026, 3, 31))
 AUTH = {"Authorization": f"Bearer {hubspot_api.DEMO_ACCESS_TOKEN}"}
@@ -88,6 +88,7 @@ def _millis(at: datetime) -> str:
 
 # --- the world ---
 
+
 def test_world_has_the_designed_shape_and_quirks(world: World) -> None:
     crm = world.crm
     assert len(crm.owners) == 24 and {o.owner_id for o in crm.owners} == {str(70_000_000 + i) for i in range(24)}
@@ -95,8 +96,11 @@ def test_world_has_the_designed_shape_and_quirks(world: World) -> None:
     moved = [o for o in crm.owners if len(o.history) > 1]
     assert moved and all(o.updated_at == o.history[-1].effective_from for o in moved)
     assert any(a.territory != b.territory for o in moved for a, b in zip(o.history, o.history[1:]))
-    assert any(a.manager_id != b.manager_id and a.territory == b.territory
-               for o in moved for a, b in zip(o.history, o.history[1:]))
+    assert any(
+        a.manager_id != b.manager_id and a.territory == b.territory
+        for o in moved
+        for a, b in zip(o.history, o.history[1:])
+    )
     assert len(crm.companies) >= 20 and len(crm.contacts) >= 20
     deals = crm.deals
     assert {d.currency for d in deals} >= {"USD", "GBP"} and any(d.currency in ("EUR", "GBP") for d in deals)
@@ -121,10 +125,15 @@ def test_crm_records_never_depend_on_as_of_only_their_revealed_events_do() -> No
     later = {d.deal_id: d for d in new.deals}
     for d in old.deals:
         n = later[d.deal_id]
-        assert (n.name, n.created_at, n.currency, n.company_id, n.contact_ids) == \
-            (d.name, d.created_at, d.currency, d.company_id, d.contact_ids)
-        assert n.stage_history[:len(d.stage_history)] == d.stage_history
-        assert n.owner_history[:len(d.owner_history)] == d.owner_history
+        assert (n.name, n.created_at, n.currency, n.company_id, n.contact_ids) == (
+            d.name,
+            d.created_at,
+            d.currency,
+            d.company_id,
+            d.contact_ids,
+        )
+        assert n.stage_history[: len(d.stage_history)] == d.stage_history
+        assert n.owner_history[: len(d.owner_history)] == d.owner_history
     contacts = {c.contact_id: c for c in new.contacts}
     for c in old.contacts:
         assert (contacts[c.contact_id].email, contacts[c.contact_id].company_id) == (c.email, c.company_id)
@@ -147,8 +156,10 @@ def test_contacts_include_shopify_customers_with_emails_typed_differently(hub: S
 
 # --- listing ---
 
-@pytest.mark.parametrize("obj, limit", [("deals", 7), ("deals", 100), ("contacts", 100), ("companies", 13),
-                                        ("goal_targets", 100)])
+
+@pytest.mark.parametrize(
+    "obj, limit", [("deals", 7), ("deals", 100), ("contacts", 100), ("companies", 13), ("goal_targets", 100)]
+)
 def test_paging_reaches_every_record_exactly_once(hub: SandboxServer, world: World, obj: str, limit: int) -> None:
     seen = [r["id"] for r in _list_all(hub, f"/crm/v3/objects/{obj}", limit=limit)]
     assert len(seen) == len(set(seen)) == len(_records(world, obj))
@@ -157,12 +168,24 @@ def test_paging_reaches_every_record_exactly_once(hub: SandboxServer, world: Wor
 
 
 def test_records_have_hubspot_shape_and_default_properties(hub: SandboxServer) -> None:
-    for obj, defaults in [("deals", {"amount", "closedate", "createdate", "dealname", "dealstage",
-                                     "hs_lastmodifieddate", "hs_object_id", "pipeline"}),
-                          ("contacts", {"createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
-                                        "lastname"}),
-                          ("companies", {"createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"}),
-                          ("goal_targets", {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"})]:
+    for obj, defaults in [
+        (
+            "deals",
+            {
+                "amount",
+                "closedate",
+                "createdate",
+                "dealname",
+                "dealstage",
+                "hs_lastmodifieddate",
+                "hs_object_id",
+                "pipeline",
+            },
+        ),
+        ("contacts", {"createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"}),
+        ("companies", {"createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"}),
+        ("goal_targets", {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"}),
+    ]:
         body = _get(hub, f"/crm/v3/objects/{obj}", limit=3).json()
         assert set(body) == {"results", "paging"}
         for r in body["results"]:
@@ -182,8 +205,12 @@ def test_the_ingestion_sources_request_still_gets_every_property(hub: SandboxSer
         d = by_id[r["id"]]
         assert set(DEAL_PROPERTIES) <= set(r["properties"])
         p = r["properties"]
-        assert (p["dealstage"], p["amount"], p["deal_currency_code"], p["hubspot_owner_id"]) == \
-            (d.stage, str(d.amount), d.currency, d.owner_id)
+        assert (p["dealstage"], p["amount"], p["deal_currency_code"], p["hubspot_owner_id"]) == (
+            d.stage,
+            str(d.amount),
+            d.currency,
+            d.owner_id,
+        )
         assert p["closedate"] == (iso_z(d.closed_at, millis=True) if d.closed_at else None)
         assert r["updatedAt"] == p["hs_lastmodifieddate"] == iso_z(d.updated_at, millis=True)
         assert p[f"hs_date_entered_{d.stage_history[0][0]}"] is not None
@@ -219,20 +246,30 @@ def test_read_one_object_by_id_and_by_id_property(hub: SandboxServer, world: Wor
 
 def test_property_history_is_the_worlds_history_newest_first(hub: SandboxServer, world: World) -> None:
     deals = {d.deal_id: d for d in world.crm.deals if not d.is_archived}
-    listed = _list_all(hub, "/crm/v3/objects/deals", limit=100,
-                       propertiesWithHistory="dealstage,hubspot_owner_id,amount")
+    listed = _list_all(
+        hub, "/crm/v3/objects/deals", limit=100, propertiesWithHistory="dealstage,hubspot_owner_id,amount"
+    )
     assert len(listed) == len(deals)
     for r in listed:
         d = deals[r["id"]]
         history = r["propertiesWithHistory"]
-        assert [(h["value"], h["timestamp"]) for h in history["dealstage"]] == \
-            [(s, iso_z(t, millis=True)) for s, t in reversed(d.stage_history)]
+        assert [(h["value"], h["timestamp"]) for h in history["dealstage"]] == [
+            (s, iso_z(t, millis=True)) for s, t in reversed(d.stage_history)
+        ]
         assert [h["value"] for h in history["hubspot_owner_id"]] == [o for o, _ in reversed(d.owner_history)]
         assert [h["value"] for h in history["amount"]] == [str(a) for a, _ in reversed(d.amount_history)]
         assert all(set(h) >= {"value", "timestamp", "sourceType"} for h in history["dealstage"])
         assert history["dealstage"][0]["updatedByUserId"] == int(d.owner_at(d.stage_history[-1][1])) - 60_000_000
-        assert set(r["properties"]) == {"amount", "closedate", "createdate", "dealname", "dealstage",
-                                        "hs_lastmodifieddate", "hs_object_id", "pipeline"}
+        assert set(r["properties"]) == {
+            "amount",
+            "closedate",
+            "createdate",
+            "dealname",
+            "dealstage",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "pipeline",
+        }
     page = _get(hub, "/crm/v3/objects/deals", limit=100, propertiesWithHistory="dealstage").json()
     assert len(page["results"]) == 50  # property history caps a page at 50 records
     reopened = next(d for d in deals.values() if d.reopened)
@@ -258,6 +295,7 @@ def test_associations_follow_the_world(hub: SandboxServer, world: World) -> None
 
 # --- search ---
 
+
 @pytest.mark.parametrize("obj", ["deals", "contacts", "companies"])
 def test_search_returns_exactly_the_records_modified_in_the_window(hub: SandboxServer, world: World, obj: str) -> None:
     records = _records(world, obj)
@@ -274,39 +312,73 @@ def test_search_returns_exactly_the_records_modified_in_the_window(hub: SandboxS
     assert len(expected) > 5
     between = window([{"propertyName": prop, "operator": "BETWEEN", "value": _millis(low), "highValue": _millis(high)}])
     assert len(between) == len({r["id"] for r in between}) and {r["id"] for r in between} == expected
-    iso = window([{"propertyName": prop, "operator": "GTE", "value": iso_z(low, millis=True)},
-                  {"propertyName": prop, "operator": "LTE", "value": iso_z(high, millis=True)}])
+    iso = window(
+        [
+            {"propertyName": prop, "operator": "GTE", "value": iso_z(low, millis=True)},
+            {"propertyName": prop, "operator": "LTE", "value": iso_z(high, millis=True)},
+        ]
+    )
     assert {r["id"] for r in iso} == expected
-    strict = window([{"propertyName": prop, "operator": "GT", "value": _millis(low)},
-                     {"propertyName": prop, "operator": "LT", "value": _millis(high)}])
+    strict = window(
+        [
+            {"propertyName": prop, "operator": "GT", "value": _millis(low)},
+            {"propertyName": prop, "operator": "LT", "value": _millis(high)},
+        ]
+    )
     assert {r["id"] for r in strict} == {i for i, t in records.items() if low < t < high}
     exact = window([{"propertyName": prop, "operator": "EQ", "value": _millis(low)}])
     assert {r["id"] for r in exact} == {i for i, t in records.items() if t == low}
     # two filter groups are OR-ed
     either = window([{"propertyName": prop, "operator": "LT", "value": _millis(low)}])
     either_ids = {r["id"] for r in either}
-    union, _ = _search_all(hub, obj, {"limit": 200, "filterGroups": [
-        {"filters": [{"propertyName": prop, "operator": "LT", "value": _millis(low)}]},
-        {"filters": [{"propertyName": prop, "operator": "GT", "value": _millis(high)}]}]})
+    union, _ = _search_all(
+        hub,
+        obj,
+        {
+            "limit": 200,
+            "filterGroups": [
+                {"filters": [{"propertyName": prop, "operator": "LT", "value": _millis(low)}]},
+                {"filters": [{"propertyName": prop, "operator": "GT", "value": _millis(high)}]},
+            ],
+        },
+    )
     assert {r["id"] for r in union} == either_ids | {i for i, t in records.items() if t > high}
     # results carry the modified date they were selected on
     assert all(low <= datetime.fromisoformat(r["properties"][prop].replace("Z", "+00:00")) <= high for r in between)
 
 
 def test_search_sorts_and_properties(hub: SandboxServer, world: World) -> None:
-    desc, _ = _search_all(hub, "deals", {"sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
-                                         "properties": ["dealstage", "amount"], "limit": 11})
+    desc, _ = _search_all(
+        hub,
+        "deals",
+        {
+            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
+            "properties": ["dealstage", "amount"],
+            "limit": 11,
+        },
+    )
     stamps = [r["properties"]["hs_lastmodifieddate"] for r in desc]
     assert stamps == sorted(stamps, reverse=True) and len(desc) == len(_records(world, "deals"))
     assert set(desc[0]["properties"]) == {"dealstage", "amount", "createdate", "hs_lastmodifieddate", "hs_object_id"}
     asc, _ = _search_all(hub, "contacts", {"sorts": ["lastmodifieddate"], "limit": 50})
-    assert [r["properties"]["lastmodifieddate"] for r in asc] == sorted(r["properties"]["lastmodifieddate"] for r in asc)
-    by_amount, _ = _search_all(hub, "deals", {"sorts": [{"propertyName": "amount", "direction": "ASCENDING"}],
-                                              "properties": ["amount"], "limit": 200})
+    assert [r["properties"]["lastmodifieddate"] for r in asc] == sorted(
+        r["properties"]["lastmodifieddate"] for r in asc
+    )
+    by_amount, _ = _search_all(
+        hub,
+        "deals",
+        {"sorts": [{"propertyName": "amount", "direction": "ASCENDING"}], "properties": ["amount"], "limit": 200},
+    )
     amounts = [float(r["properties"]["amount"]) for r in by_amount]
     assert amounts == sorted(amounts)
-    won = _search(hub, "deals", {"filterGroups": [{"filters": [
-        {"propertyName": "dealstage", "operator": "IN", "values": ["closedwon"]}]}], "limit": 200}).json()
+    won = _search(
+        hub,
+        "deals",
+        {
+            "filterGroups": [{"filters": [{"propertyName": "dealstage", "operator": "IN", "values": ["closedwon"]}]}],
+            "limit": 200,
+        },
+    ).json()
     assert won["total"] == sum(1 for d in world.crm.deals if d.stage == "closedwon" and not d.is_archived)
 
 
@@ -340,6 +412,7 @@ def test_a_client_paging_a_search_past_the_cap_is_refused(monkeypatch: pytest.Mo
 
 # --- errors, auth, rate limits ---
 
+
 def test_invalid_requests_get_hubspot_error_bodies(hub: SandboxServer) -> None:
     def assert_400(response: requests.Response) -> None:
         assert response.status_code == 400, response.text
@@ -354,24 +427,54 @@ def test_invalid_requests_get_hubspot_error_bodies(hub: SandboxServer) -> None:
     assert_400(_get(hub, "/crm/v3/objects/deals", associations="false"))
     assert_400(_search(hub, "widgets", {}))
     assert_400(_search(hub, "deals", {"limit": 201}))
-    assert_400(_search(hub, "deals", {"filterGroups": [{"filters": [
-        {"propertyName": "hs_lastmodifieddate", "operator": "SINCE", "value": "0"}]}]}))
-    assert_400(_search(hub, "deals", {"filterGroups": [{"filters": [
-        {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "yesterday"}]}]}))
-    assert_400(_search(hub, "deals", {"filterGroups": [{"filters": [
-        {"propertyName": "nosuchproperty", "operator": "EQ", "value": "1"}]}]}))
+    assert_400(
+        _search(
+            hub,
+            "deals",
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "SINCE", "value": "0"}]}
+                ]
+            },
+        )
+    )
+    assert_400(
+        _search(
+            hub,
+            "deals",
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "yesterday"}]}
+                ]
+            },
+        )
+    )
+    assert_400(
+        _search(
+            hub,
+            "deals",
+            {"filterGroups": [{"filters": [{"propertyName": "nosuchproperty", "operator": "EQ", "value": "1"}]}]},
+        )
+    )
     assert_400(_search(hub, "deals", {"sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "UP"}]}))
     assert_400(requests.post(f"{hub.url}/crm/v3/objects/deals/search", headers=AUTH, data=b"{not json", timeout=30))
     assert _get(hub, "/crm/v3/pipelines/deals/nosuchpipeline").status_code == 404
 
 
 def test_every_endpoint_wants_the_bearer_token(hub: SandboxServer) -> None:
-    for path in ("/crm/v3/objects/deals", "/crm/v3/objects/contacts/1", "/crm/v3/owners", "/crm/v3/pipelines/deals",
-                 "/crm/v3/properties/deals", "/crm/v3/objects/goal_targets"):
+    for path in (
+        "/crm/v3/objects/deals",
+        "/crm/v3/objects/contacts/1",
+        "/crm/v3/owners",
+        "/crm/v3/pipelines/deals",
+        "/crm/v3/properties/deals",
+        "/crm/v3/objects/goal_targets",
+    ):
         response = requests.get(f"{hub.url}{path}", timeout=30)
         assert response.status_code == 401 and response.json()["category"] == "INVALID_AUTHENTICATION"
-    wrong = requests.post(f"{hub.url}/crm/v3/objects/deals/search", json={},
-                          headers={"Authorization": "Bearer nope"}, timeout=30)
+    wrong = requests.post(
+        f"{hub.url}/crm/v3/objects/deals/search", json={}, headers={"Authorization": "Bearer nope"}, timeout=30
+    )
     assert wrong.status_code == 401
 
 
@@ -387,6 +490,7 @@ def test_search_has_its_own_rate_limit_bucket() -> None:
 
 
 # --- owners, pipelines, properties, goal targets ---
+
 
 def test_owners_show_their_current_team_and_move_when_it_changes(hub: SandboxServer, world: World) -> None:
     owners = {o["id"]: o for o in _list_all(hub, "/crm/v3/owners", limit=5)}
@@ -412,8 +516,10 @@ def test_pipeline_and_property_definitions(hub: SandboxServer) -> None:
     stages = pipelines[0]["stages"]
     assert [s["id"] for s in stages] == [*OPEN_STAGES, *CLOSED_STAGES]
     assert [s["displayOrder"] for s in stages] == list(range(7))
-    assert {s["id"]: (s["metadata"]["isClosed"], s["metadata"]["probability"]) for s in stages}["closedwon"] == \
-        ("true", "1.0")
+    assert {s["id"]: (s["metadata"]["isClosed"], s["metadata"]["probability"]) for s in stages}["closedwon"] == (
+        "true",
+        "1.0",
+    )
     assert _get(hub, "/crm/v3/pipelines/deals/default/stages").json()["results"] == stages
     props = {p["name"]: p for p in _get(hub, "/crm/v3/properties/deals").json()["results"]}
     assert props["dealstage"]["type"] == "enumeration" and len(props["dealstage"]["options"]) == 7
@@ -442,6 +548,7 @@ def test_a_goal_target_per_rep_and_month(hub: SandboxServer, world: World) -> No
 
 
 # --- determinism and change over time ---
+
 
 def test_same_world_same_bytes_and_a_later_world_changes_old_deals() -> None:
     headers = {k.lower(): v for k, v in AUTH.items()}

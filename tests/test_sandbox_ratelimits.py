@@ -1,4 +1,4 @@
-"""Sandbox rate limits (DESIGN §4): each vendor's 429 body and headers past its limit, none under it, none off."""
+"""Sandbox rate limits (docs/architecture.md: API contracts): each vendor's 429 body and headers past its limit, none under it, none off."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from datetime import date
 import pytest
 import requests
 
-from ingestion.sandbox import amazon_api, hubspot_api, shopify_api
-from ingestion.sandbox.faults import request_key
-from ingestion.sandbox.protocol import Request
-from ingestion.sandbox.ratelimit import RateLimiter, RollingWindow, TokenBucket
-from ingestion.sandbox.server import VENDORS, SandboxApp, SandboxServer
-from ingestion.sandbox.world import WorldConfig
+from sandbox import amazon_api, hubspot_api, shopify_api
+from sandbox.faults import request_key
+from sandbox.protocol import Request
+from sandbox.ratelimit import RateLimiter, RollingWindow, TokenBucket
+from sandbox.server import VENDORS, SandboxApp, SandboxServer
+from sandbox.world import WorldConfig
 
 WORLD = WorldConfig(seed=9, scale=0.02, as_of=date(2026, 6, 30))
 ORDERS = "/admin/api/2024-10/orders.json"
@@ -40,9 +40,16 @@ def _limiter(app: SandboxApp, mode: str, clock: FakeClock) -> RateLimiter:
 
 
 def _amazon_headers(base: str) -> dict[str, str]:
-    token = requests.post(f"{base}/auth/o2/token", timeout=10, data={
-        "grant_type": "refresh_token", "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
-        "client_id": amazon_api.DEMO_CLIENT_ID, "client_secret": amazon_api.DEMO_CLIENT_SECRET}).json()
+    token = requests.post(
+        f"{base}/auth/o2/token",
+        timeout=10,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
+            "client_id": amazon_api.DEMO_CLIENT_ID,
+            "client_secret": amazon_api.DEMO_CLIENT_SECRET,
+        },
+    ).json()
     return {"x-amz-access-token": token["access_token"]}
 
 
@@ -52,8 +59,9 @@ def real() -> Iterator[SandboxServer]:
         yield server
 
 
-def _burst(s: requests.Session, url: str, headers: dict[str, str], params: dict[str, str],
-           capacity: int, leak_per_s: float) -> tuple[list[requests.Response], requests.Response]:
+def _burst(
+    s: requests.Session, url: str, headers: dict[str, str], params: dict[str, str], capacity: int, leak_per_s: float
+) -> tuple[list[requests.Response], requests.Response]:
     """Requests as fast as possible until the first 429; returns the successes and the 429."""
     ok: list[requests.Response] = []
     started = time.monotonic()
@@ -66,15 +74,19 @@ def _burst(s: requests.Session, url: str, headers: dict[str, str], params: dict[
     raise AssertionError(f"no 429 after {len(ok)} requests")
 
 
-def test_shopify_leaky_bucket_40_requests_then_429_with_retry_after_then_paced_requests_pass(real: SandboxServer) -> None:
+def test_shopify_leaky_bucket_40_requests_then_429_with_retry_after_then_paced_requests_pass(
+    real: SandboxServer,
+) -> None:
     with requests.Session() as s:
         ok, throttled = _burst(s, real.url + ORDERS, SHOPIFY, {"limit": "1"}, 40, 2.0)
         assert len(ok) >= 40
         assert ok[0].headers["X-Shopify-Shop-Api-Call-Limit"] == "1/40"
         assert throttled.headers["Retry-After"] == "2.0"
         assert throttled.headers["X-Shopify-Shop-Api-Call-Limit"] == "40/40"
-        assert throttled.json() == {"errors": "Exceeded 2 calls per second for api client. "
-                                              "Reduce request rates to resume uninterrupted service."}
+        assert throttled.json() == {
+            "errors": "Exceeded 2 calls per second for api client. "
+            "Reduce request rates to resume uninterrupted service."
+        }
         for _ in range(3):  # at the leak rate (2/s) from a full bucket: never a 429
             time.sleep(0.55)
             assert s.get(real.url + ORDERS, headers=SHOPIFY, params={"limit": "1"}, timeout=10).status_code == 200
@@ -86,8 +98,11 @@ def test_hubspot_ten_secondly_rolling_window(real: SandboxServer) -> None:
         ok, throttled = _burst(s, url, HUBSPOT, {"limit": "1"}, 100, 0.0)
     assert len(ok) == 100  # a rolling window: nothing comes back within 10 s
     first = ok[0].headers
-    assert (first["X-HubSpot-RateLimit-Max"], first["X-HubSpot-RateLimit-Remaining"],
-            first["X-HubSpot-RateLimit-Interval-Milliseconds"]) == ("100", "99", "10000")
+    assert (
+        first["X-HubSpot-RateLimit-Max"],
+        first["X-HubSpot-RateLimit-Remaining"],
+        first["X-HubSpot-RateLimit-Interval-Milliseconds"],
+    ) == ("100", "99", "10000")
     assert throttled.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     body = throttled.json()
     assert body["status"] == "error" and body["errorType"] == "RATE_LIMIT"
@@ -112,9 +127,11 @@ def test_off_never_throttles_and_sends_no_limit_headers() -> None:
         amazon = _amazon_headers(server.url)
         statuses = Counter()
         for _ in range(150):
-            for url, headers, params in ((server.url + ORDERS, SHOPIFY, {"limit": "1"}),
-                                         (f"{server.url}/crm/v3/objects/deals", HUBSPOT, {"limit": "1"}),
-                                         (f"{server.url}/orders/v0/orders", amazon, AMAZON_QUERY)):
+            for url, headers, params in (
+                (server.url + ORDERS, SHOPIFY, {"limit": "1"}),
+                (f"{server.url}/crm/v3/objects/deals", HUBSPOT, {"limit": "1"}),
+                (f"{server.url}/orders/v0/orders", amazon, AMAZON_QUERY),
+            ):
                 response = s.get(url, headers=headers, params=params, timeout=10)
                 statuses[response.status_code] += 1
                 assert not any("ratelimit" in h.lower() or "call-limit" in h.lower() for h in response.headers)
@@ -133,8 +150,9 @@ def test_a_client_at_the_published_rate_never_gets_a_429_and_a_faster_one_does()
     clock = FakeClock()
     with SandboxServer(app, port=0) as server, requests.Session() as s:
         amazon = _amazon_headers(server.url)
-        order_id = s.get(f"{server.url}/orders/v0/orders", headers=amazon, params=AMAZON_QUERY,
-                         timeout=10).json()["payload"]["Orders"][0]["AmazonOrderId"]
+        order_id = s.get(f"{server.url}/orders/v0/orders", headers=amazon, params=AMAZON_QUERY, timeout=10).json()[
+            "payload"
+        ]["Orders"][0]["AmazonOrderId"]
         endpoints = {
             "shopify": (server.url + ORDERS, SHOPIFY, {"limit": "1"}),
             "hubspot": (f"{server.url}/crm/v3/objects/deals", HUBSPOT, {"limit": "1"}),
@@ -175,9 +193,11 @@ def test_limits_are_thread_safe_under_a_threading_server() -> None:
     _limiter(app, "real", FakeClock())  # time stands still: exactly the capacity gets through
     with SandboxServer(app, port=0) as server:
         amazon = _amazon_headers(server.url)
-        for url, headers, params, capacity in ((server.url + ORDERS, SHOPIFY, {"limit": "1"}, 40),
-                                               (f"{server.url}/crm/v3/objects/deals", HUBSPOT, {"limit": "1"}, 100),
-                                               (f"{server.url}/orders/v0/orders", amazon, AMAZON_QUERY, 20)):
+        for url, headers, params, capacity in (
+            (server.url + ORDERS, SHOPIFY, {"limit": "1"}, 40),
+            (f"{server.url}/crm/v3/objects/deals", HUBSPOT, {"limit": "1"}, 100),
+            (f"{server.url}/orders/v0/orders", amazon, AMAZON_QUERY, 20),
+        ):
             statuses: Counter[int] = Counter()
             lock = threading.Lock()
 
@@ -222,8 +242,9 @@ def test_an_injected_429_carries_the_vendor_headers_of_an_exhausted_bucket() -> 
         app = SandboxApp(WORLD, rate_limits=mode, faults="heavy")
         assert app.faults is not None
         for since in range(10_000):
-            req = Request("GET", ORDERS, {"limit": "1", "since_id": str(since)},
-                          {k.lower(): v for k, v in SHOPIFY.items()})
+            req = Request(
+                "GET", ORDERS, {"limit": "1", "since_id": str(since)}, {k.lower(): v for k, v in SHOPIFY.items()}
+            )
             fault = app.faults.plan(request_key(req), 0)
             if fault is not None and fault.kind == "rate_limited":
                 break

@@ -26,20 +26,30 @@ import requests
 from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from ingestion.sandbox.server import SandboxServer
-from orchestration.cli import prepare_dagster_home
+from cli.main import prepare_dagster_home
+from core.settings import settings
 from orchestration.runner import run_main_job
+from sandbox.server import SandboxServer
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1600, "height": 1000}  # CSS pixels; screenshots at device scale 2
 WIDE_VIEWPORT = {"width": 2400, "height": 1500}
 FINANCE_ASSET = AssetKey(["finance", "monthly_revenue"])
 # raw → staging → intermediate → marts → finance: every asset on the paths from one raw table to the two
 # revenue marts (the whole graph has ~90 assets and is unreadable in one screenshot).
-LINEAGE_SELECTION = ('key:"raw_shopify/orders"+ and '
-                     '+(key:"finance/monthly_revenue" or key:"marts/channel_revenue_daily")')
+LINEAGE_SELECTION = (
+    'key:"raw_shopify/orders"+ and +(key:"finance/monthly_revenue" or key:"marts/channel_revenue_daily")'
+)
 UI_START_TIMEOUT_S = 240
 MS = 1000
 
@@ -56,9 +66,9 @@ class Deployment:
 
 
 def _group_assets() -> tuple[dict[str, frozenset[AssetKey]], frozenset[AssetKey]]:
-    from orchestration.definitions import defs
+    from orchestration.definitions import load_definitions
 
-    graph = defs.resolve_asset_graph()
+    graph = load_definitions().resolve_asset_graph()
     groups: dict[str, set[AssetKey]] = {}
     for key in graph.get_all_asset_keys():
         groups.setdefault(graph.get(key).group_name, set()).add(key)
@@ -71,7 +81,7 @@ def chromium() -> Path:
     """Debian's chromium; missing: skip, or fail when SALESDW_REQUIRE_BROWSER=1 (CI)."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the UI test"
-        if os.environ.get("SALESDW_REQUIRE_BROWSER") == "1":
+        if settings().require_browser:
             pytest.fail(message + " (SALESDW_REQUIRE_BROWSER=1)")
         pytest.skip(message)
     return CHROMIUM
@@ -140,14 +150,21 @@ def ui_server(chromium: Path, warehouse: Path, tmp_path_factory: pytest.TempPath
 
     Started before the main job runs, as a user keeps the UI open during `salesdw run`: it loads meanwhile."""
     prepare_dagster_home()
-    import orchestration.definitions  # noqa: F401  (parses the dbt manifest here, not also in the UI's code server)
+    from orchestration.definitions import load_definitions
+
+    load_definitions()  # prepares the dbt manifest here, not also in the UI's code server
 
     port = _free_port()
     log = tmp_path_factory.mktemp("ui") / "salesdw_ui.log"
     salesdw = Path(sys.executable).parent / "salesdw"
     with log.open("w") as out:
-        process = subprocess.Popen([str(salesdw), "ui", "--host", "127.0.0.1", "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ), start_new_session=True)
+        process = subprocess.Popen(
+            [str(salesdw), "ui", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+            start_new_session=True,
+        )
     try:
         yield UiServer(f"http://127.0.0.1:{port}", process, log)
     finally:
@@ -178,7 +195,7 @@ def ui_url(ui_server: UiServer, deployment: Deployment) -> str:
 
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    configured = os.environ.get("SALESDW_SCREENSHOT_DIR")
+    configured = settings().screenshot_dir
     path = Path(configured).resolve() if configured else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -275,8 +292,14 @@ def _zoom_out_until_in_view(page: Page, elements: list[Locator]) -> None:
     assert top and right
     for _ in range(5):
         boxes = [e.bounding_box() for e in elements]
-        if all(b and b["y"] > top["y"] + top["height"] and b["x"] > 0 and b["x"] + b["width"] < right["x"]
-               and b["y"] + b["height"] < VIEWPORT["height"] for b in boxes):
+        if all(
+            b
+            and b["y"] > top["y"] + top["height"]
+            and b["x"] > 0
+            and b["x"] + b["width"] < right["x"]
+            and b["y"] + b["height"] < VIEWPORT["height"]
+            for b in boxes
+        ):
             return
         page.locator("button:has([aria-label=zoom_out])").click()
         page.wait_for_timeout(500)
@@ -284,7 +307,8 @@ def _zoom_out_until_in_view(page: Page, elements: list[Locator]) -> None:
 
 
 def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
-        page: Page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
+    page: Page, ui_url: str, deployment: Deployment, screenshots: Path
+) -> None:
     # The global lineage: one collapsed node per group, with how many of its assets the run materialized
     # (a group node shows its counts above a zoom level: a wider window while asserting them).
     page.set_viewport_size(WIDE_VIEWPORT)
@@ -297,8 +321,10 @@ def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
         node = _group_node(page, group)
         done = len(keys & deployment.materialized)
         assert done, f"the run materialized nothing in {group}"
-        assert (_status_count(node, "green"), _status_count(node, "yellow")) == (done, len(keys) - done), \
-            (group, node.text_content())
+        assert (_status_count(node, "green"), _status_count(node, "yellow")) == (done, len(keys) - done), (
+            group,
+            node.text_content(),
+        )
 
     # One lineage through every layer, groups expanded (right-click on the background: "Expand all groups"),
     # in the whole window (navigation and asset tree hidden); entering the selection fits the graph to it.
@@ -315,8 +341,12 @@ def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
     labels = [t.strip() for t in nodes.all_inner_texts()]
     names = [k.path[-1] for k in deployment.lineage]
     assert _one_node_each(labels, names), (sorted(labels), sorted(names))
-    for key in (AssetKey(["raw_shopify", "orders"]), AssetKey(["staging", "stg_shopify__orders"]),
-                FINANCE_ASSET, AssetKey(["marts", "channel_revenue_daily"])):
+    for key in (
+        AssetKey(["raw_shopify", "orders"]),
+        AssetKey(["staging", "stg_shopify__orders"]),
+        FINANCE_ASSET,
+        AssetKey(["marts", "channel_revenue_daily"]),
+    ):
         assert key in deployment.lineage and key in deployment.materialized, key
     assert "monthly_revenue" in labels
     # every node on the lineage is drawn materialized: green when zoomed out, a "Materialized" row when close
@@ -333,7 +363,8 @@ def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
 
 
 def test_finance_asset_page_shows_the_runs_materialization(
-        page: Page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
+    page: Page, ui_url: str, deployment: Deployment, screenshots: Path
+) -> None:
     page.goto(f"{ui_url}/assets/{FINANCE_ASSET.to_user_string()}")
     expect(page.get_by_role("tab", name="Overview")).to_be_visible()
     expect(page.get_by_text("Latest materialization")).to_be_visible()
@@ -352,10 +383,11 @@ def test_finance_asset_page_shows_the_runs_materialization(
 
 
 def test_finance_asset_checks_tab_lists_every_check_passed(
-        page: Page, ui_url: str, deployment: Deployment, screenshots: Path) -> None:
-    from orchestration.definitions import defs
+    page: Page, ui_url: str, deployment: Deployment, screenshots: Path
+) -> None:
+    from orchestration.definitions import load_definitions
 
-    defined = {k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == FINANCE_ASSET}
+    defined = {k for k in load_definitions().resolve_asset_graph().asset_check_keys if k.asset_key == FINANCE_ASSET}
     assert len(defined) >= 5 and {k for k in deployment.checks if k.asset_key == FINANCE_ASSET} == defined
     assert all(deployment.checks[k] for k in defined)
 

@@ -23,12 +23,14 @@ def render_markdown(rows: list[tuple[Any, str, Decimal, str]]) -> str:
     for month, channel, net, period_status in rows:
         by_month[month][channel] = Decimal(net)
         status[month] = period_status
-    lines = ["| month | status | " + " | ".join(channels) + " | total |",
-             "|---|---|" + "---:|" * (len(channels) + 1)]
+    lines = ["| month | status | " + " | ".join(channels) + " | total |", "|---|---|" + "---:|" * (len(channels) + 1)]
     for month in sorted(by_month):
         values = [by_month[month].get(c, Decimal("0.00")) for c in channels]
-        lines.append(f"| {month:%Y-%m} | {status[month]} | " + " | ".join(f"{v:,.2f}" for v in values)
-                     + f" | {sum(values, Decimal('0')):,.2f} |")
+        lines.append(
+            f"| {month:%Y-%m} | {status[month]} | "
+            + " | ".join(f"{v:,.2f}" for v in values)
+            + f" | {sum(values, Decimal('0')):,.2f} |"
+        )
     return "Net revenue (USD) by channel by month\n\n" + "\n".join(lines)
 
 

@@ -8,25 +8,39 @@ Four dbt asset definitions share one translator (each is one step, so checks can
   append-only), built only after the blocking reconciliation check on ``marts.channel_revenue_daily``;
 - ``dbt_finance_monthly``: ``finance.monthly_revenue`` in monthly partitions (a partition is a revenue
   month; a backfill of a range rebuilds exactly those months).
-Partitioned builds pass the range to dbt in env vars SALESDW_PARTITION_START / SALESDW_PARTITION_END.
+Partitioned builds pass the range to dbt as ``--vars`` (``partition_start``, ``partition_end``) and the
+month close its month (``close_through_month``): ``dbt_build_args`` builds those arguments. Nothing here
+runs at import: ``dbt_asset_defs()`` prepares the manifest (``dbt parse`` when stale) when the
+definitions load.
 """
 
+import hashlib
+import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 from dagster import (
-    AssetExecutionContext, AssetKey, AssetSpec, AutomationCondition, BackfillPolicy, Config, DailyPartitionsDefinition,
-    FreshnessPolicy, MonthlyPartitionsDefinition, Output,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    AutomationCondition,
+    BackfillPolicy,
+    Config,
+    DailyPartitionsDefinition,
+    FreshnessPolicy,
+    MonthlyPartitionsDefinition,
+    Output,
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from core.settings import settings
 from orchestration.assets.finance_report import monthly_revenue_report
-from orchestration.resources import ASSET_METADATA_ENV, DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
+from orchestration.resources import DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
 
 # the first day the warehouse models: dbt's var history_start, so partitions and models agree
 HISTORY_START = str(yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["history_start"])
@@ -43,7 +57,7 @@ monthly_partitions = MonthlyPartitionsDefinition(start_date=HISTORY_START, end_o
 MART_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25))
 
 
-def ensure_manifest() -> None:
+def prepare_manifest() -> None:
     """Parse the dbt project when its manifest is missing or older than any project file."""
     manifest = dbt_project.manifest_path
     sources = [p for d in ("models", "macros", "seeds", "snapshots", "tests") for p in (DBT_PROJECT_DIR / d).rglob("*")]
@@ -79,51 +93,72 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(**extra)
 
 
-# A run builds one part of the graph (see orchestration/schedules.py): a dbt test runs with it when the
-# models it reads are built in this run or upstream of them, never against a model another run builds.
-os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
-
 TRANSLATOR = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-
-ensure_manifest()
-
-
-PARTITION_ENV = ("SALESDW_PARTITION_START", "SALESDW_PARTITION_END")  # read by the partitioned models
-
-
-def _partition_range(context: AssetExecutionContext, monthly: bool) -> tuple[str, str]:
-    window = context.partition_time_window
-    last = window.end.date() - timedelta(days=1)  # the window's end is exclusive
-    return window.start.date().isoformat(), (last.replace(day=1) if monthly else last).isoformat()
-
-
-def _target_path(context: AssetExecutionContext) -> Path:
-    """A fresh target directory per invocation, seeded with the last parse state: dbt re-parses only what
-    changed (the range travels in env vars, not --vars, which would force a full parse)."""
-    path = TARGET_DIR / f"{context.op_execution_context.op.name}-{context.run_id[:8]}"
-    path.mkdir(parents=True, exist_ok=True)
-    if (TARGET_DIR / PARSE_STATE).exists():
-        shutil.copy2(TARGET_DIR / PARSE_STATE, path / PARSE_STATE)
-    return path
-
-
 PARSE_STATE = "partial_parse.msgpack"
 TARGET_DIR = DBT_PROJECT_DIR / dbt_project.target_path  # dbt's target folder (the project's `target/`)
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, partition: tuple[str, str] | None = None,
-           report: bool = False) -> Iterator[Any]:
+def month_start(month: str) -> str:
+    """``YYYY-MM`` (or any ISO date in the month) as the month's first day."""
+    return date.fromisoformat(month[:7] + "-01").isoformat()
+
+
+def dbt_build_args(partition: tuple[str, str] | None = None, close_through_month: str | None = None) -> list[str]:
+    """The arguments of one ``dbt build``: the partition range (first and last day, inclusive) and the month to
+    close through travel as dbt vars, which the partitioned models and the finance ledger read."""
+    dbt_vars: dict[str, str] = {}
+    if partition:
+        first, last = partition
+        if date.fromisoformat(first) > date.fromisoformat(last):
+            raise ValueError(f"partition range {first} .. {last} is empty")
+        dbt_vars.update(partition_start=first, partition_end=last)
+    if close_through_month:
+        dbt_vars["close_through_month"] = month_start(close_through_month)
+    return ["build", *(["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else [])]
+
+
+def partition_range(start: date, end: date, monthly: bool) -> tuple[str, str]:
+    """A partition time window [start, end) as the first and last partition key dbt filters on (the last day,
+    or for monthly partitions the last month's first day)."""
+    last = end - timedelta(days=1)  # the window's end is exclusive
+    return start.isoformat(), (last.replace(day=1) if monthly else last).isoformat()
+
+
+def _parse_state(args: list[str]) -> Path:
+    """The saved partial-parse state for builds with these arguments: dbt parses in full when the --vars
+    differ from the state's, so each set of vars keeps its own (a build with the same vars re-parses only
+    what changed; unpartitioned builds never pay for a partitioned one's parse)."""
+    key = hashlib.sha256(" ".join(args).encode()).hexdigest()[:12]
+    return TARGET_DIR / f"{PARSE_STATE}.{key}"
+
+
+def _target_path(context: AssetExecutionContext, saved_state: Path) -> Path:
+    """A fresh target directory per invocation, seeded with the last parse state for its vars."""
+    path = TARGET_DIR / f"{context.op_execution_context.op.name}-{context.run_id[:8]}"
+    path.mkdir(parents=True, exist_ok=True)
+    if saved_state.exists():
+        shutil.copy2(saved_state, path / PARSE_STATE)
+    return path
+
+
+def _build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    partition: tuple[str, str] | None = None,
+    close_through_month: str | None = None,
+    report: bool = False,
+) -> Iterator[Any]:
     if partition:
         context.log.info(f"dbt build of partitions {partition[0]} .. {partition[1]}")
-    saved = {k: os.environ.pop(k, None) for k in PARTITION_ENV}
-    os.environ.update(dict(zip(PARTITION_ENV, partition or ())))
-    target = _target_path(context)
-    invocation = dbt.cli(["build"], context=context, target_path=target)
+    args = dbt_build_args(partition, close_through_month)
+    saved_state = _parse_state(args)
+    target = _target_path(context, saved_state)
+    invocation = dbt.cli(args, context=context, target_path=target)
     try:
         # Row counts and column schema/lineage are read through dbt's adapter once dbt has exited
         # (dagster-dbt waits for the process with DuckDB: one writer per file).
         stream = invocation.stream()
-        detail = os.environ.get(ASSET_METADATA_ENV, "full")
+        detail = settings().dbt_asset_metadata
         if detail in ("full", "counts"):
             stream = stream.fetch_row_counts()
         if detail == "full":
@@ -131,13 +166,10 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, partition: tuple
         events = list(stream)
     finally:
         _release_warehouse(invocation.adapter)
-        for k, v in saved.items():
-            os.environ.pop(k, None)
-            if v is not None:
-                os.environ[k] = v
     if (target / PARSE_STATE).exists():
-        shutil.copy2(target / PARSE_STATE, TARGET_DIR / f"{PARSE_STATE}.tmp")
-        os.replace(TARGET_DIR / f"{PARSE_STATE}.tmp", TARGET_DIR / PARSE_STATE)
+        staged = saved_state.with_name(saved_state.name + ".tmp")
+        shutil.copy2(target / PARSE_STATE, staged)
+        os.replace(staged, saved_state)
     finance_view = monthly_revenue_report() if report else {}  # month × channel figures without SQL
     for event in events:
         if finance_view and isinstance(event, Output):
@@ -154,57 +186,64 @@ def _release_warehouse(adapter: Any) -> None:
     if adapter.type() == "duckdb":
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-        with DuckDBConnectionManager._LOCK:  # noqa: SLF001 - dbt-duckdb has no public close
-            if DuckDBConnectionManager._ENV is not None:  # noqa: SLF001
-                DuckDBConnectionManager._ENV.close()  # noqa: SLF001
-                DuckDBConnectionManager._ENV = None  # noqa: SLF001
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
+                DuckDBConnectionManager._ENV = None
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=TRANSLATOR,
-    exclude=f"{DAILY_FACTS} {MONTHLY_FINANCE} {FINANCE_LEDGER}",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from _build(context, dbt)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=TRANSLATOR,
-    select=FINANCE_LEDGER,
-    name="dbt_finance_ledger",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_finance_ledger(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator[Any]:
-    if config.close_through_month:  # the month-close job: close every month through this one
-        month = date.fromisoformat(config.close_through_month[:7] + "-01")
-        os.environ["SALESDW_CLOSE_THROUGH_MONTH"] = month.isoformat()
-        context.log.info(f"closing every month through {month:%Y-%m}")
-    yield from _build(context, dbt)
-
-
-def _partitioned_dbt_assets(select: str, partitions_def: DailyPartitionsDefinition | MonthlyPartitionsDefinition,
-                            report: bool = False) -> Any:
-    monthly = isinstance(partitions_def, MonthlyPartitionsDefinition)
+def dbt_asset_defs() -> list[Any]:
+    """The four dbt asset definitions, from a manifest prepared now (``dbt parse`` when it is stale)."""
+    prepare_manifest()
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         dagster_dbt_translator=TRANSLATOR,
-        select=select,
-        name=f"dbt_{'finance_monthly' if monthly else 'orders_daily'}",
-        partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.single_run(),  # a backfill of a range is one dbt build
+        exclude=f"{DAILY_FACTS} {MONTHLY_FINANCE} {FINANCE_LEDGER}",
         pool=WAREHOUSE_POOL,
     )
-    def _assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        yield from _build(context, dbt, _partition_range(context, monthly), report=report)
+    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        yield from _build(context, dbt)
 
-    return _assets
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        dagster_dbt_translator=TRANSLATOR,
+        select=FINANCE_LEDGER,
+        name="dbt_finance_ledger",
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_finance_ledger(
+        context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+    ) -> Iterator[Any]:
+        if config.close_through_month:  # the month-close job: close every month through this one
+            context.log.info(f"closing every month through {config.close_through_month[:7]}")
+        yield from _build(context, dbt, close_through_month=config.close_through_month or None)
 
+    def partitioned(
+        select: str, partitions_def: DailyPartitionsDefinition | MonthlyPartitionsDefinition, report: bool = False
+    ) -> Any:
+        monthly = isinstance(partitions_def, MonthlyPartitionsDefinition)
 
-dbt_orders_daily = _partitioned_dbt_assets(DAILY_FACTS, daily_partitions)
-dbt_finance_monthly = _partitioned_dbt_assets(MONTHLY_FINANCE, monthly_partitions, report=True)
+        @dbt_assets(
+            manifest=dbt_project.manifest_path,
+            dagster_dbt_translator=TRANSLATOR,
+            select=select,
+            name=f"dbt_{'finance_monthly' if monthly else 'orders_daily'}",
+            partitions_def=partitions_def,
+            backfill_policy=BackfillPolicy.single_run(),  # a backfill of a range is one dbt build
+            pool=WAREHOUSE_POOL,
+        )
+        def _assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+            window = context.partition_time_window
+            yield from _build(
+                context, dbt, partition_range(window.start.date(), window.end.date(), monthly), report=report
+            )
 
-dbt_asset_defs = [dbt_models, dbt_orders_daily, dbt_finance_ledger, dbt_finance_monthly]
+        return _assets
+
+    return [
+        dbt_models,
+        partitioned(DAILY_FACTS, daily_partitions),
+        dbt_finance_ledger,
+        partitioned(MONTHLY_FINANCE, monthly_partitions, report=True),
+    ]

@@ -3,7 +3,7 @@ reconciliation suites on the finance path. Results carry the failing expectation
 
 from __future__ import annotations
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetKey, asset_check
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, AssetKey, asset_check
 
 from orchestration.checks.gx_finance_suites import FINANCE_SUITES
 from orchestration.checks.gx_runner import SuiteSpec, validate
@@ -16,17 +16,17 @@ def _gx_check(suite: SuiteSpec) -> AssetChecksDefinition:
         asset=AssetKey(list(suite.asset)),
         name=f"gx_{suite.name}",
         description=f"Great Expectations suite {suite.name} on {'.'.join(suite.asset)} (blocking: a failure stops "
-                    "everything downstream in the run).",
+        "everything downstream in the run).",
         blocking=True,
         pool=WAREHOUSE_POOL,
     )
     def _check() -> AssetCheckResult:
         with read_only_warehouse() as con:
             outcome = validate(con, suite)
-        return AssetCheckResult(passed=outcome.passed, severity=AssetCheckSeverity.ERROR,
-                                metadata=outcome.metadata())
+        return AssetCheckResult(passed=outcome.passed, severity=AssetCheckSeverity.ERROR, metadata=outcome.metadata())
 
     return _check
 
 
-gx_checks = [_gx_check(suite) for suite in [*RAW_SUITES, *FINANCE_SUITES]]
+def gx_checks() -> list[AssetChecksDefinition]:
+    return [_gx_check(suite) for suite in [*RAW_SUITES, *FINANCE_SUITES]]

@@ -8,12 +8,12 @@ from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import great_expectations as gx  # noqa: E402
-import pandas as pd  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-from great_expectations.expectations import Expectation  # noqa: E402
+import great_expectations as gx
+import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations import Expectation
 
-from ingestion.warehouse import Warehouse, as_warehouse, for_target  # noqa: E402
+from core.warehouse import Warehouse, as_warehouse, for_target
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 

@@ -4,17 +4,20 @@ from datetime import datetime
 
 import great_expectations.expectations as gxe
 
+from ingestion.sources.hubspot.settings import DEAL_STAGES
 from orchestration.checks.gx_runner import SuiteSpec
 
 EARLIEST = datetime(2020, 1, 1)
 FAR_FUTURE = datetime(2100, 1, 1)
 AMAZON_ORDER_STATUSES = [
-    "Pending", "Unshipped", "PartiallyShipped", "Shipped",
-    "Canceled", "Unfulfillable", "InvoiceUnconfirmed", "PendingAvailability",
-]
-HUBSPOT_DEAL_STAGES = [
-    "appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
-    "decisionmakerboughtin", "contractsent", "closedwon", "closedlost",
+    "Pending",
+    "Unshipped",
+    "PartiallyShipped",
+    "Shipped",
+    "Canceled",
+    "Unfulfillable",
+    "InvoiceUnconfirmed",
+    "PendingAvailability",
 ]
 MONEY_STRING = r"^-?\d+(?:\.\d+)?$"
 
@@ -119,7 +122,7 @@ CRM_DEALS = SuiteSpec(
         gxe.ExpectColumnValuesToMatchRegex(column="amount_raw", regex=MONEY_STRING),
         *non_negative("amount"),
         in_set("currency", ["USD", "EUR", "GBP"]),
-        in_set("dealstage", HUBSPOT_DEAL_STAGES),
+        in_set("dealstage", list(DEAL_STAGES)),
     ],
 )
 

@@ -2,10 +2,10 @@
           on_schema_change='append_new_columns') }}
 {#- Finance's monthly revenue (DESIGN §5/§6): closed months exactly as published; open months live,
     plus the adjustments of closed months booked into them.
-    Partitioned (Dagster monthly partitions; env SALESDW_PARTITION_START/_END, month starts): a run rebuilds
+    Partitioned (Dagster monthly partitions; dbt vars partition_start/partition_end, month starts): a run rebuilds
     exactly those months (delete + insert); without them it rebuilds every month. -#}
-{%- set partition_start = env_var('SALESDW_PARTITION_START', '') -%}
-{%- set partition_end = env_var('SALESDW_PARTITION_END', '') -%}
+{%- set partition_start = var('partition_start', '') -%}
+{%- set partition_end = var('partition_end', '') -%}
 with live as (
     select * from {{ ref('int_revenue_monthly_aggregated') }}
 ),

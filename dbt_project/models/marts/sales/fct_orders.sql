@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', unique_key='order_key', on_schema_change='append_new_columns') }}
 {#- Incremental: a run rebuilds only orders changed since the last one (with a lookback for late
     arrivals) and any order still missing its FX rate; `dbt build --full-refresh` rebuilds all.
-    Partitioned (Dagster daily partitions, env SALESDW_PARTITION_START/_END as dates): the run
+    Partitioned (Dagster daily partitions, dbt vars partition_start/partition_end as dates): the run
     re-reads the orders changed on those UTC days, with the same lookback, instead. -#}
 with orders as (
     select * from {{ ref('int_orders_unioned') }}
@@ -31,8 +31,8 @@ select
     o.updated_at
 from dated as o
 {{ join_fx_rate('r', 'o.currency', 'o.order_date') }}
-{%- set partition_start = env_var('SALESDW_PARTITION_START', '') -%}
-{%- set partition_end = env_var('SALESDW_PARTITION_END', '') -%}
+{%- set partition_start = var('partition_start', '') -%}
+{%- set partition_end = var('partition_end', '') -%}
 {% if partition_start and partition_end %}
 where (o.updated_at >= {{ dbt.dateadd('day', -var('incremental_lookback_days'), "cast('" ~ partition_start ~ "' as date)") }}
         and o.updated_at < {{ dbt.dateadd('day', 1, "cast('" ~ partition_end ~ "' as date)") }})

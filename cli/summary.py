@@ -1,0 +1,167 @@
+"""What a run leaves behind, as a user checks it: raw counts against the sandbox truth, mart totals, checks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from core.warehouse import Warehouse, as_warehouse, connect
+
+# sandbox truth record counts -> the raw table that must hold exactly that many rows
+RAW_TABLE_OF_TRUTH = {
+    "shopify.orders": "raw_shopify.orders",
+    "shopify.orders.line_items": "raw_shopify.orders__line_items",
+    "shopify.orders.refunds": "raw_shopify.orders__refunds",
+    "shopify.customers": "raw_shopify.customers",
+    "shopify.products": "raw_shopify.products",
+    "crm.deals": "raw_crm.deals",
+    "crm.owners": "raw_crm.owners",
+    "crm.owners.teams": "raw_crm.owners__teams",
+    "crm.contacts": "raw_crm.contacts",
+    "crm.companies": "raw_crm.companies",
+    "crm.goal_targets": "raw_crm.goal_targets",
+    "crm.deals.stage_history": "raw_crm.deals__stage_history",
+    "crm.deals.owner_history": "raw_crm.deals__owner_history",
+    "crm.deals.companies": "raw_crm.deals__companies",
+    "crm.deals.contacts": "raw_crm.deals__contacts",
+    "crm.deal_pipelines.stages": "raw_crm.deal_pipelines__stages",
+    "amazon.orders": "raw_amazon.orders",
+    "amazon.order_items": "raw_amazon.orders__order_items",
+    "ebay.orders": "raw_ebay.orders",
+    "ebay.orders.line_items": "raw_ebay.orders__line_items",
+    "ebay.orders.refunds": "raw_ebay.orders__payment_summary__refunds",
+    "fx.rates": "raw_fx.rates",
+}
+
+
+def raw_counts(con: Warehouse | Any) -> dict[str, int]:
+    """Rows per raw table (`con`: a warehouse connection of either target, or a DuckDB connection)."""
+    con = as_warehouse(con)
+    tables = sorted(
+        t
+        for (t,) in con.rows(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%\\_staging' escape '\\' "
+            "and table_name not like '\\_dlt%' escape '\\'"
+        )
+    )
+    return {t: con.scalar(f"select count(*) from {t}") for t in tables}
+
+
+MONEY = ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")
+
+
+def channel_totals(con: Warehouse | Any) -> list[dict[str, Any]]:
+    con = as_warehouse(con)
+    if not con.table_exists("marts", "channel_revenue_daily"):
+        return []
+    rows = con.rows(f"""
+        select channel, sum(orders), {", ".join(f"sum({m})" for m in MONEY)}
+        from marts.channel_revenue_daily group by channel order by channel""")
+    return [dict(zip(("channel", "orders", *MONEY), r)) for r in rows]
+
+
+def truth_channel_totals(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for row in truth["monthly"]:
+        t = out.setdefault(row["channel"], {"orders": 0, **{k: Decimal(0) for k in MONEY}})
+        t["orders"] += row["orders"]
+        for k in MONEY:
+            t[k] += Decimal(row[k])
+    return out
+
+
+def quarantine_counts(con: Warehouse | Any) -> dict[tuple[str, str], int]:
+    con = as_warehouse(con)
+    if not con.table_exists("raw_quarantine", "records"):
+        return {}
+    rows = con.rows("select source_key, resource, count(*) from raw_quarantine.records group by 1, 2")
+    return {(source, resource): n for source, resource, n in rows}
+
+
+# raw_quarantine (source key, resource) -> the truth's bad-record resource name
+QUARANTINE_RESOURCE_OF = {
+    ("shopify", "orders"): "shopify.orders",
+    ("amazon", "orders"): "amazon.orders",
+    ("crm", "deals"): "crm.deals",
+}
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers] + [[("" if v is None else str(v)) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
+
+
+def render_summary(
+    warehouse: Path, checks: list[tuple[str, str, bool]], truth: dict[str, Any] | None, run_ok: bool
+) -> tuple[str, bool]:
+    """The printed summary, and whether everything reconciled (raw counts and channel totals vs truth).
+    `warehouse` is the DuckDB file; on the postgres target the database of the environment is read."""
+    out: list[str] = []
+    reconciled = True
+    with connect(warehouse, read_only=True) as con:
+        counts = raw_counts(con)
+        expected = {
+            RAW_TABLE_OF_TRUTH[k]: v
+            for k, v in (truth or {}).get("record_counts", {}).items()
+            if k in RAW_TABLE_OF_TRUTH
+        }
+        rows = []
+        for table, n in counts.items():
+            want = expected.get(table)
+            ok = want is None or want == n
+            reconciled &= ok
+            rows.append([table, n, "" if want is None else want, "" if want is None else ("ok" if ok else "MISMATCH")])
+        out += ["Raw layer (rows loaded vs sandbox truth)", _table(["table", "rows", "truth", ""], rows), ""]
+        totals = channel_totals(con)
+        quarantined = quarantine_counts(con)
+    expected_totals = truth_channel_totals(truth) if truth else {}
+    rows = []
+    for t in totals:
+        want = expected_totals.get(t["channel"], {"orders": 0, **{k: Decimal(0) for k in MONEY}} if truth else None)
+        ok = want is None or all(want[k] == t[k] for k in ("orders", *MONEY))
+        reconciled &= ok
+        rows.append(
+            [
+                t["channel"],
+                t["orders"],
+                *(t[k] for k in MONEY),
+                "" if want is None else ("= truth" if ok else "MISMATCH"),
+            ]
+        )
+    out += [
+        "marts.channel_revenue_daily, all days (USD)",
+        _table(["channel", "orders", "gross", "discounts", "refunds", "net sales", "fees", "net revenue", ""], rows),
+        "",
+    ]
+    expected_bad: dict[str, int] = {}
+    for bad in (truth or {}).get("bad_records", []):
+        expected_bad[bad["resource"]] = expected_bad.get(bad["resource"], 0) + 1
+    rows = [[f"{source}/{resource}", n] for (source, resource), n in sorted(quarantined.items())]
+    got_bad = {QUARANTINE_RESOURCE_OF.get(k, k): n for k, n in quarantined.items()}
+    if truth is not None:
+        quarantine_ok = {k: v for k, v in got_bad.items() if v} == expected_bad
+        reconciled &= quarantine_ok
+        rows.append(
+            [
+                "sandbox truth (bad records served)",
+                sum(expected_bad.values()),
+                "= truth" if quarantine_ok else "MISMATCH",
+            ]
+        )
+    out += [
+        "Quarantine (raw_quarantine.records: records that broke their contract)",
+        _table(["source/resource", "records", ""], [r + [""] * (3 - len(r)) for r in rows]) if rows else "  none",
+        "",
+    ]
+    failed = [c for c in checks if not c[2]]
+    out.append(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+    out += [f"  FAILED {asset}: {name}" for asset, name, _ in failed]
+    out.append(
+        f"Run: {'succeeded' if run_ok else 'FAILED'}; reconciliation with sandbox truth: "
+        f"{'n/a' if truth is None else ('exact' if reconciled else 'MISMATCH')}"
+    )
+    return "\n".join(out), reconciled

@@ -1,0 +1,70 @@
+"""OAuth refresh-token logins (Amazon LWA, eBay): one access token per source, renewed before it expires.
+
+The secrets travel only in the token request (form body or Basic header); errors quote the vendor's
+OAuth error body (``invalid_client``, ``invalid_grant``...), which never echoes them, and the object's
+repr shows none of them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+
+from ingestion.http.session import IngestionHTTPError, ResilientSession
+
+RENEW_BEFORE_S = 60
+
+
+class RefreshTokenAuth(requests.auth.AuthBase):
+    def __init__(
+        self,
+        source: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        basic_client_auth: bool,
+        header: str = "Authorization",
+        prefix: str = "Bearer ",
+    ) -> None:
+        self.source, self.token_url = source, token_url
+        self.header, self.prefix = header, prefix
+        self._client = (client_id, client_secret)
+        self._basic_client_auth = basic_client_auth
+        self._refresh_token = refresh_token
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self._session = ResilientSession(source, "oauth-token")
+
+    def __repr__(self) -> str:  # never show the secrets, even in a debugger or a traceback's locals
+        return f"{type(self).__name__}(source={self.source!r}, token_url={self.token_url!r})"
+
+    def _access_token(self) -> str:
+        with self._lock:
+            if self._token is None or time.monotonic() > self._expires_at - RENEW_BEFORE_S:
+                form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+                if self._basic_client_auth:
+                    response = self._session.post(
+                        self.token_url, data=form, auth=requests.auth.HTTPBasicAuth(*self._client)
+                    )
+                else:
+                    response = self._session.post(
+                        self.token_url, data={**form, "client_id": self._client[0], "client_secret": self._client[1]}
+                    )
+                if not response.ok:
+                    raise IngestionHTTPError(
+                        f"{self.source}/oauth-token: POST {self.token_url} -> HTTP "
+                        f"{response.status_code}: {response.text[:200]}"
+                    )
+                body = response.json()
+                self._token = body["access_token"]
+                self._expires_at = time.monotonic() + float(body["expires_in"])
+            return self._token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers[self.header] = self.prefix + self._access_token()
+        return request

@@ -1,0 +1,85 @@
+"""Client-side pacing: use the rate a vendor allows without tripping its 429s.
+
+A pacer is a token bucket on our side. It starts from the vendor's published limit and then follows
+what the vendor's response headers announce (bucket size, refill rate, and for Shopify/HubSpot the
+requests already counted against us), so the same code runs at the real limits, at the sandbox's
+demo limits, or unthrottled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# What a vendor's headers tell: capacity, refill per second, and tokens left (None when unknown). Each vendor's
+# reader lives with its source (ingestion/sources/<vendor>/settings.py: rate_limit_reading).
+Reading = tuple[float | None, float | None, float | None]
+
+
+def no_reading(headers: Mapping[str, str]) -> Reading:
+    return None, None, None
+
+
+@dataclass
+class Pacer:
+    """Waits before each request until the bucket has a token; learns the bucket from response headers.
+
+    Until the vendor has shown a rate-limit header or a 429 the pacer does not hold requests back (an
+    unthrottled endpoint runs at full speed); from then on it paces at the announced (or published) rate.
+    """
+
+    capacity: float
+    refill_per_s: float
+    read_headers: Callable[[Mapping[str, str]], Reading] = no_reading
+    safety: float = 1.0  # tokens kept in reserve (others may share the account's bucket)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+        self.waited_s = 0.0
+        self.active = False
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill_per_s)
+        self.stamp = now
+
+    def wait(self) -> None:
+        if not self.active:
+            return
+        with self.lock:
+            self._refill(time.monotonic())
+            need = 1 + self.safety - self.tokens
+            delay = need / self.refill_per_s if need > 0 and 0 < self.refill_per_s < float("inf") else 0.0
+            if delay > 0:
+                time.sleep(delay)
+                self.waited_s += delay
+                self._refill(time.monotonic())
+            self.tokens -= 1
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        capacity, rate, left = self.read_headers(headers)
+        if capacity is None and rate is None and left is None:
+            return
+        with self.lock:
+            if not self.active:
+                self.active, self.stamp = True, time.monotonic()
+            if capacity:
+                self.capacity = capacity
+            if rate:
+                self.refill_per_s = rate
+            if left is not None:  # the vendor's count wins: it includes requests we did not see
+                self.tokens = min(self.tokens, left)
+
+    def throttled(self) -> None:
+        """A 429 means the bucket is empty whatever we believed."""
+        with self.lock:
+            self.active = True
+            self.tokens = min(self.tokens, 0.0)
+            self.stamp = time.monotonic()
+
+
+def unlimited() -> Pacer:
+    return Pacer(capacity=float("inf"), refill_per_s=float("inf"))

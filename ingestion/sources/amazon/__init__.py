@@ -1,0 +1,230 @@
+"""Amazon SP-API source into ``raw_amazon``, authenticated through LWA: orders with their order items
+(Orders v0), and the money lines of shipment and refund financial events (Finances v0)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import dlt
+from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
+
+from ingestion.http.auth import RefreshTokenAuth
+from ingestion.http.client import pages, rest_client
+from ingestion.http.pacing import Pacer
+from ingestion.http.session import IngestionHTTPError
+from ingestion.incremental import UpdateCursor, incremental_pages, utc_iso
+from ingestion.sources.amazon.contracts import financial_events_contract, orders_contract
+from ingestion.sources.amazon.finances import _exact_amount, exact_json, financial_event_key, financial_event_lines
+from ingestion.sources.amazon.settings import (
+    EVENT_LISTS,
+    GET_ORDER_ITEMS_LIMIT,
+    GET_ORDERS_LIMIT,
+    LIST_FINANCIAL_EVENTS_LIMIT,
+    MARKETPLACES,
+    MAX_POSTED_SPAN,
+    NESTED_TABLES,
+    rate_limit_reading,
+)
+
+__all__ = ["NESTED_TABLES", "amazon_source", "exact_json", "financial_event_lines", "financial_events_contract"]
+
+log = logging.getLogger("salesdw.ingestion")
+EVENTS_PER_BATCH = 500  # events split and flattened at a time
+
+
+def batched(events: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for event in events:
+        batch.append(event)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _is_invalid_input(exc: IngestionHTTPError) -> bool:
+    return "HTTP 400" in str(exc) and "InvalidInput" in str(exc)
+
+
+def lwa_auth(token_url: str, client_id: str, client_secret: str, refresh_token: str) -> RefreshTokenAuth:
+    """Login with Amazon: client credentials in the form; the token goes in ``x-amz-access-token``."""
+    return RefreshTokenAuth(
+        "amazon",
+        token_url,
+        client_id,
+        client_secret,
+        refresh_token,
+        basic_client_auth=False,
+        header="x-amz-access-token",
+        prefix="",
+    )
+
+
+@dlt.source(name="amazon", max_table_nesting=2)
+def amazon_source(
+    endpoint: str = dlt.config.value,
+    token_url: str = dlt.config.value,
+    client_id: str = dlt.secrets.value,
+    client_secret: str = dlt.secrets.value,
+    refresh_token: str = dlt.secrets.value,
+    marketplace_ids: tuple[str, ...] = MARKETPLACES,
+    start_date: str = "2025-01-01T00:00:00Z",
+    lookback_minutes: int = 60,
+    finances_lookback_days: int = 2,
+    finances_page_size: int = 100,
+) -> Any:
+    auth = lwa_auth(token_url, client_id, client_secret, refresh_token)
+
+    def client(operation: str, limit: tuple[float, float], paged: bool = True) -> Any:
+        """A client for one SP-API operation, paced by its own token bucket (burst, rate/s as published)."""
+        paginator = JSONResponseCursorPaginator(cursor_path="payload.NextToken", cursor_param="NextToken")
+        return rest_client(
+            "amazon",
+            operation,
+            endpoint,
+            auth=auth,
+            paginator=paginator if paged else None,
+            pacer=Pacer(*limit, read_headers=rate_limit_reading),
+        )
+
+    orders_client = client("orders", GET_ORDERS_LIMIT)
+    items_client = client("order_items", GET_ORDER_ITEMS_LIMIT, paged=False)
+
+    @dlt.resource(name="orders", primary_key="amazon_order_id", write_disposition="merge")
+    def orders() -> Iterator[list[dict[str, Any]]]:
+        """Orders changed in the window, each with its ``OrderItems`` (a nested table, replaced on merge)."""
+        cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
+        contract = orders_contract()
+        params = {
+            "MarketplaceIds": ",".join(marketplace_ids),
+            "LastUpdatedAfter": utc_iso(cursor.start),
+            "MaxResultsPerPage": 100,
+        }
+
+        def with_items() -> Iterator[list[dict[str, Any]]]:
+            for page in pages(orders_client, "orders/v0/orders", params=params, data_selector="payload.Orders"):
+                for order in page:
+                    order["OrderItems"] = items_client.get(
+                        f"orders/v0/orders/{order['AmazonOrderId']}/orderItems"
+                    ).json()["payload"]["OrderItems"]
+                yield page
+
+        yield from incremental_pages(cursor, with_items(), lambda order: order["LastUpdateDate"], contract)
+
+    finances_client = client("financial_events", LIST_FINANCIAL_EVENTS_LIMIT)
+
+    def read_window(posted_after: datetime, posted_before: datetime | None) -> Iterator[dict[str, Any]]:
+        """Every shipment and refund event posted in [after, before), ``EventType`` added; ``before`` None:
+        up to the API's own default, its clock − 2 minutes."""
+        params: dict[str, Any] = {"PostedAfter": utc_iso(posted_after), "MaxResultsPerPage": finances_page_size}
+        if posted_before is not None:
+            params["PostedBefore"] = utc_iso(posted_before)
+        for page in pages(
+            finances_client,
+            "finances/v0/financialEvents",
+            params=params,
+            data_selector="payload.FinancialEvents",
+            hooks={"response": [exact_json]},
+        ):
+            for lists in page:
+                for list_name, events in lists.items():
+                    if list_name not in EVENT_LISTS:
+                        if events:
+                            log.warning("amazon/financial_events: %d event(s) of %s not loaded", len(events), list_name)
+                        continue
+                    for event in events or []:
+                        event["EventType"] = EVENT_LISTS[list_name][0]
+                        event["EventKey"] = financial_event_key(event)
+                        yield event
+
+    def windows(start: datetime) -> Iterator[dict[str, Any]]:
+        """Events from ``start`` to the API's upper bound, in windows of at most 180 days.
+
+        The bound is the API's clock − 2 minutes, which is not ours (the sandbox runs a simulated clock),
+        so the last window leaves ``PostedBefore`` to the API. Each step first asks for everything from
+        ``after`` on; if the API refuses (400 ``InvalidInput``: more than 180 days to its clock), it reads
+        the 180 days from ``after`` explicitly and moves on. An incremental run is one open window; a
+        backfill costs one refused request per 180 days. A genuinely invalid request fails the explicit
+        window too and is raised.
+        """
+        after = start
+        while True:
+            started = False
+            try:
+                for event in read_window(after, None):
+                    started = True
+                    yield event
+                return
+            except IngestionHTTPError as exc:
+                if started or not _is_invalid_input(exc):
+                    raise
+                log.info(
+                    "amazon/financial_events: more than %d days from %s to the API's clock, reading a %d-day window",
+                    MAX_POSTED_SPAN.days,
+                    utc_iso(after),
+                    MAX_POSTED_SPAN.days,
+                )
+            before = after + MAX_POSTED_SPAN
+            yield from read_window(after, before)
+            after = before
+
+    @dlt.resource(
+        name="financial_events",
+        table_name="financial_event_lines",
+        primary_key="event_line_id",
+        write_disposition="merge",
+        columns={
+            "amount": {"data_type": "decimal", "precision": 18, "scale": 2},
+            "posted_date": {"data_type": "text"},
+            "quantity": {"data_type": "bigint"},
+            **{c: {"data_type": "text"} for c in ("order_item_id", "order_adjustment_item_id", "promotion_id")},
+        },
+    )
+    def financial_events() -> Iterator[Any]:
+        """Money lines of Finances v0 shipment and refund events, one row per line, signed as Amazon posts them.
+
+        Read: ``listFinancialEvents`` by ``PostedDate`` from the cursor (the latest ``PostedDate`` loaded,
+        less ``finances_lookback_days`` for events posted late) to the API's clock, in windows of at most
+        180 days (see ``windows``), ``NextToken`` pages. Events are immutable once posted, so re-reads
+        of the lookback merge onto the same rows. ``CurrencyAmount`` (a JSON number) is parsed as
+        ``Decimal`` (``exact_json``), never a float, and stored as DECIMAL(18,2).
+
+        Flattened: events carry no id, so each ``ShipmentEvent`` (``ShipmentItemList``) and ``RefundEvent``
+        (``ShipmentItemAdjustmentList``) becomes one row per entry of each item's money lists:
+        ``ItemChargeList``/``ItemChargeAdjustmentList`` -> ``line_kind`` ``charge`` (``line_type`` =
+        ``ChargeType``: Principal, Tax, ShippingCharge), ``ItemFeeList``/``ItemFeeAdjustmentList`` -> ``fee``
+        (``FeeType``: Commission, FBAPerUnitFulfillmentFee, RefundCommission), ``PromotionList``/
+        ``PromotionAdjustmentList`` -> ``promotion`` (``PromotionType``; ``promotion_id`` kept). Columns:
+        ``event_line_id`` (primary key: sha256 of event type, AmazonOrderId, PostedDate, the item's
+        OrderItemId / OrderAdjustmentItemId / SellerSKU#position, line kind, line type and the line's
+        position in its list), ``event_type`` (shipment|refund), ``amazon_order_id``, ``marketplace_name``,
+        ``posted_date`` (text, as sent), ``order_item_id`` (shipments; refund items carry
+        ``order_adjustment_item_id`` instead), ``seller_sku``, ``quantity`` (QuantityShipped), ``line_kind``,
+        ``line_type``, ``amount`` (signed as sent: charges to the seller negative), ``currency``.
+
+        Contract (per event, so an event's lines load or are quarantined together, record id
+        ``<type>:<AmazonOrderId>:<PostedDate>``): every line has a known currency and an amount in whole
+        cents. Only ``ShipmentEventList`` and ``RefundEventList`` are read; other lists are logged.
+        """
+        cursor = UpdateCursor(start_date, timedelta(days=finances_lookback_days), key="max_posted_date")
+
+        def lines(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                dict(line, amount=_exact_amount(line["amount"]))
+                for event in events
+                for line in financial_event_lines(event)
+            ]
+
+        yield from incremental_pages(
+            cursor,
+            batched(windows(cursor.start), EVENTS_PER_BATCH),
+            lambda event: event.get("PostedDate"),
+            financial_events_contract(),
+            rows=lines,
+        )
+
+    return orders, financial_events

@@ -1,0 +1,62 @@
+"""What Shopify records must satisfy before they enter ``raw_shopify`` (else: quarantine)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ingestion.contracts import Check, Contract, amount_present, currency_known, each, lookup, quantity_positive
+
+
+def present(path: str) -> Check:
+    def check(record: dict[str, Any]) -> str | None:
+        return None if lookup(record, path) not in (None, "") else f"missing {path}"
+
+    return check
+
+
+def non_negative_decimal_string(path: str) -> Check:
+    """Shopify money: a decimal string (``"4.49"``), finite and not negative."""
+
+    def check(record: dict[str, Any]) -> str | None:
+        value = lookup(record, path)
+        try:
+            amount = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount < 0:
+            return f"{path} {value!r} is not a non-negative decimal string"
+        return None
+
+    return check
+
+
+def orders_contract() -> Contract:
+    return Contract(
+        "shopify",
+        "orders",
+        "id",
+        checks=(
+            currency_known("currency"),
+            currency_known("presentment_currency"),
+            amount_present("total_price"),
+            each("line_items", quantity_positive("quantity"), amount_present("price")),
+        ),
+        integer_fields=("line_items.quantity",),
+    )
+
+
+def customers_contract() -> Contract:
+    return Contract("shopify", "customers", "id", checks=(present("id"), currency_known("currency")))
+
+
+def products_contract() -> Contract:
+    return Contract(
+        "shopify",
+        "products",
+        "id",
+        checks=(
+            present("id"),
+            each("variants", present("id"), non_negative_decimal_string("price")),
+        ),
+    )

@@ -1,0 +1,25 @@
+"""Shopify Admin REST: version, limits and how its rate-limit header reads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ingestion.http.pacing import Reading
+
+API_VERSION = "2024-10"
+MAX_PAGE_SIZE = 250  # `limit` of the list endpoints
+# the shop's REST Admin leaky bucket (per app × store, shared by every endpoint): 40 requests, 2 per second
+BUCKET_SIZE, LEAK_PER_S = 40, 2.0
+RESOURCES = ("orders", "customers", "products")
+# dlt nested tables (child tables) the warehouse reads
+NESTED_TABLES = ("orders__line_items", "orders__refunds", "orders__refunds__refund_line_items", "products__variants")
+
+
+def rate_limit_reading(headers: Mapping[str, str]) -> Reading:
+    """``X-Shopify-Shop-Api-Call-Limit: 32/40``: a leaky bucket that drains 1/20 of its size per second."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", headers.get("X-Shopify-Shop-Api-Call-Limit", ""))
+    if not match:
+        return None, None, None
+    used, capacity = float(match.group(1)), float(match.group(2))
+    return capacity, capacity / 20.0, capacity - used

@@ -1,0 +1,352 @@
+"""Amazon SP-API (docs/architecture.md: API contracts): LWA token exchange, Orders v0 ``getOrders`` / ``getOrderItems``, Finances v0
+``listFinancialEvents``.
+
+``GET /finances/v0/financialEvents`` (Finances v0):
+
+- ``PostedAfter`` is required here (the real API would default to the last 180 days; we make clients
+  say what they want); ``PostedBefore`` defaults to now − 2 minutes; both must be at least 2 minutes
+  in the past, ``PostedBefore`` > ``PostedAfter`` and at most 180 days apart, else 400 ``InvalidInput``.
+  ``PostedAfter`` is inclusive, ``PostedBefore`` exclusive. ``MaxResultsPerPage`` 1..100 (default 100)
+  counts events of all lists together; ``NextToken`` (in ``payload``, absent on the last page)
+  overrides every other parameter.
+- Envelope ``{"payload": {"FinancialEvents": {"ShipmentEventList": [...], "RefundEventList": [...]},
+  "NextToken": ...}}``; events in ``PostedDate`` order. A ``ShipmentEvent`` is posted when the order
+  ships: per item ``ItemChargeList`` (``Principal`` = the line total, ``Tax``, ``ShippingCharge``),
+  ``ItemFeeList`` (``Commission``, ``FBAPerUnitFulfillmentFee``: negative, charged to the seller) and
+  ``PromotionList`` (negative). A ``RefundEvent`` (a return weeks later) has
+  ``ShipmentItemAdjustmentList`` items with ``OrderAdjustmentItemId``, ``ItemChargeAdjustmentList``
+  (``Principal`` and ``Tax`` negative), ``ItemFeeAdjustmentList`` (``Commission`` refunded: positive;
+  ``RefundCommission``: negative) and ``PromotionAdjustmentList`` (positive: the promotion taken back).
+- ``CurrencyAmount`` is a JSON *number*, as in the real API (a BigDecimal in its model). We write it
+  with the shortest representation that round-trips, so it always has at most two decimals
+  (``12.5``, ``-3.22``, ``0.0``): parse with ``json.loads(..., parse_float=Decimal)`` (or round the
+  float to cents) and it is exact. The Orders API's ``Amount`` stays a string, as there.
+
+Refunded sales = −(refunded ``Principal`` + ``PromotionAdjustment``); fees = −Σ fee amounts of both
+lists (a refund's fee credits lower them), each on the event's ``PostedDate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left, bisect_right
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonFinancialEvent, AmazonOrder
+from sandbox.protocol import (
+    Request,
+    Response,
+    decode_cursor,
+    encode_cursor,
+    iso_z,
+    parse_int,
+    parse_time,
+    route,
+)
+from sandbox.ratelimit import TokenBucket
+from sandbox.world import World
+
+DEMO_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
+DEMO_CLIENT_SECRET = "sandbox-client-secret"
+DEMO_REFRESH_TOKEN = "Atzr|sandbox-refresh-token"
+TOKEN_TTL_S = 3600
+MAX_POSTED_SPAN = timedelta(days=180)
+
+
+def error(status: int, code: str, message: str) -> Response:
+    return Response(status, {"errors": [{"code": code, "message": message, "details": ""}]})
+
+
+class TokenIssuer:
+    """LWA: refresh tokens for access tokens that expire after an hour (of the server's own clock)."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.issued: dict[str, float] = {}
+
+    def exchange(self, req: Request) -> Response:
+        form = req.form()
+        if form.get("grant_type") != "refresh_token":
+            return Response(
+                400, {"error": "unsupported_grant_type", "error_description": "grant_type must be refresh_token"}
+            )
+        if (form.get("client_id"), form.get("client_secret")) != (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET):
+            return Response(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+        if form.get("refresh_token") != DEMO_REFRESH_TOKEN:
+            return Response(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The request has an invalid grant parameter : refresh_token",
+                },
+            )
+        issued_at = self.clock()
+        token = "Atza|" + hashlib.sha256(f"{issued_at}:{len(self.issued)}".encode()).hexdigest()
+        self.issued[token] = issued_at
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "refresh_token": DEMO_REFRESH_TOKEN,
+                "token_type": "bearer",
+                "expires_in": TOKEN_TTL_S,
+            },
+        )
+
+    def check(self, req: Request) -> Response | None:
+        issued_at = self.issued.get(req.headers.get("x-amz-access-token", ""))
+        if issued_at is None:
+            return error(403, "Unauthorized", "Access to requested resource is denied.")
+        if self.clock() - issued_at > TOKEN_TTL_S:
+            return error(403, "Unauthorized", "The access token you provided has expired.")
+        return None
+
+
+def _money(currency: str, amount) -> dict[str, str]:
+    return {"CurrencyCode": currency, "Amount": str(amount)}
+
+
+def render_order(a: AmazonOrder) -> dict[str, Any]:
+    country, currency, channel, _, _ = AMAZON_MARKETPLACES[a.marketplace_id]
+    qty = sum(i.quantity for i in a.items)
+    shipped = a.status == "Shipped"
+    order: dict[str, Any] = {
+        "AmazonOrderId": a.order_id,
+        "PurchaseDate": iso_z(a.purchase_date),
+        "LastUpdateDate": iso_z(a.last_update),
+        "OrderStatus": a.status,
+        "FulfillmentChannel": "AFN",
+        "SalesChannel": channel,
+        "OrderType": "StandardOrder",
+        "NumberOfItemsShipped": qty if shipped else 0,
+        "NumberOfItemsUnshipped": 0 if shipped or a.status == "Canceled" else qty,
+        "MarketplaceId": a.marketplace_id,
+        "ShipServiceLevel": "Std " + country,
+        "IsBusinessOrder": False,
+        "IsPrime": False,
+        "BuyerInfo": {"BuyerEmail": a.buyer_email},
+    }
+    if a.status != "Canceled":
+        order["OrderTotal"] = _money(currency, a.total)
+    return order
+
+
+def render_items(a: AmazonOrder) -> list[dict[str, Any]]:
+    return [
+        {
+            "ASIN": f"B0{i.product.product_id % 10**8:08d}",
+            "SellerSKU": i.product.sku,
+            "OrderItemId": i.order_item_id,
+            "Title": i.product.title,
+            "QuantityOrdered": i.quantity,
+            "QuantityShipped": i.quantity if a.status == "Shipped" else 0,
+            "ItemPrice": _money(a.currency, i.item_price),
+            "ItemTax": _money(a.currency, i.item_tax),
+            "ShippingPrice": _money(a.currency, i.shipping_price),
+            "PromotionDiscount": _money(a.currency, i.promotion_discount),
+        }
+        for i in a.items
+    ]
+
+
+def get_orders(req: Request, world: World) -> Response:
+    q = req.query
+    now = world.config.now
+    if "NextToken" in q:
+        try:
+            state = decode_cursor(q["NextToken"])
+        except ValueError:
+            return error(400, "InvalidInput", "Invalid NextToken.")
+    else:
+        if not q.get("MarketplaceIds"):
+            return error(400, "InvalidInput", "MarketplaceIds is required.")
+        has_created, has_updated = "CreatedAfter" in q, "LastUpdatedAfter" in q
+        if has_created == has_updated:
+            return error(400, "InvalidInput", "Exactly one of CreatedAfter and LastUpdatedAfter must be specified.")
+        try:
+            limit = parse_int(q, "MaxResultsPerPage", 100, 100)
+            field = "CreatedAfter" if has_created else "LastUpdatedAfter"
+            before_name = "CreatedBefore" if has_created else "LastUpdatedBefore"
+            after = parse_time(q[field])
+            before = parse_time(q[before_name]) if before_name in q else now - timedelta(minutes=2)
+        except ValueError as exc:
+            return error(400, "InvalidInput", str(exc))
+        if before > now - timedelta(minutes=2):
+            return error(
+                400, "InvalidInput", f"{before_name} must be a date at least 2 minutes before the time of the request."
+            )
+        if after >= before:
+            return error(400, "InvalidInput", f"{field} must be before {before_name}.")
+        unknown = [m for m in q["MarketplaceIds"].split(",") if m not in AMAZON_MARKETPLACES]
+        if unknown:
+            return error(400, "InvalidInput", f"Invalid MarketplaceIds: {','.join(unknown)}")
+        state = {
+            "m": q["MarketplaceIds"].split(","),
+            "by": "c" if has_created else "u",
+            "a": iso_z(after),
+            "b": iso_z(before),
+            "n": limit,
+            "k": None,
+        }
+    markets = set(state["m"])
+    after, before = parse_time(state["a"]), parse_time(state["b"])
+    by_created = state["by"] == "c"
+
+    # one sorted index per date field, built once per world: every page is a binary search
+    index: list[tuple[datetime, str, AmazonOrder]] = world.commerce.cached(
+        ("amazon.orders", state["by"]),
+        lambda: sorted(
+            ((a.purchase_date if by_created else a.last_update, a.order_id, a) for a in world.amazon_orders),
+            key=lambda t: t[:2],
+        ),
+    )
+    keys = world.commerce.cached(("amazon.orders.keys", state["by"]), lambda: [t[:2] for t in index])
+    lo = bisect_left(keys, (after, ""))
+    if state["k"] is not None:
+        lo = max(lo, bisect_right(keys, (parse_time(state["k"][0]), state["k"][1])))
+    hi = bisect_left(keys, (before, ""))
+    page: list[tuple[datetime, str, AmazonOrder]] = []
+    i = lo
+    while i < hi and len(page) <= state["n"]:  # one more than a page tells whether there is a next page
+        if index[i][2].marketplace_id in markets:
+            page.append(index[i])
+        i += 1
+    more = len(page) > state["n"]
+    page = page[: state["n"]]
+    payload: dict[str, Any] = {"Orders": [render_order(a) for _, _, a in page]}
+    payload["CreatedBefore" if by_created else "LastUpdatedBefore"] = state["b"]
+    if more:
+        payload["NextToken"] = encode_cursor({**state, "k": [iso_z(page[-1][0]), page[-1][1]]})
+    return Response(200, {"payload": payload})
+
+
+def _amount(currency: str, amount: Decimal) -> dict[str, Any]:
+    """A Finances ``Currency``: ``CurrencyAmount`` is a JSON number (see the module docstring)."""
+    return {"CurrencyCode": currency, "CurrencyAmount": float(amount) + 0.0}  # + 0.0: never -0.0
+
+
+def render_financial_event(e: AmazonFinancialEvent) -> dict[str, Any]:
+    ccy = e.order.currency
+    refund = e.kind == "refund"
+    items = []
+    for it in e.items:
+        item: dict[str, Any] = {"SellerSKU": it.item.product.sku}
+        if refund:
+            item["OrderAdjustmentItemId"] = it.adjustment_id
+        else:
+            item["OrderItemId"] = it.item.order_item_id
+        item["QuantityShipped"] = it.quantity
+        charges = [{"ChargeType": k, "ChargeAmount": _amount(ccy, a)} for k, a in it.charges]
+        fees = [{"FeeType": k, "FeeAmount": _amount(ccy, a)} for k, a in it.fees]
+        promos = [
+            {
+                "PromotionType": "PromotionMetaDataDefinitionValue",
+                "PromotionId": pid,
+                "PromotionAmount": _amount(ccy, a),
+            }
+            for pid, a in it.promotions
+        ]
+        if refund:
+            item.update(ItemChargeAdjustmentList=charges, ItemFeeAdjustmentList=fees, PromotionAdjustmentList=promos)
+        else:
+            item.update(ItemChargeList=charges, ItemFeeList=fees, PromotionList=promos)
+        items.append(item)
+    return {
+        "AmazonOrderId": e.order.order_id,
+        "SellerOrderId": e.order.order_id,
+        "MarketplaceName": AMAZON_MARKETPLACES[e.order.marketplace_id][2],
+        "PostedDate": iso_z(e.posted_at),
+        ("ShipmentItemAdjustmentList" if refund else "ShipmentItemList"): items,
+    }
+
+
+def list_financial_events(req: Request, world: World) -> Response:
+    q = req.query
+    now = world.config.now
+    latest = now - timedelta(minutes=2)
+    if "NextToken" in q:
+        try:
+            state = decode_cursor(q["NextToken"])
+            after, before, limit = parse_time(state["a"]), parse_time(state["b"]), int(state["n"])
+        except (ValueError, KeyError, TypeError):
+            return error(400, "InvalidInput", "Invalid NextToken.")
+    else:
+        if "PostedAfter" not in q:
+            return error(400, "InvalidInput", "PostedAfter is required.")
+        try:
+            limit = parse_int(q, "MaxResultsPerPage", 100, 100)
+        except ValueError:
+            return error(400, "InvalidInput", "MaxResultsPerPage must be between 1 and 100.")
+        try:
+            after = parse_time(q["PostedAfter"])
+            before = parse_time(q["PostedBefore"]) if "PostedBefore" in q else latest
+        except ValueError:
+            return error(400, "InvalidInput", "PostedAfter and PostedBefore must be ISO 8601 date-times.")
+        if after > latest:
+            return error(
+                400, "InvalidInput", "PostedAfter must be a date at least 2 minutes before the time of the request."
+            )
+        if before > latest:
+            return error(
+                400, "InvalidInput", "PostedBefore must be a date at least 2 minutes before the time of the request."
+            )
+        if before < after:
+            return error(400, "InvalidInput", "PostedBefore must be later than PostedAfter.")
+        if before - after > MAX_POSTED_SPAN:
+            return error(400, "InvalidInput", "PostedAfter and PostedBefore must be no more than 180 days apart.")
+        state = {"a": iso_z(after), "b": iso_z(before), "n": limit, "k": None}
+    events = world.commerce.amazon_financial_events  # sorted by (PostedDate, AmazonOrderId, kind)
+    keys = world.commerce.cached(("amazon.financial_events.keys",), lambda: [e.key for e in events])
+    lo = bisect_left(keys, (after, "", ""))
+    if state.get("k") is not None:
+        posted, order_id, kind = state["k"]
+        lo = max(lo, bisect_right(keys, (parse_time(posted), order_id, kind)))
+    hi = bisect_left(keys, (before, "", ""))
+    page = events[lo : min(hi, lo + limit)]
+    payload: dict[str, Any] = {
+        "FinancialEvents": {
+            "ShipmentEventList": [render_financial_event(e) for e in page if e.kind == "shipment"],
+            "RefundEventList": [render_financial_event(e) for e in page if e.kind == "refund"],
+        }
+    }
+    if lo + len(page) < hi:
+        last = page[-1]
+        payload["NextToken"] = encode_cursor({**state, "k": [iso_z(last.posted_at), last.order.order_id, last.kind]})
+    return Response(200, {"payload": payload})
+
+
+def get_order_items(req: Request, world: World, order_id: str) -> Response:
+    order = world.amazon_by_id.get(order_id)
+    if order is None:
+        return error(404, "NotFound", f"Order {order_id} was not found.")
+    return Response(200, {"payload": {"AmazonOrderId": order_id, "OrderItems": render_items(order)}})
+
+
+# --- vendor wiring: routes, auth, rate limits (the server is generic) ---
+NAME = "amazon"
+LIMITS = {  # per-operation token buckets (rate/s, burst) as SP-API documents them
+    "amazon.getOrders": {"real": (20, 0.0167), "demo": (200, 100.0)},
+    "amazon.getOrderItems": {"real": (30, 0.5), "demo": (1000, 1000.0)},
+    "amazon.listFinancialEvents": {"real": (30, 0.5), "demo": (300, 200.0)},
+}
+
+
+def authorize(app: object, req: Request) -> Response | None:
+    return app.tokens.check(req)  # type: ignore[attr-defined]
+
+
+def throttled(bucket: str, wait_s: float) -> Response:
+    return error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+
+
+def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
+    return {"x-amzn-RateLimit-Limit": f"{state.refill_per_s:g}"}
+
+
+ROUTES = [
+    route("GET", r"/orders/v0/orders", "amazon.getOrders", get_orders),
+    route("GET", r"/orders/v0/orders/(?P<order_id>[^/]+)/orderItems", "amazon.getOrderItems", get_order_items),
+    route("GET", r"/finances/v0/financialEvents", "amazon.listFinancialEvents", list_financial_events),
+]

@@ -1,0 +1,25 @@
+"""How the sources reach a sandbox: dlt config/secrets as environment variables, demo credentials."""
+
+from __future__ import annotations
+
+from sandbox import amazon_api, ebay_api, hubspot_api, shopify_api
+
+
+def sandbox_env(url: str) -> dict[str, str]:
+    """Environment that points every source at the sandbox at ``url`` with its demo credentials."""
+    return {
+        "SOURCES__SHOPIFY__SHOP_URL": url,
+        "SOURCES__SHOPIFY__ACCESS_TOKEN": shopify_api.DEMO_ACCESS_TOKEN,
+        "SOURCES__HUBSPOT__BASE_URL": url,
+        "SOURCES__HUBSPOT__ACCESS_TOKEN": hubspot_api.DEMO_ACCESS_TOKEN,
+        "SOURCES__AMAZON__ENDPOINT": url,
+        "SOURCES__AMAZON__TOKEN_URL": f"{url}/auth/o2/token",
+        "SOURCES__AMAZON__CLIENT_ID": amazon_api.DEMO_CLIENT_ID,
+        "SOURCES__AMAZON__CLIENT_SECRET": amazon_api.DEMO_CLIENT_SECRET,
+        "SOURCES__AMAZON__REFRESH_TOKEN": amazon_api.DEMO_REFRESH_TOKEN,
+        "SOURCES__EBAY__BASE_URL": url,
+        "SOURCES__EBAY__CLIENT_ID": ebay_api.DEMO_CLIENT_ID,
+        "SOURCES__EBAY__CLIENT_SECRET": ebay_api.DEMO_CLIENT_SECRET,
+        "SOURCES__EBAY__REFRESH_TOKEN": ebay_api.DEMO_REFRESH_TOKEN,
+        "SOURCES__FX__BASE_URL": url,
+    }

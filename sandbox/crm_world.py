@@ -1,0 +1,823 @@
+"""The CRM side of the world (docs/architecture.md: The simulated company): sales reps (owners) with a territory/manager history,
+companies, contacts (some of them also Shopify customers), deals with their stage, amount and owner
+history, and a monthly quota per rep (HubSpot goal targets).
+
+Like the rest of the simulation, every record is drawn completely from its own seeded stream (per
+kind and per day), whatever ``as_of`` is; only the events before ``config.now`` are then revealed.
+Moving ``as_of`` forward therefore adds records and reveals later changes of old ones (a stage change,
+a new amount, a reassignment, an archival), but never rewrites what had already happened.
+"""
+
+from __future__ import annotations
+
+import bisect
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sandbox.sim import (
+    _FIRST,
+    _LAST,
+    DEALS_PER_DAY,
+    HISTORY_START,
+    TERRITORIES,
+    WorldConfig,
+    at_utc,
+    daily_count,
+    days,
+    money,
+    rng_for,
+)
+
+if TYPE_CHECKING:
+    from sandbox.commerce_world import CommerceWorld, ShopifyCustomer
+
+DEAL_STAGES = (
+    # (HubSpot stage id, label, win probability)
+    ("appointmentscheduled", "Appointment Scheduled", Decimal("0.20")),
+    ("qualifiedtobuy", "Qualified To Buy", Decimal("0.40")),
+    ("presentationscheduled", "Presentation Scheduled", Decimal("0.60")),
+    ("decisionmakerboughtin", "Decision Maker Bought-In", Decimal("0.80")),
+    ("contractsent", "Contract Sent", Decimal("0.90")),
+    ("closedwon", "Closed Won", Decimal("1.00")),
+    ("closedlost", "Closed Lost", Decimal("0.00")),
+)
+OPEN_STAGES = tuple(s[0] for s in DEAL_STAGES[:5])
+CLOSED_STAGES = ("closedwon", "closedlost")
+
+# Volumes at scale 1 over the default history (docs/architecture.md: The simulated company: ~3k companies, ~6k contacts, ~5k deals).
+COMPANIES_PER_DAY = 4.45
+CONTACTS_PER_DAY = 8.9
+# The CRM existed before the history starts: an import of a few companies and contacts, whatever the
+# scale (so that even a tiny test world has ~20 companies to sell to).
+CRM_IMPORT_DAY = date(2024, 12, 2)
+IMPORTED_COMPANIES = 20
+IMPORTED_CONTACTS = 30
+SHOPIFY_MATCH_RATE = 0.12  # share of new contacts who are (already) customers of the web shop
+
+OWNER_ID_BASE = 70_000_000
+USER_ID_OFFSET = 60_000_000  # HubSpot user id of an owner = owner id - 60,000,000
+# Owners 0-3 head a territory (no manager), 4-7 lead a team in it (managed by the head),
+# 8-23 are reps managed by the head or the lead of their territory. Leads and reps carry quota.
+N_OWNERS = 24
+N_MOVES = 6  # reps who change territory or manager during the history
+QUOTA_GOAL_NAME = "B2B bookings quota"
+
+INDUSTRIES = ("RESTAURANTS", "HOSPITALITY", "FOOD_BEVERAGES", "FOOD_PRODUCTION", "WHOLESALE")
+_VENUES = ("Trattoria", "Hotel", "Catering", "Bistro", "Osteria", "Pizzeria", "Deli", "Resort")
+_VENUE_INDUSTRY = {
+    "Trattoria": "RESTAURANTS",
+    "Hotel": "HOSPITALITY",
+    "Catering": "FOOD_BEVERAGES",
+    "Bistro": "RESTAURANTS",
+    "Osteria": "RESTAURANTS",
+    "Pizzeria": "RESTAURANTS",
+    "Deli": "WHOLESALE",
+    "Resort": "HOSPITALITY",
+}
+CITIES = {
+    # territory -> (city, state/region, country, deal currency)
+    "West": (
+        ("San Francisco", "CA", "United States", "USD"),
+        ("Los Angeles", "CA", "United States", "USD"),
+        ("Seattle", "WA", "United States", "USD"),
+        ("Portland", "OR", "United States", "USD"),
+        ("Denver", "CO", "United States", "USD"),
+    ),
+    "Central": (
+        ("Chicago", "IL", "United States", "USD"),
+        ("Austin", "TX", "United States", "USD"),
+        ("Minneapolis", "MN", "United States", "USD"),
+        ("St. Louis", "MO", "United States", "USD"),
+    ),
+    "East": (
+        ("New York", "NY", "United States", "USD"),
+        ("Boston", "MA", "United States", "USD"),
+        ("Philadelphia", "PA", "United States", "USD"),
+        ("Miami", "FL", "United States", "USD"),
+    ),
+    "International": (
+        ("London", "England", "United Kingdom", "GBP"),
+        ("Manchester", "England", "United Kingdom", "GBP"),
+        ("Berlin", "Berlin", "Germany", "EUR"),
+        ("Milan", "Lombardy", "Italy", "EUR"),
+        ("Paris", "Île-de-France", "France", "EUR"),
+        ("Toronto", "ON", "Canada", "USD"),
+    ),
+}
+TERRITORY_WEIGHTS = (30, 25, 30, 15)
+_TITLES = (
+    "Owner",
+    "Head Chef",
+    "Purchasing Manager",
+    "F&B Director",
+    "General Manager",
+    "Sous Chef",
+    "Operations Manager",
+)
+CONTACT_LIFECYCLE = ("lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity")
+_DEAL_KINDS = ("Pasta supply", "Sauce program", "Annual contract", "Seasonal menu", "Trial order", "Banquet menu")
+
+
+class Change(NamedTuple):
+    """One property change of a CRM record: HubSpot's property history entry (value typed, None = cleared)."""
+
+    at: datetime
+    name: str
+    value: Any
+    user_id: int | None  # the HubSpot user who made it; None for the system (calculated/integration)
+
+
+class Assignment(NamedTuple):
+    """An owner's territory and manager from ``effective_from`` on."""
+
+    effective_from: datetime
+    territory: str
+    manager_id: str | None
+
+
+def _at_or_before(history: list | tuple, when: datetime, key: int) -> int:
+    """Index of the last entry of ``history`` (sorted by element ``key``) at or before ``when``; 0 if none."""
+    lo, hi = 0, len(history)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if history[mid][key] <= when:
+            lo = mid + 1
+        else:
+            hi = mid
+    return max(lo - 1, 0)
+
+
+@dataclass(frozen=True)
+class Owner:
+    owner_id: str
+    first_name: str
+    last_name: str
+    email: str
+    created_at: datetime
+    history: tuple[Assignment, ...]  # revealed assignments (effective before now), oldest first
+
+    @property
+    def user_id(self) -> int:
+        return int(self.owner_id) - USER_ID_OFFSET
+
+    @property
+    def territory(self) -> str:
+        """The current territory (= the owner's primary HubSpot team)."""
+        return self.history[-1].territory
+
+    @property
+    def manager_id(self) -> str | None:
+        return self.history[-1].manager_id
+
+    @property
+    def team(self) -> str:
+        return self.territory
+
+    @property
+    def updated_at(self) -> datetime:
+        return max(self.created_at, self.history[-1].effective_from)
+
+    @property
+    def is_territory_head(self) -> bool:
+        return self.history[0].manager_id is None
+
+    def assignment_at(self, when: datetime) -> Assignment:
+        """The assignment in force at ``when`` (the first one for times before it)."""
+        return self.history[_at_or_before(self.history, when, 0)]
+
+    def territory_at(self, when: datetime) -> str:
+        return self.assignment_at(when).territory
+
+    def manager_at(self, when: datetime) -> str | None:
+        return self.assignment_at(when).manager_id
+
+
+class _Record:
+    """A company or contact: its revealed property changes, oldest first (the first ones create it)."""
+
+    created_at: datetime
+    changes: list[Change]
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.changes[-1].at if self.changes else self.created_at
+
+    @cached_property
+    def values(self) -> dict[str, Any]:
+        """Current value of every property ever set."""
+        return {c.name: c.value for c in self.changes}
+
+    def value(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def history(self, name: str) -> list[Change]:
+        return [c for c in self.changes if c.name == name]
+
+
+@dataclass(eq=False)
+class Company(_Record):
+    company_id: str
+    name: str
+    domain: str
+    territory: str
+    currency: str  # the currency its deals are in
+    owner_id: str
+    created_at: datetime
+    changes: list[Change]
+
+    @property
+    def lifecyclestage(self) -> str:
+        return self.value("lifecyclestage")
+
+
+@dataclass(eq=False)
+class Contact(_Record):
+    contact_id: str
+    first_name: str
+    last_name: str
+    email: str  # as typed into the CRM: a Shopify customer's email may differ in case/whitespace
+    created_at: datetime
+    company_id: str | None
+    owner_id: str | None
+    shopify_customer_id: int | None  # the same person as this Shopify customer (None if not a shop customer)
+    changes: list[Change]
+
+    @property
+    def lifecyclestage(self) -> str:
+        return self.value("lifecyclestage")
+
+
+@dataclass(eq=False)
+class Deal:
+    deal_id: str
+    name: str
+    created_at: datetime
+    owner_id: str  # the CURRENT owner (as of now); see owner_at() for the owner at a given time
+    amount: Decimal  # the current amount, in ``currency``
+    currency: str
+    stage_history: list[tuple[str, datetime]]  # stages entered up to now, in order (a stage can repeat)
+    owner_history: list[tuple[str, datetime]] = field(default_factory=list)  # (owner id, since), oldest first
+    amount_history: list[tuple[Decimal, datetime]] = field(default_factory=list)  # (amount, since), oldest first
+    company_id: str | None = None
+    contact_ids: tuple[str, ...] = ()
+    archived_at: datetime | None = None  # when the deal was deleted (archived), if before now
+    creator_user_id: int | None = None
+    pipeline: str = "default"
+
+    @property
+    def stage(self) -> str:
+        return self.stage_history[-1][0]
+
+    @property
+    def closed_at(self) -> datetime | None:
+        """When the deal entered its current stage if that stage is closed (won/lost), else None."""
+        return self.stage_history[-1][1] if self.stage in CLOSED_STAGES else None
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def updated_at(self) -> datetime:
+        """hs_lastmodifieddate: the latest revealed change (stage, amount, owner, archival)."""
+        latest = max(
+            self.stage_history[-1][1],
+            self.owner_history[-1][1] if self.owner_history else self.created_at,
+            self.amount_history[-1][1] if self.amount_history else self.created_at,
+        )
+        return max(latest, self.archived_at) if self.archived_at else latest
+
+    @property
+    def reopened(self) -> bool:
+        """Entered an open stage again after being closed lost."""
+        stages = [s for s, _ in self.stage_history]
+        return any(a == "closedlost" and b in OPEN_STAGES for a, b in zip(stages, stages[1:]))
+
+    def owner_at(self, when: datetime) -> str:
+        """The deal's owner at ``when`` (the creating owner for times before the deal existed)."""
+        if not self.owner_history:
+            return self.owner_id
+        return self.owner_history[_at_or_before(self.owner_history, when, 1)][0]
+
+    def amount_at(self, when: datetime) -> Decimal:
+        if not self.amount_history:
+            return self.amount
+        return self.amount_history[_at_or_before(self.amount_history, when, 1)][0]
+
+    def stage_at(self, when: datetime) -> str:
+        return self.stage_history[_at_or_before(self.stage_history, when, 1)][0]
+
+    @cached_property
+    def changes(self) -> list[Change]:
+        """The deal's property history as HubSpot tracks it, oldest first."""
+        creator = self.creator_user_id
+        out = [
+            Change(self.created_at, "dealname", self.name, creator),
+            Change(self.created_at, "pipeline", self.pipeline, creator),
+            Change(self.created_at, "deal_currency_code", self.currency, creator),
+            Change(self.created_at, "createdate", self.created_at, creator),
+        ]
+
+        def by(at: datetime) -> int:
+            return int(self.owner_at(at)) - USER_ID_OFFSET
+
+        for i, (owner, at) in enumerate(self.owner_history):
+            # the first owner is set by the creator; a reassignment by the rep's manager (or head)
+            out.append(Change(at, "hubspot_owner_id", owner, creator if i == 0 else None))
+        for amount, at in self.amount_history:
+            out.append(Change(at, "amount", amount, by(at)))
+        previous: str | None = None
+        for stage, at in self.stage_history:
+            out.append(Change(at, "dealstage", stage, by(at)))
+            if stage in CLOSED_STAGES:
+                out.append(Change(at, "closedate", at, by(at)))
+            elif previous in CLOSED_STAGES:
+                out.append(Change(at, "closedate", None, by(at)))  # reopened: the close date is cleared
+            previous = stage
+        out.sort(key=lambda c: c.at)  # stable: creation values first
+        return out
+
+
+@dataclass(frozen=True)
+class GoalTarget:
+    """A monthly quota (HubSpot goal target) of one rep, in USD."""
+
+    goal_id: str
+    owner_id: str
+    month_start: date
+    amount_usd: Decimal
+    created_at: datetime
+
+    @property
+    def user_id(self) -> int:
+        return int(self.owner_id) - USER_ID_OFFSET
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.created_at
+
+    @property
+    def start(self) -> datetime:
+        return at_utc(self.month_start, 0)
+
+    @property
+    def end(self) -> datetime:
+        """The last millisecond of the month (HubSpot's ``hs_end_datetime``)."""
+        return at_utc(_next_month(self.month_start), 0) - timedelta(milliseconds=1)
+
+
+@dataclass(eq=False)  # hashed by identity: API indexes are cached per world
+class CrmWorld:
+    owners: list[Owner]
+    deals: list[Deal]  # every deal created up to as_of, archived ones included (see Deal.is_archived)
+    companies: list[Company] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    goal_targets: list[GoalTarget] = field(default_factory=list)
+
+    @property
+    def reps(self) -> list[Owner]:
+        """Quota-carrying owners (team leads and reps; the territory heads only manage)."""
+        return [o for o in self.owners if not o.is_territory_head]
+
+    @property
+    def active_deals(self) -> list[Deal]:
+        return [d for d in self.deals if not d.is_archived]
+
+    @cached_property
+    def owners_by_id(self) -> dict[str, Owner]:
+        return {o.owner_id: o for o in self.owners}
+
+    @cached_property
+    def deals_by_id(self) -> dict[str, Deal]:
+        return {d.deal_id: d for d in self.deals}
+
+    @cached_property
+    def companies_by_id(self) -> dict[str, Company]:
+        return {c.company_id: c for c in self.companies}
+
+    @cached_property
+    def contacts_by_id(self) -> dict[str, Contact]:
+        return {c.contact_id: c for c in self.contacts}
+
+
+# --- generation ---
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace(" ", "")
+
+
+def _full_owner_history(seed: int) -> tuple[list[tuple[str, str, str, datetime]], dict[int, list[Assignment]]]:
+    """Every owner's full assignment history (also the moves after as_of: revealed later)."""
+    rng = rng_for(seed, "owners")
+    people: list[tuple[str, str, str, datetime]] = []  # (owner id, first, last, created)
+    histories: dict[int, list[Assignment]] = {}
+    for i in range(N_OWNERS):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        created = at_utc(HISTORY_START - timedelta(days=30), i * 3600)
+        people.append((str(OWNER_ID_BASE + i), first, last, created))
+        t = i % 4
+        if i < 4:
+            manager = None
+        elif i < 8:
+            manager = str(OWNER_ID_BASE + t)
+        else:  # alternate between the head and the team lead of the territory
+            manager = str(OWNER_ID_BASE + t + (4 if (i // 4) % 2 else 0))
+        histories[i] = [Assignment(created, TERRITORIES[t], manager)]
+    moves = rng_for(seed, "owner-moves")
+    movers = moves.sample(range(8, N_OWNERS), N_MOVES)
+    for n, i in enumerate(movers):
+        # spread over the history so that every stretch of it sees some (days 45..~625)
+        when = at_utc(
+            HISTORY_START + timedelta(days=45 + n * 100 + moves.randint(0, 80)), moves.randrange(8 * 3600, 18 * 3600)
+        )
+        current = histories[i][-1]
+        t = TERRITORIES.index(current.territory)
+        if n % 2 == 0:  # a move to another territory, under its head or its lead
+            new_t = moves.choice([x for x in range(4) if x != t])
+            manager = str(OWNER_ID_BASE + new_t + moves.choice((0, 4)))
+            histories[i].append(Assignment(when, TERRITORIES[new_t], manager))
+            continue
+        moves.random()  # keep the stream aligned with the other branch
+        other = str(OWNER_ID_BASE + t) if current.manager_id != str(OWNER_ID_BASE + t) else str(OWNER_ID_BASE + t + 4)
+        histories[i].append(Assignment(when, current.territory, other))
+    return people, histories
+
+
+def _owners(seed: int, now: datetime) -> tuple[list[Owner], dict[str, list[Assignment]]]:
+    people, histories = _full_owner_history(seed)
+    owners = []
+    full: dict[str, list[Assignment]] = {}
+    for i, (oid, first, last, created) in enumerate(people):
+        full[oid] = histories[i]
+        owners.append(
+            Owner(
+                owner_id=oid,
+                first_name=first,
+                last_name=last,
+                email=f"{_ascii(first)}.{_ascii(last)}{i}@pastapro.example",
+                created_at=created,
+                history=tuple(a for a in histories[i] if a.effective_from < now),
+            )
+        )
+    return owners, full
+
+
+def _territory_of(full: dict[str, list[Assignment]], owner_id: str, when: datetime) -> str:
+    history = full[owner_id]
+    return history[_at_or_before(history, when, 0)].territory
+
+
+def _reps_in(full: dict[str, list[Assignment]], territory: str, when: datetime) -> list[str]:
+    return [
+        oid for oid, h in full.items() if h[0].manager_id is not None and _territory_of(full, oid, when) == territory
+    ]
+
+
+class _Chronicle:
+    """Records created day by day; which of them existed before a given day (as_of-independent)."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.day_index: list[int] = []
+
+    def add(self, day_index: int, item: Any) -> None:
+        self.items.append(item)
+        self.day_index.append(day_index)
+
+    def before(self, day_index: int) -> int:
+        """How many records were created on days before ``day_index``."""
+        return bisect.bisect_left(self.day_index, day_index)
+
+
+def _companies(config: WorldConfig, full: dict[str, list[Assignment]]) -> tuple[_Chronicle, dict[str, list[Change]]]:
+    """Companies with their full (unrevealed) change lists; the import batch has day index -1."""
+    seed = config.seed
+    chronicle = _Chronicle()
+    changes: dict[str, list[Change]] = {}
+
+    def make(rng: Any, day: date, k: int, created_day_index: int) -> None:
+        created = at_utc(day, rng.randrange(7 * 3600, 19 * 3600))
+        territory = rng.choices(TERRITORIES, TERRITORY_WEIGHTS)[0]
+        city, region, country, currency = rng.choice(CITIES[territory])
+        last, venue = rng.choice(_LAST), rng.choice(_VENUES)
+        serial = (created_day_index + 1) * 1_000 + k
+        cid = str(10_000_000_000 + serial)
+        reps = _reps_in(full, territory, created) or sorted(full)
+        owner_id = reps[rng.randrange(len(reps))]
+        creator = int(owner_id) - USER_ID_OFFSET
+        employees = rng.randint(5, 400)
+        name = f"{last} {venue} {city}"
+        domain = f"{_ascii(last)}-{venue.lower()}-{serial}.example"
+        record = [
+            Change(created, n, v, creator)
+            for n, v in (
+                ("name", name),
+                ("domain", domain),
+                ("industry", _VENUE_INDUSTRY[venue]),
+                ("city", city),
+                ("state", region),
+                ("country", country),
+                ("numberofemployees", employees),
+                ("phone", f"+1-555-{rng.randrange(10**7):07d}"),
+                ("hubspot_owner_id", owner_id),
+                ("lifecyclestage", "lead"),
+                ("createdate", created),
+            )
+        ]
+        at = created
+        for _ in range(rng.choice((0, 0, 1, 2))):  # headcount updates
+            at = at + timedelta(days=rng.randint(20, 200), seconds=rng.randrange(86_400))
+            employees = max(3, int(employees * rng.uniform(0.7, 1.5)))
+            record.append(Change(at, "numberofemployees", employees, creator))
+        changes[cid] = record
+        chronicle.add(created_day_index, Company(cid, name, domain, territory, currency, owner_id, created, []))
+
+    rng = rng_for(seed, "companies", "import")
+    for k in range(IMPORTED_COMPANIES):
+        make(rng, CRM_IMPORT_DAY, k, -1)
+    for day_index, day in days(config):
+        rng = rng_for(seed, "companies", day)
+        for k in range(daily_count(rng, COMPANIES_PER_DAY * config.scale)):
+            make(rng, day, k, day_index)
+    return chronicle, changes
+
+
+def _email_variant(email: str, variant: int) -> str:
+    """The same address typed differently (docs/architecture.md: The simulated company): never byte-equal, equal after strip().lower()."""
+    local, _, domain = email.partition("@")
+    titled = ".".join(p[:1].upper() + p[1:] for p in local.split("."))
+    return (
+        f"{titled}@{domain}",
+        email.upper(),
+        f"{email} ",
+        f" {titled}@{domain.capitalize()}",
+        f"{local}@{domain.upper()}\t",
+    )[variant]
+
+
+def _shopify_customers(commerce: CommerceWorld | None) -> tuple[list[ShopifyCustomer], list[date]]:
+    if commerce is None:
+        return [], []
+    seen: dict[int, Any] = {}
+    for order in commerce.shopify_orders:
+        seen.setdefault(order.customer.customer_id, order.customer)
+    customers = sorted(seen.values(), key=lambda c: (c.created_at, c.customer_id))
+    return customers, [c.created_at.date() for c in customers]
+
+
+def _contacts(
+    config: WorldConfig, companies: _Chronicle, commerce: CommerceWorld | None
+) -> tuple[_Chronicle, dict[str, list[Change]], dict[str, list[tuple[int, str]]]]:
+    seed = config.seed
+    chronicle = _Chronicle()
+    changes: dict[str, list[Change]] = {}
+    by_company: dict[str, list[tuple[int, str]]] = {}  # company id -> (day index, contact id), in creation order
+    customers, customer_days = _shopify_customers(commerce)
+    matched: set[int] = set()
+
+    def make(rng: Any, day: date, k: int, created_day_index: int) -> None:
+        created = at_utc(day, rng.randrange(7 * 3600, 20 * 3600))
+        company_roll, company_pick = rng.random(), rng.random()
+        match_roll, match_pick, variant = rng.random(), rng.random(), rng.randrange(5)
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        title, phone = rng.choice(_TITLES), f"+1-555-{rng.randrange(10**7):07d}"
+        # companies of earlier days (the imported contacts: of the imported companies)
+        n_companies = companies.before(max(created_day_index, 0))
+        company = companies.items[int(company_pick * n_companies)] if n_companies and company_roll < 0.92 else None
+        serial = (created_day_index + 1) * 1_000 + k
+        cid = str(30_000_000_000 + serial)
+        customer = None
+        n_customers = bisect.bisect_left(customer_days, day)  # customers of earlier days only
+        if n_customers and match_roll < SHOPIFY_MATCH_RATE:
+            candidate = customers[int(match_pick * n_customers)]
+            if candidate.customer_id not in matched:  # one CRM contact per person (HubSpot dedupes on email)
+                customer = candidate
+                matched.add(candidate.customer_id)
+        if customer is not None:
+            first, last = customer.first_name, customer.last_name
+            email = _email_variant(customer.email, variant)
+        else:
+            domain = company.domain if company else "gmail.example"
+            email = f"{_ascii(first)}.{_ascii(last)}.{serial}@{domain}"
+        owner_id = company.owner_id if company else None
+        creator = int(owner_id) - USER_ID_OFFSET if owner_id else None
+        record = [
+            Change(created, n, v, creator)
+            for n, v in (
+                ("firstname", first),
+                ("lastname", last),
+                ("email", email),
+                ("phone", phone),
+                ("jobtitle", title),
+                ("company", company.name if company else None),
+                ("associatedcompanyid", company.company_id if company else None),
+                ("hubspot_owner_id", owner_id),
+                ("lifecyclestage", CONTACT_LIFECYCLE[0]),
+                ("createdate", created),
+            )
+        ]
+        at = created
+        for stage in CONTACT_LIFECYCLE[1 : rng.choice((1, 1, 2, 3, 4))]:
+            at = at + timedelta(days=rng.randint(3, 90), seconds=rng.randrange(86_400))
+            record.append(Change(at, "lifecyclestage", stage, creator))
+        if rng.random() < 0.1:  # a new job title some months later
+            record.append(
+                Change(
+                    created + timedelta(days=rng.randint(30, 400), seconds=rng.randrange(86_400)),
+                    "jobtitle",
+                    rng.choice(_TITLES),
+                    creator,
+                )
+            )
+        record.sort(key=lambda c: c.at)
+        changes[cid] = record
+        if company:
+            by_company.setdefault(company.company_id, []).append((created_day_index, cid))
+        chronicle.add(
+            created_day_index,
+            Contact(
+                cid,
+                first,
+                last,
+                email,
+                created,
+                company.company_id if company else None,
+                owner_id,
+                customer.customer_id if customer else None,
+                [],
+            ),
+        )
+
+    rng = rng_for(seed, "contacts", "import")
+    for k in range(IMPORTED_CONTACTS):
+        make(rng, CRM_IMPORT_DAY, k, -1)
+    for day_index, day in days(config):
+        rng = rng_for(seed, "contacts", day)
+        for k in range(daily_count(rng, CONTACTS_PER_DAY * config.scale)):
+            make(rng, day, k, day_index)
+    return chronicle, changes, by_company
+
+
+def _deals(
+    config: WorldConfig,
+    full: dict[str, list[Assignment]],
+    companies: _Chronicle,
+    contacts_by_company: dict[str, list[tuple[int, str]]],
+) -> tuple[list[Deal], dict[str, datetime]]:
+    """Deals with their whole future drawn, then cut at now; also when each company first won a deal."""
+    seed, now = config.seed, config.now
+    quota_reps = sorted(oid for oid, h in full.items() if h[0].manager_id is not None)
+    deals: list[Deal] = []
+    first_won: dict[str, datetime] = {}
+    for day_index, day in days(config):
+        rng = rng_for(seed, "deals", day)
+        for k in range(daily_count(rng, DEALS_PER_DAY * config.scale)):
+            created = at_utc(day, rng.randrange(8 * 3600, 20 * 3600))
+            company_pick, owner_roll, owner_pick = rng.random(), rng.random(), rng.random()
+            contact_picks = (rng.random(), rng.random(), rng.random())
+            company = companies.items[int(company_pick * companies.before(day_index))]
+            territory = company.territory
+            local = _reps_in(full, territory, created) or quota_reps
+            if owner_roll < 0.7 and company.owner_id in local:
+                owner = company.owner_id
+            else:
+                owner = local[int(owner_pick * len(local))]
+            creator = int(owner) - USER_ID_OFFSET
+            people = contacts_by_company.get(company.company_id, [])
+            available = bisect.bisect_left([d for d, _ in people], day_index)
+            contact_ids: tuple[str, ...] = ()
+            if available:
+                n = 1 + (contact_picks[0] < 0.35)
+                chosen = {people[int(p * available)][1] for p in contact_picks[1 : 1 + n]}
+                contact_ids = tuple(sorted(chosen))
+            amount = money(rng.randrange(500, 60_000) + rng.choice((0, 0.5, 0.99)))
+            name = f"{company.name} - {rng.choice(_DEAL_KINDS)}"
+
+            # the stage walk: advance, lose, or (rarely) stall at each step; a lost deal may be reopened once
+            stages: list[tuple[str, datetime]] = [("appointmentscheduled", created)]
+            at, idx, reopened = created, 0, False
+            while True:
+                at = at + timedelta(days=rng.randint(1, 12), seconds=rng.randrange(3600 * 8))
+                roll = rng.random()
+                if roll < 0.22:
+                    stages.append(("closedlost", at))
+                    if not reopened and rng.random() < 0.12:
+                        reopened = True
+                        at = at + timedelta(days=rng.randint(7, 60), seconds=rng.randrange(3600 * 8))
+                        idx = rng.choice((1, 2, 3))
+                        stages.append((OPEN_STAGES[idx], at))
+                        continue
+                    break
+                if roll < 0.25:
+                    break  # stalled in its current stage
+                idx += 1
+                if idx == len(OPEN_STAGES):
+                    stages.append(("closedwon", at))
+                    break
+                stages.append((OPEN_STAGES[idx], at))
+            final_close = stages[-1][1] if stages[-1][0] in CLOSED_STAGES else None
+            horizon = final_close or created + timedelta(days=120)
+            span = (horizon - created).total_seconds()
+
+            amounts: list[tuple[Decimal, datetime]] = [(amount, created)]
+            for _ in range(rng.choices((0, 1, 2), (65, 25, 10))[0]):
+                when = created + timedelta(seconds=int(span * rng.uniform(0.1, 0.95)))
+                amounts.append((money(amounts[-1][0] * Decimal(str(round(rng.uniform(0.6, 1.4), 2)))), when))
+            amounts.sort(key=lambda a: a[1])
+
+            owners: list[tuple[str, datetime]] = [(owner, created)]
+            reassign_roll, reassign_pick = rng.random(), rng.random()
+            reassign_at = created + timedelta(days=rng.randint(3, 150), seconds=rng.randrange(86_400))
+            if reassign_roll < 0.15:  # reassigned: mid-deal, or an account handover after the close
+                peers = [o for o in _reps_in(full, _territory_of(full, owner, reassign_at), reassign_at) if o != owner]
+                peers = peers or [o for o in quota_reps if o != owner]
+                owners.append((peers[int(reassign_pick * len(peers))], reassign_at))
+
+            archive_roll = rng.random()
+            archived = created + timedelta(days=rng.randint(2, 200), seconds=rng.randrange(86_400))
+            archived_full = archived if archive_roll < 0.03 else None
+            if archived_full is not None:  # nothing happens to a deleted deal
+                stages = [s for s in stages if s[1] < archived_full]
+                amounts = [a for a in amounts if a[1] < archived_full]
+                owners = [o for o in owners if o[1] < archived_full]
+            won = [t for s, t in stages if s == "closedwon"]
+            if won and (company.company_id not in first_won or won[0] < first_won[company.company_id]):
+                first_won[company.company_id] = won[0]
+
+            visible_stages = [s for s in stages if s[1] < now]
+            visible_owners = [o for o in owners if o[1] < now]
+            visible_amounts = [a for a in amounts if a[1] < now]
+            deals.append(
+                Deal(
+                    deal_id=str(20_000_000_000 + day_index * 1_000 + k),
+                    name=name,
+                    created_at=created,
+                    owner_id=visible_owners[-1][0],
+                    amount=visible_amounts[-1][0],
+                    currency=company.currency,
+                    stage_history=visible_stages,
+                    owner_history=visible_owners,
+                    amount_history=visible_amounts,
+                    company_id=company.company_id,
+                    contact_ids=contact_ids,
+                    archived_at=archived_full if archived_full is not None and archived_full < now else None,
+                    creator_user_id=creator,
+                )
+            )
+    return deals, first_won
+
+
+def _goal_targets(config: WorldConfig, full: dict[str, list[Assignment]]) -> list[GoalTarget]:
+    """One quota per rep per month, 2025-01 through the as_of month; each drawn from its own stream."""
+    targets: list[GoalTarget] = []
+    reps = sorted(oid for oid, h in full.items() if h[0].manager_id is not None)
+    month, month_index = HISTORY_START, 0
+    while month <= config.as_of:
+        for r, oid in enumerate(reps):
+            base = rng_for(config.seed, "quota", oid).uniform(60_000, 110_000)
+            factor = rng_for(config.seed, "quota", oid, month).uniform(0.85, 1.2)
+            amount = max(Decimal(100), Decimal(round(base * factor * config.scale, -2)))
+            targets.append(
+                GoalTarget(
+                    goal_id=str(90_000_000_000 + month_index * 100 + r),
+                    owner_id=oid,
+                    month_start=month,
+                    amount_usd=money(amount),
+                    created_at=at_utc(month - timedelta(days=14), 9 * 3600 + r * 60),
+                )
+            )
+        month, month_index = _next_month(month), month_index + 1
+    return targets
+
+
+def build_crm(config: WorldConfig, commerce: CommerceWorld | None = None) -> CrmWorld:
+    now = config.now
+    owners, full = _owners(config.seed, now)
+    company_chronicle, company_changes = _companies(config, full)
+    contact_chronicle, contact_changes, by_company = _contacts(config, company_chronicle, commerce)
+    deals, first_won = _deals(config, full, company_chronicle, by_company)
+    companies: list[Company] = company_chronicle.items
+    for c in companies:
+        changes = company_changes[c.company_id]
+        if c.company_id in first_won:  # becomes a customer when its first deal is won
+            changes.append(Change(first_won[c.company_id], "lifecyclestage", "customer", None))
+            changes.sort(key=lambda ch: ch.at)
+        c.changes = [ch for ch in changes if ch.at < now]
+    contacts: list[Contact] = contact_chronicle.items
+    for p in contacts:
+        p.changes = [ch for ch in contact_changes[p.contact_id] if ch.at < now]
+    deals.sort(key=lambda d: int(d.deal_id))
+    companies.sort(key=lambda c: int(c.company_id))
+    contacts.sort(key=lambda c: int(c.contact_id))
+    return CrmWorld(
+        owners=owners, deals=deals, companies=companies, contacts=contacts, goal_targets=_goal_targets(config, full)
+    )

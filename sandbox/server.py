@@ -1,0 +1,257 @@
+"""The sandbox HTTP server: routes vendor paths to the API modules, with each vendor's auth, rate limits and
+(with ``faults="light"|"heavy"``) the seeded faults of ``faults.py``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from urllib.parse import parse_qsl, urlsplit
+
+from sandbox import amazon_api, ebay_api, fx_api, hubspot_api, shopify_api
+from sandbox.faults import (
+    FAULT_MODES,
+    TOKEN_PATHS,
+    TRANSPORT_KINDS,
+    Fault,
+    FaultInjector,
+    listing_for,
+    server_error,
+    transform_body,
+)
+from sandbox.protocol import Request, Response, Route
+from sandbox.ratelimit import RateLimiter
+from sandbox.world import World, WorldConfig, build_world
+
+log = logging.getLogger("salesdw.sandbox")
+# Rate-limit policy of buckets whose vendor module declares none (LIMITS[b]["policy"] or LIMIT_POLICIES).
+DEFAULT_LIMIT_POLICIES = {"hubspot": "rolling", "hubspot.search": "rolling"}  # TEN_SECONDLY_ROLLING, SECONDLY
+DEFAULT_SLOW_S = 35.0  # past the 30 s timeout of ingestion.http.session.ResilientSession
+
+
+# Each vendor module declares NAME, ROUTES, LIMITS and authorize / throttled / limit_headers.
+VENDORS: tuple[ModuleType, ...] = (shopify_api, hubspot_api, amazon_api, ebay_api, fx_api)
+
+
+class SandboxApp:
+    """Everything but the socket: a request in, a response out. Holds the (advanceable) world.
+
+    ``faults``: ``none`` | ``light`` | ``heavy`` (see ``faults.py``), seeded by ``fault_seed`` (default:
+    the world seed), so the same request sequence gets the same faults. ``slow_s``: how long a ``slow``
+    fault holds its response. With ``faults="none"`` no fault code runs at all.
+    """
+
+    def __init__(
+        self,
+        config: WorldConfig,
+        rate_limits: str = "demo",
+        faults: str = "none",
+        *,
+        slow_s: float = DEFAULT_SLOW_S,
+        fault_seed: int | None = None,
+    ) -> None:
+        if faults not in FAULT_MODES:
+            raise ValueError(f"faults mode must be one of {FAULT_MODES}, not {faults!r}")
+        self.config = config
+        self.slow_s = slow_s
+        self.fault_mode = faults
+        self.fault_seed = config.seed if fault_seed is None else fault_seed
+        policies = dict(DEFAULT_LIMIT_POLICIES)
+        for v in VENDORS:
+            policies.update(getattr(v, "LIMIT_POLICIES", {}))
+        self.limiter = RateLimiter(rate_limits, {b: lim for v in VENDORS for b, lim in v.LIMITS.items()}, policies)
+        self.faults: FaultInjector | None = None if faults == "none" else FaultInjector(faults, self.fault_seed)
+        self.tokens = amazon_api.TokenIssuer(time.monotonic)
+        self._lock = threading.Lock()
+        self.world: World = build_world(config)
+        self.routes: list[tuple[ModuleType, Route]] = [(v, r) for v in VENDORS for r in v.ROUTES]
+
+    def advance(self, days: int) -> WorldConfig:
+        with self._lock:
+            self.config = replace(self.config, as_of=self.config.as_of + timedelta(days=days))
+            self.world = build_world(self.config)
+            if self.faults is not None:
+                self.faults.shifter.clear()
+            return self.config
+
+    def handle(self, req: Request) -> Response:
+        """The response to ``req``. Faults that live on the wire need the server: in-process, a ``slow`` or
+        truncated response comes back whole, and a dropped connection as a placeholder status 599."""
+        return self.dispatch(req)[0]
+
+    def dispatch(self, req: Request) -> tuple[Response, Fault | None]:
+        """The response to ``req`` and the transport fault to inject while sending it, if any."""
+        if req.path.startswith("/_sandbox/"):
+            return self._control(req), None
+        faults = self.faults
+        if req.method == "POST" and req.path == "/auth/o2/token":
+            fault = faults.decide(req, token=True) if faults else None
+            if fault and fault.status:
+                faults.record(fault, req)  # type: ignore[union-attr]
+                return server_error("amazon", fault.status, token=True), None
+            if fault and fault.kind == "dropped":
+                faults.record(fault, req)  # type: ignore[union-attr]
+                return Response(599, {}), fault
+            return self._on_wire(fault, req, self.tokens.exchange(req))
+        world = self.world
+        for vendor, r in self.routes:
+            match = r.pattern.fullmatch(req.path)
+            if not match or r.method != req.method:
+                continue
+            # decided for every request of the route (before auth and limits, whose outcome may depend
+            # on timing), so the k-th request with a given key always draws the same fault
+            fault = faults.decide(req, token=bool(TOKEN_PATHS.fullmatch(req.path))) if faults else None
+            denied = vendor.authorize(self, req)
+            if denied:
+                return denied, None
+            allowed, wait_s = self.limiter.take(r.bucket)
+            state = self.limiter.bucket(r.bucket)
+            if not allowed:
+                response = vendor.throttled(r.bucket, wait_s)
+                if state is not None:  # real vendors send their limit headers on a 429 too
+                    response.headers = {**vendor.limit_headers(r.bucket, state), **response.headers}
+                return response, None
+            if fault is not None and (fault.status or fault.kind == "dropped"):
+                faults.record(fault, req)  # type: ignore[union-attr]
+                return self._injected_error(vendor, r.bucket, fault, req), fault
+            response = r.handler(req, world, **match.groupdict())
+            if faults is not None:
+                response = self._data_faults(faults, req, response, fault, world.config.seed)
+            if state is not None:
+                response.headers.update(vendor.limit_headers(r.bucket, state))
+            return self._on_wire(fault, req, response)
+        return Response(404, {"errors": "Not Found", "path": req.path}), None
+
+    def _control(self, req: Request) -> Response:
+        if req.path == "/_sandbox/health":
+            return Response(200, {"status": "ok", "as_of": self.config.as_of.isoformat()})
+        if req.method == "POST" and req.path == "/_sandbox/advance":
+            cfg = self.advance(int(req.query.get("days", "1")))
+            return Response(200, {"as_of": cfg.as_of.isoformat()})
+        return Response(404, {"errors": "Not Found", "path": req.path})
+
+    def _injected_error(self, vendor: ModuleType, bucket: str, fault: Fault, req: Request) -> Response:
+        token = bool(TOKEN_PATHS.fullmatch(req.path))
+        if fault.kind == "dropped":
+            return Response(599, {})  # never sent: the server closes the connection instead
+        if fault.status == 429 and not token:
+            response = vendor.throttled(bucket, 1.0)
+            exhausted = self.limiter.exhausted(bucket)  # None with rate limits off: no limit headers then
+            if exhausted is not None:
+                response.headers = {**vendor.limit_headers(bucket, exhausted), **response.headers}
+            return response
+        make = getattr(vendor, "server_error", None)  # a vendor module may shape its own 5xx
+        return make(fault.status) if make else server_error(vendor.NAME, fault.status or 500, token=token)
+
+    @staticmethod
+    def _data_faults(
+        faults: FaultInjector, req: Request, response: Response, fault: Fault | None, seed: int
+    ) -> Response:
+        """Heavy-mode bad records and schema drift, page shifts, and the page-shift memory."""
+        if response.status != 200:
+            return response
+        if faults.heavy:
+            body = transform_body(req.method, req.path, req.query, response.body, seed)
+            if body is not response.body:
+                response = Response(response.status, body, dict(response.headers))
+        listing = listing_for(req.method, req.path)
+        if listing is not None:
+            if fault is not None and fault.kind == "page_shift":
+                shifted = faults.shifter.shift(listing, req, response)
+                if shifted is not None:
+                    faults.record(fault, req)
+                    response = Response(response.status, shifted, dict(response.headers))
+            faults.shifter.remember(listing, req, response)
+        return response
+
+    def _on_wire(self, fault: Fault | None, req: Request, response: Response) -> tuple[Response, Fault | None]:
+        if fault is not None and fault.kind in TRANSPORT_KINDS:
+            self.faults.record(fault, req)  # type: ignore[union-attr]
+            return response, fault
+        return response, None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
+    app: SandboxApp
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        req = Request(
+            method=self.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=self.rfile.read(length) if length else b"",
+            base_url=f"http://{self.headers.get('Host', '{}:{}'.format(*self.server.server_address[:2]))}",
+        )
+        fault: Fault | None = None
+        try:
+            response, fault = self.app.dispatch(req)
+        except Exception as exc:  # a sandbox bug must show as a 500, not a dropped connection
+            log.exception("sandbox error on %s", self.path)
+            response = Response(500, {"errors": f"sandbox error: {exc}"})
+        kind = fault.kind if fault is not None else None
+        if kind == "dropped":  # no response at all: the client sees the connection closed
+            self.close_connection = True
+            return
+        if kind == "slow":
+            time.sleep(self.app.slow_s)
+        data = response.encode()
+        body = fault.truncate(data) if fault is not None and kind in ("truncated_json", "short_body") else data
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            # truncated_json: a complete message whose JSON is invalid; short_body: announces the whole
+            # body, sends a prefix and closes (a short read)
+            self.send_header("Content-Length", str(len(data) if kind == "short_body" else len(body)))
+            for k, v in response.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. timed out on a slow fault)
+            self.close_connection = True
+            return
+        if kind == "short_body":
+            self.close_connection = True
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+class SandboxServer:
+    """A running sandbox on a host/port (port 0 picks a free one); usable as a context manager."""
+
+    def __init__(self, app: SandboxApp, host: str = "127.0.0.1", port: int = 8700) -> None:
+        handler = type("Handler", (_Handler,), {"app": app})
+        self.app = app
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="sandbox", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SandboxServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

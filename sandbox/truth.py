@@ -1,0 +1,195 @@
+"""Ground truth (docs/architecture.md: Ground truth and reconciliation), computed from the simulation's own objects, never from an API or the warehouse.
+
+Per UTC date (and month) × channel, in USD and per month × channel × currency in local money, by the
+metric definitions of docs/architecture.md: Metric definitions:
+
+- **orders**: commerce orders on their order date (Shopify ``created_at``, Amazon ``PurchaseDate``, eBay
+  ``creationDate``), test and cancelled orders excluded; B2B: deals won, on the close date.
+- **gross_sales**: Shopify Σ unit price × *current* quantity (after order edits); Amazon Σ ``ItemPrice``
+  (a line total); eBay Σ ``lineItemCost`` (a line total); B2B bookings. On the order date.
+- **discounts**: Shopify ``total_discounts`` (current); Amazon Σ ``PromotionDiscount``; eBay the seller
+  promotion (−``priceDiscount``). On the order date.
+- **refunds**, on the refund's own UTC date: Shopify Σ refund line ``subtotal``; Amazon refunded
+  principal after its promotion per ``RefundEvent`` (−(Principal + PromotionAdjustment)) on its
+  ``PostedDate``; eBay Σ ``paymentSummary.refunds[].amount`` on ``refundDate``. Refunds of test or
+  cancelled orders never count (an eBay cancellation's full refund included).
+- **marketplace_fees** (positive = charged): Amazon −Σ fee amounts per financial event (shipment:
+  commission + FBA fee; return: the refund-admin fee less the commission given back, so usually
+  negative) on its ``PostedDate``; eBay ``totalMarketplaceFee`` on ``creationDate`` (charged at
+  checkout; a cancelled order's is credited to 0 and the order excluded anyway).
+- **net_sales** = gross − discounts − refunds; **net_revenue** = net_sales − marketplace_fees.
+
+- **B2B**: deals won (not archived), on the UTC close date, attributed to the owner at close; lost
+  deals counted likewise.
+- **faults**: under ``--faults heavy`` the sandbox serves some records bad (``faults.bad_records``);
+  ingestion quarantines them, so the truth leaves them out (a bad Shopify order with its refunds, a
+  bad Amazon order's gross/discounts — its financial events are good records and still count —, a bad
+  deal) and lists them under ``bad_records``.
+
+USD: every amount is converted on its own (per order, per refund, per fee event; see ``conversion``)
+with ``to_usd`` at the rate of its UTC date, then summed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sandbox.crm_world import DEAL_STAGES
+from sandbox.faults import bad_records
+from sandbox.sim import to_usd
+from sandbox.world import World
+
+ZERO = Decimal("0.00")
+MEASURES = ("gross_sales", "discounts", "refunds", "marketplace_fees")
+
+
+def _month(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def _empty() -> dict[str, Any]:
+    return {"orders": 0, **{m: ZERO for m in MEASURES}}
+
+
+def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
+    """Per date/month × channel sales in USD and local currency, B2B bookings, and record counts."""
+    bad = bad_records(world, faults)
+    bad_ids = {(b.resource, b.record_id) for b in bad}
+    shopify_orders = [o for o in world.shopify_orders if ("shopify.orders", o.order_id) not in bad_ids]
+    amazon_orders = [a for a in world.amazon_orders if ("amazon.orders", a.order_id) not in bad_ids]
+    deals = [d for d in world.deals if ("crm.deals", d.deal_id) not in bad_ids]
+    usd_daily: dict[tuple[date, str], dict[str, Any]] = defaultdict(_empty)
+    local_monthly: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(_empty)
+
+    def add(channel: str, currency: str, day: date, measure: str, amount: Decimal, order: bool = False) -> None:
+        usd = to_usd(amount, world.usd_per_unit(currency, day))
+        usd_daily[(day, channel)][measure] += usd
+        local_monthly[(_month(day), channel, currency)][measure] += amount
+        if order:
+            usd_daily[(day, channel)]["orders"] += 1
+            local_monthly[(_month(day), channel, currency)]["orders"] += 1
+
+    for o in shopify_orders:
+        if o.test or o.cancelled_at is not None:
+            continue
+        day = o.created_at.date()
+        add("shopify", "USD", day, "gross_sales", o.gross, order=True)
+        add("shopify", "USD", day, "discounts", o.discount_total)
+        for r in o.refunds:
+            add("shopify", "USD", r.created_at.date(), "refunds", r.subtotal)
+
+    for a in world.amazon_orders:
+        if a.status == "Canceled":
+            continue
+        day = a.purchase_date.date()
+        if ("amazon.orders", a.order_id) not in bad_ids:
+            add("amazon", a.currency, day, "gross_sales", a.gross, order=True)
+            add("amazon", a.currency, day, "discounts", sum((i.promotion_discount for i in a.items), ZERO))
+        for e in a.events:
+            posted = e.posted_at.date()
+            add("amazon", a.currency, posted, "marketplace_fees", e.fees)
+            if e.kind == "refund":
+                add("amazon", a.currency, posted, "refunds", e.refund)
+
+    for eb in world.commerce.ebay_orders:
+        if eb.cancelled_at is not None:
+            continue
+        day = eb.created_at.date()
+        add("ebay", "USD", day, "gross_sales", eb.gross, order=True)
+        add("ebay", "USD", day, "discounts", eb.discount)
+        add("ebay", "USD", day, "marketplace_fees", eb.marketplace_fee)
+        for r in eb.refunds:
+            add("ebay", "USD", r.refunded_at.date(), "refunds", r.amount)
+
+    b2b: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"bookings_usd": ZERO, "won": 0, "lost": 0})
+    for d in deals:
+        if d.closed_at is None or d.is_archived:
+            continue
+        day = d.closed_at.date()
+        row = b2b[(_month(day), d.owner_at(d.closed_at))]
+        if d.stage == "closedwon":
+            usd = to_usd(d.amount, world.usd_per_unit(d.currency, day))
+            row["won"] += 1
+            row["bookings_usd"] += usd
+            usd_daily[(day, "b2b")]["orders"] += 1
+            usd_daily[(day, "b2b")]["gross_sales"] += usd
+            local_monthly[(_month(day), "b2b", d.currency)]["orders"] += 1
+            local_monthly[(_month(day), "b2b", d.currency)]["gross_sales"] += d.amount
+        else:
+            row["lost"] += 1
+
+    monthly_usd: dict[tuple[str, str], dict[str, Any]] = defaultdict(_empty)
+    for (day, channel), row in usd_daily.items():
+        target = monthly_usd[(_month(day), channel)]
+        for k, v in row.items():
+            target[k] += v
+
+    def net(row: dict[str, Any]) -> dict[str, Any]:
+        net_sales = row["gross_sales"] - row["discounts"] - row["refunds"]
+        return {
+            "orders": row["orders"],
+            "gross_sales": row["gross_sales"],
+            "discounts": row["discounts"],
+            "refunds": row["refunds"],
+            "marketplace_fees": row["marketplace_fees"],
+            "net_sales": net_sales,
+            "net_revenue": net_sales - row["marketplace_fees"],
+        }
+
+    def fmt(row: dict[str, Any], suffix: str) -> dict[str, Any]:
+        return {
+            (k if k == "orders" else f"{k}{suffix}"): (str(v) if isinstance(v, Decimal) else v)
+            for k, v in net(row).items()
+        }
+
+    commerce = world.commerce
+    amazon_events = commerce.amazon_financial_events
+    cfg = world.config
+    return {
+        "world": {"seed": cfg.seed, "scale": cfg.scale, "as_of": cfg.as_of.isoformat(), "faults": faults},
+        "bad_records": [
+            {"resource": b.resource, "record_id": str(b.record_id), "reason": b.reason, "field": b.field} for b in bad
+        ],
+        "conversion": "USD = round(local amount × USD per unit on the UTC date (last earlier business day), 2) "
+        "per order (gross, discounts; eBay fee), per refund (Shopify refund, eBay refund, Amazon "
+        "RefundEvent), per Amazon financial event (fees), per deal",
+        "record_counts": {
+            "shopify.orders": len(shopify_orders),
+            "shopify.orders.line_items": sum(len(o.lines) for o in shopify_orders),
+            "shopify.orders.refunds": sum(len(o.refunds) for o in shopify_orders),
+            "shopify.customers": len(commerce.shopify_customers),
+            "shopify.products": len(commerce.products),
+            "crm.deals": len(deals),  # archived ones included: ingestion loads them flagged
+            "crm.owners": len(world.owners),
+            "crm.owners.teams": sum(1 + (o.manager_id is not None) for o in world.owners),
+            "crm.contacts": len(world.crm.contacts),
+            "crm.companies": len(world.crm.companies),
+            "crm.goal_targets": len(world.crm.goal_targets),
+            "crm.deals.stage_history": sum(len(d.stage_history) for d in deals),
+            "crm.deals.owner_history": sum(len(d.owner_history) for d in deals),
+            "crm.deals.companies": sum(1 for d in deals if not d.is_archived and d.company_id),
+            "crm.deals.contacts": sum(len(set(d.contact_ids)) for d in deals if not d.is_archived),
+            "crm.deal_pipelines.stages": len(DEAL_STAGES),
+            "amazon.orders": len(amazon_orders),
+            "amazon.order_items": sum(len(a.items) for a in amazon_orders),
+            "amazon.financial_events.shipments": sum(1 for e in amazon_events if e.kind == "shipment"),
+            "amazon.financial_events.refunds": sum(1 for e in amazon_events if e.kind == "refund"),
+            "ebay.orders": len(commerce.ebay_orders),
+            "ebay.orders.line_items": sum(len(o.lines) for o in commerce.ebay_orders),
+            "ebay.orders.refunds": sum(len(o.refunds) for o in commerce.ebay_orders),
+            "fx.rates": sum(len(v) for v in world.fx.values()),
+        },
+        "monthly": [{"month": m, "channel": c, **fmt(r, "_usd")} for (m, c), r in sorted(monthly_usd.items())],
+        "monthly_local": [
+            {"month": m, "channel": c, "currency": ccy, **fmt(r, "")}
+            for (m, c, ccy), r in sorted(local_monthly.items())
+        ],
+        "daily": [{"date": d.isoformat(), "channel": c, **fmt(r, "_usd")} for (d, c), r in sorted(usd_daily.items())],
+        "b2b_by_owner": [
+            {"month": m, "owner_id": o, "won": r["won"], "lost": r["lost"], "bookings_usd": str(r["bookings_usd"])}
+            for (m, o), r in sorted(b2b.items())
+        ],
+    }
