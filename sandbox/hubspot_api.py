@@ -84,6 +84,19 @@ def _enum(*values: str) -> tuple[tuple[str, str], ...]:
     return tuple((v, v.replace("_", " ").title()) for v in values)
 
 
+def _calculated_flag(name: str, label: str) -> Prop:
+    """A boolean deal property HubSpot calculates (``hs_is_closed``, ...), with its true/false options."""
+    return Prop(
+        name,
+        label,
+        "bool",
+        "booleancheckbox",
+        "dealinformation",
+        (("true", "True"), ("false", "False")),
+        calculated=True,
+    )
+
+
 _STAGE_LABELS = {s: label for s, label, _ in DEAL_STAGES}
 _STAGE_PROBABILITY = {s: p for s, _, p in DEAL_STAGES}
 
@@ -105,33 +118,9 @@ DEAL_PROPS = (
         tuple((s, label) for s, label, _ in DEAL_STAGES),
     ),
     Prop("hs_deal_stage_probability", "Deal probability", "number", "number", "dealinformation", calculated=True),
-    Prop(
-        "hs_is_closed",
-        "Is Deal Closed?",
-        "bool",
-        "booleancheckbox",
-        "dealinformation",
-        (("true", "True"), ("false", "False")),
-        calculated=True,
-    ),
-    Prop(
-        "hs_is_closed_lost",
-        "Is closed lost",
-        "bool",
-        "booleancheckbox",
-        "dealinformation",
-        (("true", "True"), ("false", "False")),
-        calculated=True,
-    ),
-    Prop(
-        "hs_is_closed_won",
-        "Is Closed Won",
-        "bool",
-        "booleancheckbox",
-        "dealinformation",
-        (("true", "True"), ("false", "False")),
-        calculated=True,
-    ),
+    _calculated_flag("hs_is_closed", "Is Deal Closed?"),
+    _calculated_flag("hs_is_closed_lost", "Is closed lost"),
+    _calculated_flag("hs_is_closed_won", "Is Closed Won"),
     Prop("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation", calculated=True),
     Prop("hs_object_id", "Record ID", "number", "number", "dealinformation", calculated=True),
     Prop("hubspot_owner_assigneddate", "Owner assigned date", "datetime", "date", "dealinformation", calculated=True),

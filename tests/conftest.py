@@ -119,3 +119,14 @@ def main_run(request: pytest.FixtureRequest, warehouse: Path) -> RunOutcome:
 
     shared = _shared(request)
     return shared.outcome if shared else run_main()
+
+
+# A test that needs a built warehouse (the shared build, a copy of it, or a main job of its own) is slow:
+# `make test-fast` (pytest -m "not slow") leaves it out; modules that run `salesdw run` mark themselves.
+BUILD_FIXTURES = frozenset({"shared_build", "private_build", "warehouse", "main_run"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BUILD_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import requests
 from dagster import DagsterInstance
 
 from core.paths import PROJECT_ROOT
 from core.warehouse import connect
 from orchestration.runner import RunOutcome, run_main_job
+from sandbox import amazon_api
 
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -85,3 +87,23 @@ def staging_columns(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[st
         "where table_schema = 'staging' and table_name = ? order by ordinal_position",
         [model],
     ).fetchall()
+
+
+def amazon_token(base: str) -> dict:
+    """Login with Amazon at the sandbox: the demo refresh token traded for an access token (the whole answer)."""
+    response = requests.post(
+        f"{base}/auth/o2/token",
+        timeout=30,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
+            "client_id": amazon_api.DEMO_CLIENT_ID,
+            "client_secret": amazon_api.DEMO_CLIENT_SECRET,
+        },
+    )
+    return response.json()
+
+
+def amazon_headers(base: str) -> dict[str, str]:
+    """The SP-API header of a fresh sandbox access token."""
+    return {"x-amz-access-token": amazon_token(base)["access_token"]}

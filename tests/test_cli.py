@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SALESDW = [sys.executable, "-m", "cli.main"]
 
 
@@ -26,6 +28,7 @@ def test_sandbox_truth_writes_json(tmp_path: Path) -> None:
     assert all(r["net_sales_usd"] for r in truth["monthly"])
 
 
+@pytest.mark.slow
 def test_salesdw_run_under_heavy_faults_prints_a_reconciled_summary_reports_the_quarantine_and_exits_0(
     tmp_path: Path,
 ) -> None:

@@ -10,20 +10,12 @@ import pytest
 import requests
 from dagster import DagsterInstance
 
-from cli.summary import RAW_TABLE_OF_TRUTH, raw_counts
+from cli.summary import MONEY, RAW_TABLE_OF_TRUTH, raw_counts
 from orchestration.runner import RunOutcome, run_main_job
 from sandbox.server import SandboxServer
 from sandbox.truth import compute_truth
 
-MEASURES = (
-    "orders",
-    "gross_sales_usd",
-    "discounts_usd",
-    "refunds_usd",
-    "net_sales_usd",
-    "marketplace_fees_usd",
-    "net_revenue_usd",
-)
+MEASURES = ("orders", *MONEY)
 
 
 def _run() -> RunOutcome:

@@ -36,6 +36,7 @@ def _month_end_with_a_late_change() -> date:
     return max(candidates)
 
 
+@pytest.mark.slow
 def test_closed_month_is_frozen_and_the_late_change_is_an_adjustment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

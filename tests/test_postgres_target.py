@@ -20,6 +20,7 @@ from typing import Any
 import psycopg2
 import pytest
 
+from cli.summary import MONEY
 from core.settings import settings
 from core.warehouse import (
     DSN_ENV,
@@ -41,28 +42,12 @@ MONTHLY_MONEY = {
     "finance.monthly_revenue": (
         "revenue_month",
         "sum({})",
-        (
-            "orders",
-            "gross_sales_usd",
-            "discounts_usd",
-            "refunds_usd",
-            "net_sales_usd",
-            "marketplace_fees_usd",
-            "net_revenue_usd",
-        ),
+        ("orders", *MONEY),
     ),
     "marts.channel_revenue_daily": (
         "date_day",
         "sum({})",
-        (
-            "orders",
-            "gross_sales_usd",
-            "discounts_usd",
-            "refunds_usd",
-            "net_sales_usd",
-            "marketplace_fees_usd",
-            "net_revenue_usd",
-        ),
+        ("orders", *MONEY),
     ),
     "marts.fct_orders": (
         "order_date",

@@ -40,6 +40,7 @@ def _snapshot(path: Path) -> dict[str, object]:
         }
 
 
+@pytest.mark.slow
 def test_a_load_killed_at_any_point_and_rerun_equals_a_clean_load(tmp_path: Path, sandbox: SandboxServer) -> None:
     from sandbox.connect import sandbox_env
 

@@ -6,10 +6,11 @@ from dataclasses import replace
 
 import requests
 
-from sandbox import amazon_api, hubspot_api, shopify_api
+from sandbox import hubspot_api, shopify_api
 from sandbox.protocol import Request
 from sandbox.server import SandboxApp, SandboxServer
 from tests.conftest import TEST_WORLD
+from tests.helpers import amazon_token
 
 SHOPIFY = {"X-Shopify-Access-Token": shopify_api.DEMO_ACCESS_TOKEN}
 
@@ -78,16 +79,7 @@ def test_hubspot_after_paging_and_bearer_auth(sandbox: SandboxServer) -> None:
 
 
 def test_amazon_token_exchange_and_filter_validation(sandbox: SandboxServer) -> None:
-    token = requests.post(
-        f"{sandbox.url}/auth/o2/token",
-        timeout=30,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
-            "client_id": amazon_api.DEMO_CLIENT_ID,
-            "client_secret": amazon_api.DEMO_CLIENT_SECRET,
-        },
-    ).json()
+    token = amazon_token(sandbox.url)
     assert token["expires_in"] == 3600
     url, headers = f"{sandbox.url}/orders/v0/orders", {"x-amz-access-token": token["access_token"]}
     assert (

@@ -24,6 +24,7 @@ from sandbox.server import SandboxApp, SandboxServer
 from sandbox.sim import HISTORY_START
 from sandbox.truth import compute_truth
 from sandbox.world import World, WorldConfig, build_world
+from tests.helpers import amazon_headers
 
 WORLD = WorldConfig(seed=5, scale=0.02, as_of=date(2026, 3, 31))
 SHOPIFY = {"X-Shopify-Access-Token": shopify_api.DEMO_ACCESS_TOKEN}
@@ -62,20 +63,6 @@ def shopify_all(base: str, resource: str, params: dict[str, Any]) -> list[dict[s
         rows += _json(response)[resource]
         url, params = response.links.get("next", {}).get("url"), {}
     return rows
-
-
-def amazon_headers(base: str) -> dict[str, str]:
-    token = requests.post(
-        f"{base}/auth/o2/token",
-        timeout=30,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
-            "client_id": amazon_api.DEMO_CLIENT_ID,
-            "client_secret": amazon_api.DEMO_CLIENT_SECRET,
-        },
-    ).json()
-    return {"x-amz-access-token": token["access_token"]}
 
 
 def amazon_paged(base: str, headers: dict[str, str], path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:

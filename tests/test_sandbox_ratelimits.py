@@ -11,12 +11,13 @@ from datetime import date
 import pytest
 import requests
 
-from sandbox import amazon_api, hubspot_api, shopify_api
+from sandbox import hubspot_api, shopify_api
 from sandbox.faults import request_key
 from sandbox.protocol import Request
 from sandbox.ratelimit import RateLimiter, RollingWindow, TokenBucket
 from sandbox.server import VENDORS, SandboxApp, SandboxServer
 from sandbox.world import WorldConfig
+from tests.helpers import amazon_headers
 
 WORLD = WorldConfig(seed=9, scale=0.02, as_of=date(2026, 6, 30))
 ORDERS = "/admin/api/2024-10/orders.json"
@@ -37,20 +38,6 @@ def _limiter(app: SandboxApp, mode: str, clock: FakeClock) -> RateLimiter:
     """``app``'s limiter rebuilt on a fake clock (same buckets and policies)."""
     app.limiter = RateLimiter(mode, app.limiter.limits, app.limiter.policies, clock=clock)
     return app.limiter
-
-
-def _amazon_headers(base: str) -> dict[str, str]:
-    token = requests.post(
-        f"{base}/auth/o2/token",
-        timeout=10,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": amazon_api.DEMO_REFRESH_TOKEN,
-            "client_id": amazon_api.DEMO_CLIENT_ID,
-            "client_secret": amazon_api.DEMO_CLIENT_SECRET,
-        },
-    ).json()
-    return {"x-amz-access-token": token["access_token"]}
 
 
 @pytest.fixture()
@@ -111,7 +98,7 @@ def test_hubspot_ten_secondly_rolling_window(real: SandboxServer) -> None:
 
 def test_amazon_per_operation_token_buckets(real: SandboxServer) -> None:
     with requests.Session() as s:
-        headers = _amazon_headers(real.url)
+        headers = amazon_headers(real.url)
         ok, throttled = _burst(s, f"{real.url}/orders/v0/orders", headers, AMAZON_QUERY, 20, 0.0167)
         assert len(ok) == 20 and ok[0].headers["x-amzn-RateLimit-Limit"] == "0.0167"
         assert throttled.json()["errors"][0]["code"] == "QuotaExceeded"
@@ -119,12 +106,12 @@ def test_amazon_per_operation_token_buckets(real: SandboxServer) -> None:
         order_id = ok[0].json()["payload"]["Orders"][0]["AmazonOrderId"]
         items = s.get(f"{real.url}/orders/v0/orders/{order_id}/orderItems", headers=headers, timeout=10)
         assert items.status_code == 200 and items.headers["x-amzn-RateLimit-Limit"] == "0.5"  # its own bucket
-        assert _amazon_headers(real.url)  # the LWA token endpoint is not throttled by the SP-API buckets
+        assert amazon_headers(real.url)  # the LWA token endpoint is not throttled by the SP-API buckets
 
 
 def test_off_never_throttles_and_sends_no_limit_headers() -> None:
     with SandboxServer(SandboxApp(WORLD, rate_limits="off"), port=0) as server, requests.Session() as s:
-        amazon = _amazon_headers(server.url)
+        amazon = amazon_headers(server.url)
         statuses = Counter()
         for _ in range(150):
             for url, headers, params in (
@@ -149,7 +136,7 @@ def test_a_client_at_the_published_rate_never_gets_a_429_and_a_faster_one_does()
     app = SandboxApp(WORLD, rate_limits="real")
     clock = FakeClock()
     with SandboxServer(app, port=0) as server, requests.Session() as s:
-        amazon = _amazon_headers(server.url)
+        amazon = amazon_headers(server.url)
         order_id = s.get(f"{server.url}/orders/v0/orders", headers=amazon, params=AMAZON_QUERY, timeout=10).json()[
             "payload"
         ]["Orders"][0]["AmazonOrderId"]
@@ -192,7 +179,7 @@ def test_limits_are_thread_safe_under_a_threading_server() -> None:
     app = SandboxApp(WORLD, rate_limits="real")
     _limiter(app, "real", FakeClock())  # time stands still: exactly the capacity gets through
     with SandboxServer(app, port=0) as server:
-        amazon = _amazon_headers(server.url)
+        amazon = amazon_headers(server.url)
         for url, headers, params, capacity in (
             (server.url + ORDERS, SHOPIFY, {"limit": "1"}, 40),
             (f"{server.url}/crm/v3/objects/deals", HUBSPOT, {"limit": "1"}, 100),
