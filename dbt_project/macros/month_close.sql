@@ -1,7 +1,7 @@
-{# Whether the month starting at `month_expr` is closed by configuration (DESIGN §6 month close). #}
+{# Whether the month starting at `month_expr` is closed by configuration (docs/architecture.md, Month close). #}
 {% macro month_is_closable(month_expr) -%}
     {%- set reference = var('close_reference_date') -%}
-    {%- set through = var('close_through_month') -%}
+    {%- set through = run_var('close_through_month') -%}
     (
         {{ dbt.dateadd('day', var('close_after_days'), dbt.dateadd('month', 1, month_expr)) }}
             <= {% if reference %}cast('{{ reference }}' as date){% else %}current_date{% endif %}

@@ -1,4 +1,4 @@
-{#- Identity resolution (DESIGN §3, §5): one row per identity a source system knows, with the resolved
+{#- Identity resolution (docs/architecture.md, Data path): one row per identity a source system knows, with the resolved
     customer it belongs to. Rules:
     - an email is normalized as lower(trim()) after removing tabs and line breaks (the CRM has addresses
       typed with a trailing tab); a CRM contact and a Shopify customer (or two Shopify accounts) with the

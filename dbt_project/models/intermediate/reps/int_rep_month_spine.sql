@@ -11,7 +11,7 @@ with bounds as (
 )
 
 select distinct d.month_start
-from {{ ref('dim_date') }} as d
+from {{ ref('int_dates') }} as d
 cross join bounds as b
 where d.month_start >= cast('{{ var("history_start") }}' as date)
     and d.month_start <= cast({{ dbt.date_trunc('month', 'b.last_at') }} as date)

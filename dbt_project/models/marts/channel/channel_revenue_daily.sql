@@ -1,6 +1,6 @@
-{#- Sales per UTC date × channel in USD (DESIGN §6): test and cancelled orders never count; refunds are
-    booked on the refund's date and fees on their posted date; B2B gross = net = bookings (closed-won,
-    not archived deals on their close date). Customers are resolved customers (int_customer_orders): distinct
+{#- Sales per UTC date × channel in USD (docs/architecture.md, Metric definitions): test and cancelled orders never count; refunds are
+    booked on the refund's date and fees on their posted date; B2B gross = net = bookings (int_deals.is_booked:
+    closed-won, not archived deals on their close date). Customers are resolved customers (int_customer_orders): distinct
     customers with a counted order (B2B - companies of deals won) that day; new customers are those whose first
     counted order ever, across all commerce channels (B2B - a company's first won deal), is that day and channel. -#}
 with orders as (
@@ -22,8 +22,8 @@ bookings as (
         count(*) as orders,
         sum(amount_usd) as gross_sales_usd,
         cast(0 as decimal(18, 2)) as discounts_usd
-    from {{ ref('fct_deals') }}
-    where is_won and not is_archived
+    from {{ ref('int_deals') }}
+    where is_booked
     group by close_date
 ),
 

@@ -1,13 +1,13 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='revenue_month',
           on_schema_change='append_new_columns') }}
-{#- Finance's monthly revenue (DESIGN §5/§6): closed months exactly as published; open months live,
+{#- Finance's monthly revenue (docs/architecture.md, Data path and Month close): closed months exactly as published; open months live,
     plus the adjustments of closed months booked into them.
-    Partitioned (Dagster monthly partitions; env SALESDW_PARTITION_START/_END, month starts): a run rebuilds
-    exactly those months (delete + insert); without them it rebuilds every month. -#}
-{%- set partition_start = env_var('SALESDW_PARTITION_START', '') -%}
-{%- set partition_end = env_var('SALESDW_PARTITION_END', '') -%}
+    Partitioned (Dagster monthly partitions; vars partition_start / partition_end, month starts, inclusive,
+    '' = unbounded): a run rebuilds exactly those months (delete + insert); without them it rebuilds every month. -#}
+{%- set partition_start = run_var('partition_start') -%}
+{%- set partition_end = run_var('partition_end') -%}
 with live as (
-    select * from {{ ref('int_revenue_monthly_aggregated') }}
+    select * from {{ ref('channel_revenue_monthly') }}
 ),
 
 closed as (
@@ -72,6 +72,8 @@ from (
     union all
     select * from open_rows
 ) as months
-{%- if partition_start and partition_end %}
-where revenue_month between cast('{{ partition_start }}' as date) and cast('{{ partition_end }}' as date)
+{%- if partition_start or partition_end %}
+where {% if partition_start %}revenue_month >= cast('{{ partition_start }}' as date){% endif %}
+    {%- if partition_start and partition_end %} and {% endif %}
+    {%- if partition_end %}revenue_month <= cast('{{ partition_end }}' as date){% endif %}
 {%- endif %}

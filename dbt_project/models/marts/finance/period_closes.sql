@@ -3,7 +3,7 @@
 {#- The published figures of every closed month × channel, written once when the month closes and
     never updated (append-only; full_refresh=false: `dbt build --full-refresh` leaves it alone). -#}
 with live as (
-    select * from {{ ref('int_revenue_monthly_aggregated') }}
+    select * from {{ ref('channel_revenue_monthly') }}
 )
 
 select

@@ -2,7 +2,7 @@
 {#- A late source change to a closed month: the difference between what the data says now and what was
     published (plus adjustments already recorded), booked in the earliest open month. Append-only. -#}
 with live as (
-    select * from {{ ref('int_revenue_monthly_aggregated') }}
+    select * from {{ ref('channel_revenue_monthly') }}
 ),
 
 closed as (

@@ -1,4 +1,4 @@
--- Funnel by cohort month of entering a stage (DESIGN §6). Archived (deleted) deals are left out.
+-- Funnel by cohort month of entering a stage (docs/architecture.md, Metric definitions). Archived (deleted) deals are left out.
 -- A deal counts once per stage and month it entered that stage (a reopened deal that re-enters a
 -- stage in another month counts in that month's cohort too). It advanced when it entered the stage's
 -- next stage (dim_deal_stage.next_stage_id: next open stage, or won after the last open stage) at
