@@ -42,10 +42,13 @@ orders as (
 ranked as (
     select
         *,
-        case when counts_as_sale and customer_key is not null
-             then row_number() over (
-                partition by customer_key, counts_as_sale
-                order by ordered_at, channel, source_order_id) end as counted_order_number
+        case
+            when counts_as_sale and customer_key is not null
+                then row_number() over (
+                        partition by customer_key, counts_as_sale
+                        order by ordered_at, channel, source_order_id
+                    )
+        end as counted_order_number
     from orders
 )
 

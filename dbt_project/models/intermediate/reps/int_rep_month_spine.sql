@@ -6,7 +6,8 @@ with bounds as (
         union all
         select max(closed_at) from {{ ref('stg_crm__deals') }}
         union all
-        select max(starts_at) from {{ ref('stg_crm__goal_targets') }} where not is_archived
+        select max(starts_at) from {{ ref('stg_crm__goal_targets') }}
+        where not is_archived
     ) as t
 )
 

@@ -8,8 +8,12 @@ select
     amazon_order_id as order_id,
     posted_at as refunded_at,
     min(currency) as currency,
-    -sum(case when line_kind = 'promotion' or (line_kind = 'charge' and line_type = 'Principal')
-              then amount else 0 end) as refund_amount
+    -sum(
+        case
+            when line_kind = 'promotion' or (line_kind = 'charge' and line_type = 'Principal') then amount
+            else 0
+        end
+    ) as refund_amount
 from {{ ref('stg_amazon__financial_event_lines') }}
 where event_type = 'refund'
 group by amazon_order_id, posted_at

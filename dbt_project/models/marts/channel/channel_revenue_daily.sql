@@ -60,7 +60,11 @@ fees as (
 
 last_day as (
     select max(date_day) as date_day from (
-        select date_day from sales union all select date_day from refunds union all select date_day from fees
+        select date_day from sales
+        union all
+        select date_day from refunds
+        union all
+        select date_day from fees
     ) as activity
 ),
 
@@ -103,6 +107,7 @@ select
     {{ to_money('gross_sales_usd - discounts_usd - refunds_usd') }} as net_sales_usd,
     {{ to_money('marketplace_fees_usd') }} as marketplace_fees_usd,
     {{ to_money('gross_sales_usd - discounts_usd - refunds_usd - marketplace_fees_usd') }} as net_revenue_usd,
-    case when orders > 0
-         then {{ divide_exact('gross_sales_usd - discounts_usd - refunds_usd', 'orders', 2) }} end as aov_usd
+    case
+        when orders > 0 then {{ divide_exact('gross_sales_usd - discounts_usd - refunds_usd', 'orders', 2) }}
+    end as aov_usd
 from combined

@@ -24,7 +24,9 @@ open_months as (
     select live.*
     from live
     where not exists (
-        select 1 from closed where closed.revenue_month = live.revenue_month and closed.channel = live.channel)
+            select 1 from closed
+            where closed.revenue_month = live.revenue_month and closed.channel = live.channel
+        )
 ),
 
 open_rows as (
@@ -72,8 +74,6 @@ from (
     union all
     select * from open_rows
 ) as months
-{%- if partition_start or partition_end %}
-where {% if partition_start %}revenue_month >= cast('{{ partition_start }}' as date){% endif %}
-    {%- if partition_start and partition_end %} and {% endif %}
-    {%- if partition_end %}revenue_month <= cast('{{ partition_end }}' as date){% endif %}
-{%- endif %}
+where
+    {% if partition_start %}revenue_month >= cast('{{ partition_start }}' as date){% else %}true{% endif %}
+    and {% if partition_end %}revenue_month <= cast('{{ partition_end }}' as date){% else %}true{% endif %}

@@ -3,8 +3,19 @@
     arrivals) and any order still missing its FX rate; `dbt build --full-refresh` rebuilds all.
     Partitioned (Dagster daily partitions, vars partition_start / partition_end as ISO dates, inclusive,
     '' = unbounded): the run re-reads the orders changed on those UTC days, with the same lookback, instead. -#}
+{%- set lookback_days = var('incremental_lookback_days') | int -%}
 {%- set partition_start = run_var('partition_start') -%}
 {%- set partition_end = run_var('partition_end') -%}
+{%- set changed_from = dbt.dateadd('day', -lookback_days, "cast('" ~ partition_start ~ "' as date)") -%}
+{%- set changed_before = dbt.dateadd('day', 1, "cast('" ~ partition_end ~ "' as date)") -%}
+{%- set built_columns = (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list)
+    if is_incremental() else [] -%}
+{#- on an incremental run, orders still without their FX rate are always rebuilt -#}
+{%- set or_missing_fx -%}
+    {%- if is_incremental() -%}
+        or o.order_key in (select missing.order_key from {{ this }} as missing where missing.usd_per_unit is null)
+    {%- endif -%}
+{%- endset -%}
 with orders as (
     select * from {{ ref('int_orders') }}
 )
@@ -29,21 +40,18 @@ select
 from orders as o
 {{ join_fx_rate('r', 'o.currency', 'o.order_date') }}
 {% if partition_start or partition_end %}
-where (
-    {%- if partition_start %}
-        o.updated_at >= {{ dbt.dateadd('day', -var('incremental_lookback_days'), "cast('" ~ partition_start ~ "' as date)") }}
-    {%- endif %}
-    {%- if partition_start and partition_end %} and{% endif %}
-    {%- if partition_end %}
-        o.updated_at < {{ dbt.dateadd('day', 1, "cast('" ~ partition_end ~ "' as date)") }}
-    {%- endif %})
-    {%- if is_incremental() %}
-    or o.order_key in (select missing.order_key from {{ this }} as missing where missing.usd_per_unit is null)
-    {%- endif %}
-{#- a table written before it had updated_at (an older version) is rebuilt whole once -#}
-{% elif is_incremental() and 'updated_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
-where o.updated_at >= (
-        select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(existing.updated_at)') }}
-        from {{ this }} as existing)
-    or o.order_key in (select missing.order_key from {{ this }} as missing where missing.usd_per_unit is null)
+    where
+        (
+            {% if partition_start %}o.updated_at >= {{ changed_from }}{% else %}true{% endif %}
+            and {% if partition_end %}o.updated_at < {{ changed_before }}{% else %}true{% endif %}
+        )
+        {{ or_missing_fx }}
+    {# a table written before it had updated_at (an older version) is rebuilt whole once #}
+{% elif is_incremental() and 'updated_at' in built_columns %}
+    where
+        o.updated_at >= (
+            select {{ dbt.dateadd('day', -lookback_days, 'max(built.updated_at)') }}
+            from {{ this }} as built
+        )
+        {{ or_missing_fx }}
 {% endif %}
