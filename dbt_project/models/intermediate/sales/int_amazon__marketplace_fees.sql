@@ -8,7 +8,7 @@ select
     event_type as fee_event,
     posted_at,
     min(currency) as currency,
-    -sum(amount) as fee_amount
+    cast(-sum(amount) as decimal(18, 2)) as fee_amount
 from {{ ref('stg_amazon__financial_event_lines') }}
 where line_kind = 'fee'
 group by amazon_order_id, event_type, posted_at

@@ -8,11 +8,13 @@ select
     amazon_order_id as order_id,
     posted_at as refunded_at,
     min(currency) as currency,
-    -sum(
-        case
-            when line_kind = 'promotion' or (line_kind = 'charge' and line_type = 'Principal') then amount
-            else 0
-        end
+    cast(
+        -sum(
+            case
+                when line_kind = 'promotion' or (line_kind = 'charge' and line_type = 'Principal') then amount
+                else 0
+            end
+        ) as decimal(18, 2)
     ) as refund_amount
 from {{ ref('stg_amazon__financial_event_lines') }}
 where event_type = 'refund'
