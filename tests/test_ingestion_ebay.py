@@ -161,6 +161,7 @@ def test_staging_models_build_and_pass_their_tests(loaded: Path, tmp_path: Path)
             ("quantity", "INTEGER"),
             ("line_item_cost", "DECIMAL(18,2)"),
             ("currency", "VARCHAR"),
+            ("order_id", "VARCHAR"),  # the parent link resolved to eBay's key: nothing downstream joins on dlt ids
         ]
         assert staging_columns(con, "stg_ebay__refunds") == [
             ("refund_id", "VARCHAR"),
@@ -169,6 +170,7 @@ def test_staging_models_build_and_pass_their_tests(loaded: Path, tmp_path: Path)
             ("amount", "DECIMAL(18,2)"),
             ("currency", "VARCHAR"),
             ("refund_status", "VARCHAR"),
+            ("order_id", "VARCHAR"),
         ]
         staged = con.execute("""
             select sum(discounts) filter (where not is_cancelled), sum(marketplace_fee) filter (where not is_cancelled)

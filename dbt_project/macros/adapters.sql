@@ -1,4 +1,4 @@
-{# Adapter-dispatched SQL for expressions that differ between warehouses (DESIGN §8): staging calls these,
+{# Adapter-dispatched SQL for expressions that differ between warehouses (docs/architecture.md, Decision log): staging calls these,
    never a warehouse's own function. default__ is standard SQL (PostgreSQL); duckdb__ the DuckDB form. #}
 
 {# Milliseconds since the Unix epoch of a timestamp, as a bigint. #}

@@ -10,7 +10,7 @@
 
 {# The FX rate of a row's currency on a date: a left join to int_fx_rates_carried (weekend carry-over). #}
 {% macro join_fx_rate(alias, currency_col, date_col) -%}
-left join {{ ref('int_fx_rates_carried') }} as {{ alias }}
+    left join {{ ref('int_fx_rates_carried') }} as {{ alias }}
     on {{ alias }}.currency = {{ currency_col }}
     and {{ date_col }} >= {{ alias }}.valid_from
     and {{ date_col }} < {{ alias }}.valid_to
@@ -18,5 +18,5 @@ left join {{ ref('int_fx_rates_carried') }} as {{ alias }}
 
 {# USD per unit for a row: 1 for USD, else the joined rate (null when missing: the not_null tests fail). #}
 {% macro usd_per_unit(alias, currency_col) -%}
-case when {{ currency_col }} = 'USD' then cast(1 as decimal(18, 8)) else {{ alias }}.usd_per_unit end
+    case when {{ currency_col }} = 'USD' then cast(1 as decimal(18, 8)) else {{ alias }}.usd_per_unit end
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- Identity resolution (DESIGN §3, §5): one row per identity a source system knows, with the resolved
+{#- Identity resolution (docs/architecture.md, Data path): one row per identity a source system knows, with the resolved
     customer it belongs to. Rules:
     - an email is normalized as lower(trim()) after removing tabs and line breaks (the CRM has addresses
       typed with a trailing tab); a CRM contact and a Shopify customer (or two Shopify accounts) with the
@@ -88,10 +88,14 @@ crm_companies as (
 
 identities as (
     select * from crm_contacts
-    union all select * from shopify
-    union all select * from amazon
-    union all select * from ebay
-    union all select * from crm_companies
+    union all
+    select * from shopify
+    union all
+    select * from amazon
+    union all
+    select * from ebay
+    union all
+    select * from crm_companies
 ),
 
 keyed as (
@@ -126,10 +130,12 @@ select
     end as customer_type,
     channel,
     -- the key fct_orders gives the order's customer (hash of channel and the channel's own customer ref)
-    case when channel is not null
-         then {{ dbt.hash(dbt.concat(["channel", "'|'", "source_id"])) }} end as channel_customer_key,
+    case
+        when channel is not null then {{ dbt.hash(dbt.concat(["channel", "'|'", "source_id"])) }}
+    end as channel_customer_key,
     shopify_customer_id,
-    case when email_normalized is not null and email_normalized <> ''
-         then {{ dbt.hash('email_normalized') }} end as email_hash,
+    case
+        when email_normalized is not null and email_normalized <> '' then {{ dbt.hash('email_normalized') }}
+    end as email_hash,
     created_at
 from keyed

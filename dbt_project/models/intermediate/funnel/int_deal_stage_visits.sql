@@ -40,7 +40,8 @@ select
     cast(v.visit_number as integer) as visit_number,
     v.entered_at,
     v.exited_at,
-    cast({{ divide_exact(dbt.datediff('v.entered_at', 'v.exited_at', 'second'), '86400', 4) }} as decimal(12, 4)) as days_in_stage,
+    cast({{ divide_exact(dbt.datediff('v.entered_at', 'v.exited_at', 'second'), '86400', 4) }} as decimal(12, 4))
+        as days_in_stage,
     v.next_stage_id,
     v.exited_at is null as is_current,
     case

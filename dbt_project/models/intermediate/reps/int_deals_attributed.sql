@@ -1,8 +1,8 @@
--- Closed, non-archived deals attributed to their owner AT CLOSE (DESIGN §6): the latest owner assignment
+-- Closed, non-archived deals attributed to their owner AT CLOSE (docs/architecture.md, Metric definitions): the latest owner assignment
 -- at or before closed_at (propertiesWithHistory.hubspot_owner_id), else the current owner.
 with deals as (
     select deal_id, owner_id, created_at, closed_at, close_date, is_won, is_lost, currency, amount, amount_usd
-    from {{ ref('fct_deals') }}
+    from {{ ref('int_deals') }}
     where closed_at is not null
         and not is_archived
 ),

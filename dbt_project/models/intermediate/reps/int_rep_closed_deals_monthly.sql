@@ -23,11 +23,18 @@ select
     cast(deals_lost as integer) as deals_lost,
     cast(bookings_usd as decimal(18, 2)) as bookings_usd,
     cast(lost_amount_usd as decimal(18, 2)) as lost_amount_usd,
-    cast(case when deals_won + deals_lost > 0
-        then round(cast(deals_won as decimal(18, 6)) / (deals_won + deals_lost), 4) end as decimal(9, 4)) as win_rate,
-    cast(case when bookings_usd + lost_amount_usd > 0
-        then round(cast(bookings_usd as decimal(18, 6)) / (bookings_usd + lost_amount_usd), 4) end as decimal(9, 4))
-        as win_rate_by_amount,
+    cast(
+        case
+            when deals_won + deals_lost > 0
+                then round(cast(deals_won as decimal(18, 6)) / (deals_won + deals_lost), 4)
+        end as decimal(9, 4)
+    ) as win_rate,
+    cast(
+        case
+            when bookings_usd + lost_amount_usd > 0
+                then round(cast(bookings_usd as decimal(18, 6)) / (bookings_usd + lost_amount_usd), 4)
+        end as decimal(9, 4)
+    ) as win_rate_by_amount,
     cast(case when deals_won > 0 then {{ divide_exact('bookings_usd', 'deals_won', 2) }} end as decimal(18, 2))
         as avg_deal_size_usd,
     cast(round(avg_cycle_days, 1) as decimal(9, 1)) as avg_cycle_days

@@ -2,7 +2,7 @@
 -- Σ over tiers rate × max(0, min(bookings, to × quota) − from × quota); an open-ended tier has no cap.
 -- A zero (or missing) quota puts every booked dollar above 100% of quota: the top tier's rate.
 with quota as (
-    select rep_id, month_start, quota_usd from {{ ref('fct_rep_quota') }}
+    select rep_id, month_start, quota_usd from {{ ref('int_rep_quota') }}
 ),
 
 bookings as (

@@ -1,5 +1,5 @@
 -- Rep × month: deals open at the month's end (created before it, in an open stage then, not archived), by
--- their owner at that time, valued at the deal's current amount in USD (fct_deals.amount_usd) and weighted
+-- their owner at that time, valued at the deal's current amount in USD (int_deals.amount_usd) and weighted
 -- by the pipeline's win probability of the deal's stage at month end.
 with months as (
     select
@@ -10,7 +10,7 @@ with months as (
 
 deals as (
     select deal_id, owner_id, deal_stage, created_at, amount_usd
-    from {{ ref('fct_deals') }}
+    from {{ ref('int_deals') }}
     where not is_archived
 ),
 

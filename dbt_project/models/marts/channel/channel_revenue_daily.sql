@@ -1,6 +1,6 @@
-{#- Sales per UTC date × channel in USD (DESIGN §6): test and cancelled orders never count; refunds are
-    booked on the refund's date and fees on their posted date; B2B gross = net = bookings (closed-won,
-    not archived deals on their close date). Customers are resolved customers (int_customer_orders): distinct
+{#- Sales per UTC date × channel in USD (docs/architecture.md, Metric definitions): test and cancelled orders never count; refunds are
+    booked on the refund's date and fees on their posted date; B2B gross = net = bookings (int_deals.is_booked:
+    closed-won, not archived deals on their close date). Customers are resolved customers (int_customer_orders): distinct
     customers with a counted order (B2B - companies of deals won) that day; new customers are those whose first
     counted order ever, across all commerce channels (B2B - a company's first won deal), is that day and channel. -#}
 with orders as (
@@ -22,8 +22,8 @@ bookings as (
         count(*) as orders,
         sum(amount_usd) as gross_sales_usd,
         cast(0 as decimal(18, 2)) as discounts_usd
-    from {{ ref('fct_deals') }}
-    where is_won and not is_archived
+    from {{ ref('int_deals') }}
+    where is_booked
     group by close_date
 ),
 
@@ -60,7 +60,11 @@ fees as (
 
 last_day as (
     select max(date_day) as date_day from (
-        select date_day from sales union all select date_day from refunds union all select date_day from fees
+        select date_day from sales
+        union all
+        select date_day from refunds
+        union all
+        select date_day from fees
     ) as activity
 ),
 
@@ -103,6 +107,7 @@ select
     {{ to_money('gross_sales_usd - discounts_usd - refunds_usd') }} as net_sales_usd,
     {{ to_money('marketplace_fees_usd') }} as marketplace_fees_usd,
     {{ to_money('gross_sales_usd - discounts_usd - refunds_usd - marketplace_fees_usd') }} as net_revenue_usd,
-    case when orders > 0
-         then {{ divide_exact('gross_sales_usd - discounts_usd - refunds_usd', 'orders', 2) }} end as aov_usd
+    case
+        when orders > 0 then {{ divide_exact('gross_sales_usd - discounts_usd - refunds_usd', 'orders', 2) }}
+    end as aov_usd
 from combined

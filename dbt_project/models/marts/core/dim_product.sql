@@ -17,7 +17,8 @@ with variants as (
 ),
 
 catalog as (
-    select * from variants where sku_rank = 1
+    select * from variants
+    where sku_rank = 1
 ),
 
 asins as (
@@ -30,11 +31,14 @@ asins as (
 skus as (
     select sku from catalog
     union
-    select sku from {{ ref('stg_shopify__order_line_items') }} where sku is not null
+    select sku from {{ ref('stg_shopify__order_line_items') }}
+    where sku is not null
     union
-    select sku from {{ ref('stg_amazon__order_items') }} where sku is not null
+    select sku from {{ ref('stg_amazon__order_items') }}
+    where sku is not null
     union
-    select sku from {{ ref('stg_ebay__order_line_items') }} where sku is not null
+    select sku from {{ ref('stg_ebay__order_line_items') }}
+    where sku is not null
 )
 
 select

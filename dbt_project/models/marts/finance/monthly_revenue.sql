@@ -1,13 +1,13 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='revenue_month',
           on_schema_change='append_new_columns') }}
-{#- Finance's monthly revenue (DESIGN §5/§6): closed months exactly as published; open months live,
+{#- Finance's monthly revenue (docs/architecture.md, Data path and Month close): closed months exactly as published; open months live,
     plus the adjustments of closed months booked into them.
-    Partitioned (Dagster monthly partitions; dbt vars partition_start/partition_end, month starts): a run rebuilds
-    exactly those months (delete + insert); without them it rebuilds every month. -#}
-{%- set partition_start = var('partition_start', '') -%}
-{%- set partition_end = var('partition_end', '') -%}
+    Partitioned (Dagster monthly partitions; vars partition_start / partition_end, month starts, inclusive,
+    '' = unbounded): a run rebuilds exactly those months (delete + insert); without them it rebuilds every month. -#}
+{%- set partition_start = run_var('partition_start') -%}
+{%- set partition_end = run_var('partition_end') -%}
 with live as (
-    select * from {{ ref('int_revenue_monthly_aggregated') }}
+    select * from {{ ref('channel_revenue_monthly') }}
 ),
 
 closed as (
@@ -24,7 +24,9 @@ open_months as (
     select live.*
     from live
     where not exists (
-        select 1 from closed where closed.revenue_month = live.revenue_month and closed.channel = live.channel)
+            select 1 from closed
+            where closed.revenue_month = live.revenue_month and closed.channel = live.channel
+        )
 ),
 
 open_rows as (
@@ -72,6 +74,6 @@ from (
     union all
     select * from open_rows
 ) as months
-{%- if partition_start and partition_end %}
-where revenue_month between cast('{{ partition_start }}' as date) and cast('{{ partition_end }}' as date)
-{%- endif %}
+where
+    {% if partition_start %}revenue_month >= cast('{{ partition_start }}' as date){% else %}true{% endif %}
+    and {% if partition_end %}revenue_month <= cast('{{ partition_end }}' as date){% else %}true{% endif %}

@@ -3,7 +3,7 @@
 {#- The published figures of every closed month × channel, written once when the month closes and
     never updated (append-only; full_refresh=false: `dbt build --full-refresh` leaves it alone). -#}
 with live as (
-    select * from {{ ref('int_revenue_monthly_aggregated') }}
+    select * from {{ ref('channel_revenue_monthly') }}
 )
 
 select
@@ -18,10 +18,11 @@ select
     live.net_revenue_usd,
     current_timestamp as closed_at
 from live
-where {{ month_is_closable('live.revenue_month') }}
-{% if is_incremental() %}
-    and not exists (
-        select 1 from {{ this }} as closed
-        where closed.revenue_month = live.revenue_month and closed.channel = live.channel
-    )
-{% endif %}
+where
+    {{ month_is_closable('live.revenue_month') }}
+    {% if is_incremental() %}
+        and not exists (
+            select 1 from {{ this }} as closed
+            where closed.revenue_month = live.revenue_month and closed.channel = live.channel
+        )
+    {% endif %}

@@ -2,24 +2,42 @@
 {#- A late source change to a closed month: the difference between what the data says now and what was
     published (plus adjustments already recorded), booked in the earliest open month. Append-only. -#}
 with live as (
-    select * from {{ ref('int_revenue_monthly_aggregated') }}
+    select * from {{ ref('channel_revenue_monthly') }}
 ),
 
 closed as (
     select * from {{ ref('period_closes') }}
 ),
 
-{% if is_incremental() %}
 recorded as (
+    -- adjustments already recorded per closed month (none on the first build)
     select
-        original_month, channel,
-        sum(orders_delta) as orders, sum(gross_sales_usd) as gross_sales_usd, sum(discounts_usd) as discounts_usd,
-        sum(refunds_usd) as refunds_usd, sum(marketplace_fees_usd) as marketplace_fees_usd,
+        original_month,
+        channel,
+        sum(orders_delta) as orders,
+        sum(gross_sales_usd) as gross_sales_usd,
+        sum(discounts_usd) as discounts_usd,
+        sum(refunds_usd) as refunds_usd,
+        sum(marketplace_fees_usd) as marketplace_fees_usd,
         sum(amount_usd) as net_revenue_usd
-    from {{ this }}
+    {%- if is_incremental() %}
+        from {{ this }}
+    {%- else %}
+        from (
+            select
+                cast(null as date) as original_month,
+                cast(null as {{ dbt.type_string() }}) as channel,
+                0 as orders_delta,
+                {{ to_money(0) }} as gross_sales_usd,
+                {{ to_money(0) }} as discounts_usd,
+                {{ to_money(0) }} as refunds_usd,
+                {{ to_money(0) }} as marketplace_fees_usd,
+                {{ to_money(0) }} as amount_usd
+        ) as nothing_recorded
+        where false
+    {%- endif %}
     group by original_month, channel
 ),
-{% endif %}
 
 open_month as (
     -- the first month that is not closed: where late changes are counted
@@ -36,23 +54,18 @@ deltas as (
     select
         closed.revenue_month as original_month,
         closed.channel,
-        coalesce(live.orders, 0) - closed.orders
-            {% if is_incremental() %} - coalesce(recorded.orders, 0){% endif %} as orders_delta,
+        coalesce(live.orders, 0) - closed.orders - coalesce(recorded.orders, 0) as orders_delta,
         coalesce(live.gross_sales_usd, 0) - closed.gross_sales_usd
-            {% if is_incremental() %} - coalesce(recorded.gross_sales_usd, 0){% endif %} as gross_sales_usd,
-        coalesce(live.discounts_usd, 0) - closed.discounts_usd
-            {% if is_incremental() %} - coalesce(recorded.discounts_usd, 0){% endif %} as discounts_usd,
-        coalesce(live.refunds_usd, 0) - closed.refunds_usd
-            {% if is_incremental() %} - coalesce(recorded.refunds_usd, 0){% endif %} as refunds_usd,
+        - coalesce(recorded.gross_sales_usd, 0) as gross_sales_usd,
+        coalesce(live.discounts_usd, 0) - closed.discounts_usd - coalesce(recorded.discounts_usd, 0) as discounts_usd,
+        coalesce(live.refunds_usd, 0) - closed.refunds_usd - coalesce(recorded.refunds_usd, 0) as refunds_usd,
         coalesce(live.marketplace_fees_usd, 0) - closed.marketplace_fees_usd
-            {% if is_incremental() %} - coalesce(recorded.marketplace_fees_usd, 0){% endif %} as marketplace_fees_usd,
+        - coalesce(recorded.marketplace_fees_usd, 0) as marketplace_fees_usd,
         coalesce(live.net_revenue_usd, 0) - closed.net_revenue_usd
-            {% if is_incremental() %} - coalesce(recorded.net_revenue_usd, 0){% endif %} as amount_usd
+        - coalesce(recorded.net_revenue_usd, 0) as amount_usd
     from closed
     left join live on live.revenue_month = closed.revenue_month and live.channel = closed.channel
-    {% if is_incremental() %}
     left join recorded on recorded.original_month = closed.revenue_month and recorded.channel = closed.channel
-    {% endif %}
 )
 
 select
@@ -65,12 +78,14 @@ select
     {{ to_money('deltas.discounts_usd') }} as discounts_usd,
     {{ to_money('deltas.refunds_usd') }} as refunds_usd,
     {{ to_money('deltas.marketplace_fees_usd') }} as marketplace_fees_usd,
-    cast('late source change to a closed month: net revenue ' || cast(deltas.amount_usd as varchar)
+    cast(
+        'late source change to a closed month: net revenue ' || cast(deltas.amount_usd as varchar)
         || ' USD (gross ' || cast(deltas.gross_sales_usd as varchar)
         || ', discounts ' || cast(deltas.discounts_usd as varchar)
         || ', refunds ' || cast(deltas.refunds_usd as varchar)
         || ', fees ' || cast(deltas.marketplace_fees_usd as varchar)
-        || ', orders ' || cast(deltas.orders_delta as varchar) || ')' as varchar) as reason,  -- text on PostgreSQL
+        || ', orders ' || cast(deltas.orders_delta as varchar) || ')' as varchar
+    ) as reason,  -- text on PostgreSQL
     current_timestamp as detected_at
 from deltas
 cross join open_month

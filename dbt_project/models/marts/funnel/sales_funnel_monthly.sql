@@ -1,4 +1,4 @@
--- Funnel by cohort month of entering a stage (DESIGN §6). Archived (deleted) deals are left out.
+-- Funnel by cohort month of entering a stage (docs/architecture.md, Metric definitions). Archived (deleted) deals are left out.
 -- A deal counts once per stage and month it entered that stage (a reopened deal that re-enters a
 -- stage in another month counts in that month's cohort too). It advanced when it entered the stage's
 -- next stage (dim_deal_stage.next_stage_id: next open stage, or won after the last open stage) at
@@ -75,8 +75,10 @@ select
     cast(deals_entered as integer) as deals_entered,
     cast(case when next_stage_id is not null then deals_advanced end as integer) as deals_advanced,
     cast(deals_won as integer) as deals_won,
-    cast(case when next_stage_id is not null then 1.0 * deals_advanced / nullif(deals_entered, 0) end
-         as decimal(9, 4)) as conversion_to_next,
+    cast(
+        case when next_stage_id is not null then 1.0 * deals_advanced / nullif(deals_entered, 0) end
+        as decimal(9, 4)
+    ) as conversion_to_next,
     cast(1.0 * deals_won / nullif(deals_entered, 0) as decimal(9, 4)) as conversion_to_won,
     cast(median_days_in_stage as decimal(12, 4)) as median_days_in_stage
 from aggregated

@@ -1,4 +1,4 @@
--- Rep × month sales performance (DESIGN §5, §6). Every rep with a quota, a closed deal or open pipeline,
+-- Rep × month sales performance (docs/architecture.md, Data path and Metric definitions). Every rep with a quota, a closed deal or open pipeline,
 -- for every month from the history start through the latest CRM month; months without activity carry zeros.
 with months as (
     select

@@ -1,10 +1,7 @@
--- Monthly quota per rep: the CRM goal targets (hs_target_amount, USD) by the month they start in.
+-- Monthly quota per rep (int_rep_quota).
 select
-    owner_id as rep_id,
-    cast({{ dbt.date_trunc('month', 'starts_at') }} as date) as month_start,
-    cast(sum(target_amount) as decimal(18, 2)) as quota_usd,
-    cast(count(*) as integer) as goal_targets
-from {{ ref('stg_crm__goal_targets') }}
-where not is_archived
-    and owner_id is not null
-group by owner_id, cast({{ dbt.date_trunc('month', 'starts_at') }} as date)
+    rep_id,
+    month_start,
+    quota_usd,
+    goal_targets
+from {{ ref('int_rep_quota') }}

@@ -1,12 +1,16 @@
+-- One row per item of an Amazon order (raw_amazon.orders__order_items, 1:1), with its order's id resolved here
+-- from the dlt parent link: the order version staging keeps (null only for an item of a superseded raw version).
 select
-    order_item_id,
-    _dlt_parent_id as order_dlt_id,
-    asin,
-    seller_sku as sku,
-    quantity_ordered,
-    item_price__currency_code as currency,
-    {{ to_money('item_price__amount') }} as item_price,
-    {{ to_money('item_tax__amount') }} as item_tax,
-    {{ to_money('shipping_price__amount') }} as shipping_price,
-    {{ to_money('promotion_discount__amount') }} as promotion_discount
-from {{ source('raw_amazon', 'orders__order_items') }}
+    i.order_item_id,
+    i._dlt_parent_id as order_dlt_id,
+    i.asin,
+    i.seller_sku as sku,
+    i.quantity_ordered,
+    i.item_price__currency_code as currency,
+    {{ to_money('i.item_price__amount') }} as item_price,
+    {{ to_money('i.item_tax__amount') }} as item_tax,
+    {{ to_money('i.shipping_price__amount') }} as shipping_price,
+    {{ to_money('i.promotion_discount__amount') }} as promotion_discount,
+    o.order_id
+from {{ source('raw_amazon', 'orders__order_items') }} as i
+left join {{ ref('stg_amazon__orders') }} as o on o.dlt_id = i._dlt_parent_id

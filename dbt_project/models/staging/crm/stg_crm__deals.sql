@@ -18,8 +18,8 @@ select
     cast(properties__hs_deal_stage_probability as decimal(5, 4)) as stage_probability,
     {%- for stage in ['appointmentscheduled', 'qualifiedtobuy', 'presentationscheduled', 'decisionmakerboughtin',
                       'contractsent', 'closedwon', 'closedlost'] %}
-    cast(properties__hs_date_entered_{{ stage }} as timestamp with time zone) as entered_{{ stage }}_at,
-    cast(properties__hs_date_exited_{{ stage }} as timestamp with time zone) as exited_{{ stage }}_at,
+        cast(properties__hs_date_entered_{{ stage }} as timestamp with time zone) as entered_{{ stage }}_at,
+        cast(properties__hs_date_exited_{{ stage }} as timestamp with time zone) as exited_{{ stage }}_at,
     {%- endfor %}
     _dlt_id as dlt_id
 from {{ source('raw_crm', 'deals') }}

@@ -1,4 +1,5 @@
-{#- Live month × channel revenue, as the current data says (before any close). -#}
+{#- Live month × channel revenue from channel_revenue_daily, as the current data says (before any close): what
+    finance.period_closes publishes when a month closes and revenue_adjustments compares against. -#}
 select
     cast({{ dbt.date_trunc('month', 'date_day') }} as date) as revenue_month,
     channel,
