@@ -22,6 +22,18 @@ WORLD = WorldConfig(seed=3, scale=0.02, as_of=date(2026, 3, 31))
 AUTH = {"Authorization": f"Bearer {hubspot_api.DEMO_ACCESS_TOKEN}"}
 OBJECT_MODIFIED = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
 
+# what HubSpot returns for a deal when no `properties` are asked for (its documented defaults)
+DEAL_DEFAULT_PROPERTIES = {
+    "amount",
+    "closedate",
+    "createdate",
+    "dealname",
+    "dealstage",
+    "hs_lastmodifieddate",
+    "hs_object_id",
+    "pipeline",
+}
+
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[SandboxServer]:
@@ -169,19 +181,7 @@ def test_paging_reaches_every_record_exactly_once(hub: SandboxServer, world: Wor
 
 def test_records_have_hubspot_shape_and_default_properties(hub: SandboxServer) -> None:
     for obj, defaults in [
-        (
-            "deals",
-            {
-                "amount",
-                "closedate",
-                "createdate",
-                "dealname",
-                "dealstage",
-                "hs_lastmodifieddate",
-                "hs_object_id",
-                "pipeline",
-            },
-        ),
+        ("deals", DEAL_DEFAULT_PROPERTIES),
         ("contacts", {"createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"}),
         ("companies", {"createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"}),
         ("goal_targets", {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"}),
@@ -260,16 +260,7 @@ def test_property_history_is_the_worlds_history_newest_first(hub: SandboxServer,
         assert [h["value"] for h in history["amount"]] == [str(a) for a, _ in reversed(d.amount_history)]
         assert all(set(h) >= {"value", "timestamp", "sourceType"} for h in history["dealstage"])
         assert history["dealstage"][0]["updatedByUserId"] == int(d.owner_at(d.stage_history[-1][1])) - 60_000_000
-        assert set(r["properties"]) == {
-            "amount",
-            "closedate",
-            "createdate",
-            "dealname",
-            "dealstage",
-            "hs_lastmodifieddate",
-            "hs_object_id",
-            "pipeline",
-        }
+        assert set(r["properties"]) == DEAL_DEFAULT_PROPERTIES
     page = _get(hub, "/crm/v3/objects/deals", limit=100, propertiesWithHistory="dealstage").json()
     assert len(page["results"]) == 50  # property history caps a page at 50 records
     reopened = next(d for d in deals.values() if d.reopened)
