@@ -340,6 +340,7 @@ def not_found(req: Request) -> Response:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "amazon"
+LIST_PARAMS = {"getOrders": ("MarketplaceIds",)}  # array, CSV (the model's default collectionFormat); repeats too
 PATH_PREFIXES = ("/orders/", "/finances/", "/sellers/", "/catalog/", "/reports/", "/fba/", "/tokens/")
 LIMITS = {  # per-operation token buckets (rate/s, burst) as SP-API documents them
     "amazon.getOrders": {"real": (20, 0.0167), "demo": (200, 100.0)},

@@ -421,6 +421,7 @@ def not_found(req: Request) -> Response:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "ebay"
+LIST_PARAMS = {"getOrders": ("orderIds", "fieldGroups", "filter")}  # comma-separated, as documented; repeats too
 PATH_PREFIXES = ("/sell/", "/identity/", "/commerce/", "/buy/", "/developer/")
 LIMITS = {
     # Sell Fulfillment: a daily call quota (100,000 calls/day for getOrders) spread as a bucket;

@@ -66,6 +66,7 @@ def get_rates(req: Request, world: World, span: str) -> Response:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "fx"
+LIST_PARAMS = {"rates": ("symbols",)}  # comma-separated; repeats too
 LIMITS = {"fx": {"real": (1000, 100.0), "demo": (1000, 100.0)}}
 
 

@@ -18,6 +18,13 @@
   (secondary; the sandbox numbers a manager's team with the manager's owner id).
 - ``GET /crm/v3/pipelines/deals[/{id}[/stages]]``: the ``default`` pipeline and its 7 stages.
 - ``GET /crm/v3/properties/{obj}[/{name}]``: property definitions (type, fieldType, options...).
+- ``GET /properties/v2/{obj}/properties`` (legacy): the same definitions as a bare JSON list, v2-shaped.
+- ``GET /crm/v3/schemas``: custom object schemas (none in this portal: ``{"results": []}``).
+- Standard object types every portal has (``products``, ``line_items``, ``tickets``, ``quotes``... see
+  ``STANDARD_TYPES``) are accepted as ``associations`` (none are returned) and list as empty.
+- List-valued parameters (``properties``, ``propertiesWithHistory``, ``associations``) may be repeated
+  (``properties=a&properties=b``, as HubSpot documents them) or comma-separated, or both.
+- Unknown paths: HubSpot's error body (404, ``OBJECT_NOT_FOUND``) with ``X-HubSpot-Correlation-Id``.
 - Goal targets: one per quota-carrying owner and month, ``hs_target_amount`` in USD,
   ``hs_start_datetime``/``hs_end_datetime`` the month, ``hubspot_owner_id`` the owner and
   ``hs_assignee_user_id`` the owner's user id.
@@ -1174,7 +1181,8 @@ def list_properties_v2(req: Request, world: World, obj: str) -> Response:
 
 @_handles
 def list_schemas(req: Request, world: World) -> Response:
-    """``GET /crm/v3/schemas``: the portal's custom object schemas; the sandbox's portal has none."""
+    """``GET /crm/v3/schemas`` (also ``/crm-object-schemas/v3/schemas``): the portal's custom object schemas;
+    the sandbox's portal has none."""
     return Response(200, {"results": []})
 
 
@@ -1187,7 +1195,12 @@ def not_found(req: Request) -> Response:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "hubspot"
-PATH_PREFIXES = ("/crm/", "/properties/", "/owners/", "/oauth/v1/")
+# every list-valued query parameter, by endpoint (repeated as HubSpot documents; comma lists accepted)
+LIST_PARAMS = {
+    "GET /crm/v3/objects/{obj}": ("properties", "propertiesWithHistory", "associations"),
+    "GET /crm/v3/objects/{obj}/{id}": ("properties", "propertiesWithHistory", "associations"),
+}
+PATH_PREFIXES = ("/crm/", "/crm-object-schemas/", "/properties/", "/owners/", "/oauth/v1/")
 LIMITS = {
     "hubspot": {"real": (100, 10.0), "demo": (1000, 100.0)},  # 100 requests per rolling 10 s (private apps)
     "hubspot.search": {"real": (5, 5.0), "demo": (50, 50.0)},  # search: 5 requests per second
@@ -1244,6 +1257,6 @@ ROUTES = [
     route("GET", rf"/crm/v3/pipelines/{_OBJ}/(?P<pipeline_id>[^/]+)(?P<stages>/stages)?/?", "hubspot", read_pipeline),
     route("GET", rf"/crm/v3/properties/{_OBJ}/?", "hubspot", list_properties),
     route("GET", rf"/crm/v3/properties/{_OBJ}/(?P<name>[^/]+)/?", "hubspot", read_property),
-    route("GET", r"/crm/v3/schemas/?", "hubspot", list_schemas),
+    route("GET", r"/crm(?:-object-schemas)?/v3/schemas/?", "hubspot", list_schemas),
     route("GET", rf"/properties/v2/{_OBJ}/properties/?", "hubspot", list_properties_v2),
 ]

@@ -33,7 +33,10 @@ DEFAULT_LIMIT_POLICIES = {"hubspot": "rolling", "hubspot.search": "rolling"}  # 
 DEFAULT_SLOW_S = 35.0  # past the 30 s timeout of ingestion.http.session.ResilientSession
 
 
-# Each vendor module declares NAME, ROUTES, LIMITS and authorize / throttled / limit_headers.
+# Each vendor module declares NAME, ROUTES, LIMITS and authorize / throttled / limit_headers; optionally
+# PATH_PREFIXES with not_found(req) (its own 404 for paths it has no endpoint for) and response_headers(req)
+# (headers it sends on every response, e.g. Shopify's X-Shopify-API-Version), and LIST_PARAMS (its list-valued
+# query parameters, read with Request.values; tests/test_sandbox_list_params.py covers every one).
 VENDORS: tuple[ModuleType, ...] = (shopify_api, hubspot_api, amazon_api, ebay_api, fx_api)
 
 

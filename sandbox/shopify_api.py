@@ -717,6 +717,14 @@ def response_headers(req: Request) -> dict[str, str]:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "shopify"
+# every list-valued query parameter, by endpoint (comma-separated as Shopify documents; repeats honoured)
+LIST_PARAMS = {
+    "orders.json": ("ids", "fields"),
+    "customers.json": ("ids", "fields"),
+    "products.json": ("ids", "fields"),
+    "events.json": ("ids", "fields", "filter"),
+    "shop.json": ("fields",),
+}
 PATH_PREFIXES = ("/admin/",)
 _VERSIONED = re.compile(r"/admin/api/([^/]+)/")
 LIMITS = {"shopify": {"real": (40, 2.0), "demo": (400, 200.0)}}  # leaky bucket: 40 requests, leaks 2/s
