@@ -1231,6 +1231,7 @@ def throttled(bucket: str, wait_s: float) -> Response:
             "errorType": "RATE_LIMIT",
             "correlationId": correlation_id(bucket, policy),
             "policyName": policy,
+            "category": "RATE_LIMITS",  # required by the published Error schema (the CRM specs' default response)
         },
     )
 

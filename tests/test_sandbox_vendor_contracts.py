@@ -381,3 +381,23 @@ def test_the_strict_validation_rejects_undeclared_and_mistyped_fields() -> None:
     ):
         with pytest.raises(AssertionError):
             spec.validate(bad, "/orders/v0/orders", "get", 200)
+
+
+def test_429_bodies_match_the_specs() -> None:
+    """Past the real limits: SP-API's 429 (getOrders burst 20) and HubSpot's (search: 5 a second)."""
+    with SandboxServer(SandboxApp(WORLD, rate_limits="real"), port=0) as real, requests.Session() as s:
+        orders, headers = _amazon("ordersV0.json"), amazon_headers(real.url)
+        params = {"MarketplaceIds": "ATVPDKIKX0DER", "CreatedAfter": "2026-06-01T00:00:00Z", "MaxResultsPerPage": 1}
+        for _ in range(30):
+            response = s.get(f"{real.url}/orders/v0/orders", headers=headers, params=params, timeout=30)
+            if response.status_code == 429:
+                break
+        assert response.status_code == 429 and response.headers["x-amzn-RateLimit-Limit"]
+        check(orders, "amazon 429 (GetOrdersResponse.errors)", response, "/orders/v0/orders")
+        deals = _hubspot("deals")
+        for _ in range(20):
+            response = s.post(f"{real.url}/crm/v3/objects/deals/search", headers=HUBSPOT, json={}, timeout=30)
+            if response.status_code == 429:
+                break
+        assert response.status_code == 429 and response.json()["policyName"] == "SECONDLY"
+        check(deals, "hubspot errors (Error)", response, "/crm/v3/objects/0-3/search", "post")
