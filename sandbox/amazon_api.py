@@ -29,6 +29,7 @@ lists (a refund's fee credits lower them), each on the event's ``PostedDate``.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -53,6 +54,7 @@ DEMO_CLIENT_SECRET = "sandbox-client-secret"
 DEMO_REFRESH_TOKEN = "Atzr|sandbox-refresh-token"
 TOKEN_TTL_S = 3600
 MAX_POSTED_SPAN = timedelta(days=180)
+MAX_MARKETPLACE_IDS = 50  # getOrders: "MarketplaceIds ... maxItems 50"
 
 
 def error(status: int, code: str, message: str) -> Response:
@@ -160,8 +162,13 @@ def get_orders(req: Request, world: World) -> Response:
         except ValueError:
             return error(400, "InvalidInput", "Invalid NextToken.")
     else:
-        if not q.get("MarketplaceIds"):
+        # an array parameter, comma-separated as the Orders v0 model declares (collectionFormat: csv);
+        # repeated (MarketplaceIds=A&MarketplaceIds=B) is honoured too
+        markets = req.values("MarketplaceIds")
+        if not markets:
             return error(400, "InvalidInput", "MarketplaceIds is required.")
+        if len(markets) > MAX_MARKETPLACE_IDS:
+            return error(400, "InvalidInput", f"MarketplaceIds may list at most {MAX_MARKETPLACE_IDS} marketplaces.")
         has_created, has_updated = "CreatedAfter" in q, "LastUpdatedAfter" in q
         if has_created == has_updated:
             return error(400, "InvalidInput", "Exactly one of CreatedAfter and LastUpdatedAfter must be specified.")
@@ -179,11 +186,11 @@ def get_orders(req: Request, world: World) -> Response:
             )
         if after >= before:
             return error(400, "InvalidInput", f"{field} must be before {before_name}.")
-        unknown = [m for m in q["MarketplaceIds"].split(",") if m not in AMAZON_MARKETPLACES]
+        unknown = [m for m in markets if m not in AMAZON_MARKETPLACES]
         if unknown:
             return error(400, "InvalidInput", f"Invalid MarketplaceIds: {','.join(unknown)}")
         state = {
-            "m": q["MarketplaceIds"].split(","),
+            "m": markets,
             "by": "c" if has_created else "u",
             "a": iso_z(after),
             "b": iso_z(before),
@@ -324,8 +331,17 @@ def get_order_items(req: Request, world: World, order_id: str) -> Response:
     return Response(200, {"payload": {"AmazonOrderId": order_id, "OrderItems": render_items(order)}})
 
 
+def not_found(req: Request) -> Response:
+    """SP-API's answer to a path it has no operation for: an ``ErrorList``."""
+    response = error(404, "NotFound", "Resource not found")
+    response.headers["x-amzn-RequestId"] = str(uuid.UUID(hashlib.md5(f"{req.method} {req.path}".encode()).hexdigest()))
+    return response
+
+
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "amazon"
+LIST_PARAMS = {"getOrders": ("MarketplaceIds",)}  # array, CSV (the model's default collectionFormat); repeats too
+PATH_PREFIXES = ("/orders/", "/finances/", "/sellers/", "/catalog/", "/reports/", "/fba/", "/tokens/")
 LIMITS = {  # per-operation token buckets (rate/s, burst) as SP-API documents them
     "amazon.getOrders": {"real": (20, 0.0167), "demo": (200, 100.0)},
     "amazon.getOrderItems": {"real": (30, 0.5), "demo": (1000, 1000.0)},

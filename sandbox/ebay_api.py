@@ -338,19 +338,26 @@ def _query_url(req: Request, params: dict[str, Any]) -> str:
 
 
 def get_orders(req: Request, world: World) -> Response:
-    q = req.query
+    # list-valued parameters are comma-separated, as eBay documents them (orderIds, fieldGroups, and the
+    # filter's comma-separated expressions); repeating a parameter adds to its list the same way
+    q = dict(req.query)
+    for name in ("orderIds", "fieldGroups", "filter"):
+        values = req.values(name, comma=name != "filter")
+        if values is not None:
+            q[name] = ",".join(values)
     now = world.config.now
-    if "fieldGroups" in q and q["fieldGroups"] != "TAX_BREAKDOWN":
-        return error(400, 32800, f"Invalid field group: {q['fieldGroups']}")
+    bad_groups = [g for g in (req.values("fieldGroups") or []) if g != "TAX_BREAKDOWN"]
+    if bad_groups:
+        return error(400, 32800, f"Invalid field group: {','.join(bad_groups)}")
     if q.get("orderIds"):
-        ids = [i.strip() for i in q["orderIds"].split(",") if i.strip()]
+        ids = req.values("orderIds") or []
         if len(ids) > MAX_ORDER_IDS:
             return error(400, 30900, f"Exceeded maximum number of order IDs (the current limit is {MAX_ORDER_IDS})")
         found = [world.commerce.ebay_by_id[i] for i in ids if i in world.commerce.ebay_by_id]
         return Response(
             200,
             {
-                "href": _query_url(req, {"orderIds": q["orderIds"]}),
+                "href": _query_url(req, {"orderIds": ",".join(ids)}),
                 "total": len(found),
                 "orders": [render_order(o) for o in found],
             },
@@ -404,8 +411,18 @@ def get_orders(req: Request, world: World) -> Response:
     return Response(200, body)
 
 
+def not_found(req: Request) -> Response:
+    """eBay's answer to a resource it does not have (errorId 2002, as its REST APIs send it)."""
+    return Response(
+        404,
+        {"errors": [{"errorId": 2002, "domain": "ACCESS", "category": "REQUEST", "message": "Resource not found"}]},
+    )
+
+
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "ebay"
+LIST_PARAMS = {"getOrders": ("orderIds", "fieldGroups", "filter")}  # comma-separated, as documented; repeats too
+PATH_PREFIXES = ("/sell/", "/identity/", "/commerce/", "/buy/", "/developer/")
 LIMITS = {
     # Sell Fulfillment: a daily call quota (100,000 calls/day for getOrders) spread as a bucket;
     # the OAuth endpoint its own (generous) bucket.

@@ -23,7 +23,8 @@ def _rate(usd_per_unit: dict[str, Decimal], base: str, quote: str) -> Decimal:
 
 def get_rates(req: Request, world: World, span: str) -> Response:
     base = req.query.get("base", "USD").upper()
-    symbols = [s for s in req.query.get("symbols", ",".join(CURRENCIES)).upper().split(",") if s and s != base]
+    # a comma-separated list (Frankfurter's form); repeated symbols=A&symbols=B is honoured too
+    symbols = [s.upper() for s in (req.values("symbols") or CURRENCIES) if s.upper() != base]
     unknown = [c for c in [base, *symbols] if c not in CURRENCIES]
     if unknown:
         return Response(422, {"message": f"unsupported currency: {','.join(unknown)}"})
@@ -65,6 +66,7 @@ def get_rates(req: Request, world: World, span: str) -> Response:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "fx"
+LIST_PARAMS = {"rates": ("symbols",)}  # comma-separated; repeats too
 LIMITS = {"fx": {"real": (1000, 100.0), "demo": (1000, 100.0)}}
 
 

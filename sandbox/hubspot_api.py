@@ -18,6 +18,13 @@
   (secondary; the sandbox numbers a manager's team with the manager's owner id).
 - ``GET /crm/v3/pipelines/deals[/{id}[/stages]]``: the ``default`` pipeline and its 7 stages.
 - ``GET /crm/v3/properties/{obj}[/{name}]``: property definitions (type, fieldType, options...).
+- ``GET /properties/v2/{obj}/properties`` (legacy): the same definitions as a bare JSON list, v2-shaped.
+- ``GET /crm/v3/schemas``: custom object schemas (none in this portal: ``{"results": []}``).
+- Standard object types every portal has (``products``, ``line_items``, ``tickets``, ``quotes``... see
+  ``STANDARD_TYPES``) are accepted as ``associations`` (none are returned) and list as empty.
+- List-valued parameters (``properties``, ``propertiesWithHistory``, ``associations``) may be repeated
+  (``properties=a&properties=b``, as HubSpot documents them) or comma-separated, or both.
+- Unknown paths: HubSpot's error body (404, ``OBJECT_NOT_FOUND``) with ``X-HubSpot-Correlation-Id``.
 - Goal targets: one per quota-carrying owner and month, ``hs_target_amount`` in USD,
   ``hs_start_datetime``/``hs_end_datetime`` the month, ``hubspot_owner_id`` the owner and
   ``hs_assignee_user_id`` the owner's user id.
@@ -303,9 +310,51 @@ _ALIASES = {
 }
 
 
+# Standard object types every portal has, with their type ids: the sandbox's portal holds none of them, so
+# lists of them are empty and associations to them return none (the real API accepts them all).
+STANDARD_TYPES = {
+    "products": ("product", "0-7"),
+    "line_items": ("line_item", "0-8"),
+    "tickets": ("ticket", "0-5"),
+    "quotes": ("quote", "0-14"),
+    "calls": ("call", "0-48"),
+    "emails": ("email", "0-49"),
+    "meetings": ("meeting", "0-47"),
+    "notes": ("note", "0-46"),
+    "tasks": ("task", "0-27"),
+    "communications": ("communication", "0-18"),
+    "postal_mail": ("postal_mail", "0-116"),
+    "feedback_submissions": ("feedback_submission", "0-19"),
+    "invoices": ("invoice", "0-53"),
+    "orders": ("order", "0-123"),
+    "carts": ("cart", "0-142"),
+    "payments": ("payment", "0-101"),
+    "subscriptions": ("subscription", "0-69"),
+    "leads": ("lead", "0-136"),
+    "appointments": ("appointment", "0-421"),
+    "courses": ("course", "0-410"),
+    "listings": ("listing", "0-420"),
+    "services": ("service", "0-162"),
+    "users": ("user", "0-115"),
+    "discounts": ("discount", "0-84"),
+    "fees": ("fee", "0-85"),
+    "taxes": ("tax", "0-86"),
+}
+_STANDARD_ALIASES = {
+    **{name: name for name in STANDARD_TYPES},
+    **{singular: name for name, (singular, _) in STANDARD_TYPES.items()},
+    **{type_id: name for name, (_, type_id) in STANDARD_TYPES.items()},
+}
+
+
 def object_type(name: str) -> ObjectType | None:
     key = _ALIASES.get(name.lower())
     return OBJECTS[key] if key else None
+
+
+def standard_type(name: str) -> str | None:
+    """The plural name of a standard object type the sandbox's portal has no records of (None: not one)."""
+    return _STANDARD_ALIASES.get(name.lower())
 
 
 # --- rendering the world's records as HubSpot records ---
@@ -595,11 +644,16 @@ def _spec(obj: str) -> ObjectType:
     return spec
 
 
-def _names(raw: str | None) -> list[str] | None:
-    if raw is None:
-        return None
-    names = [p.strip() for p in raw.split(",") if p.strip()]
-    return names or None
+def _names(req: Request, name: str) -> list[str] | None:
+    """A list-valued parameter: HubSpot documents them repeated (``properties=a&properties=b``, OpenAPI
+    ``explode: true``) and accepts comma-separated values too (``properties=a,b``); both, mixed, work here."""
+    return req.values(name) or None
+
+
+def _next_link(req: Request, nxt: str) -> str:
+    """``paging.next.link``: the request's own parameters (repeats kept) with the next ``after``."""
+    params = [(k, v) for k, v in req.all_pairs() if k != "after"] + [("after", nxt)]
+    return f"{req.base_url}{req.path}?{urlencode(params)}"
 
 
 def _limit(raw: Any, default: int, maximum: int, minimum: int = 1) -> int:
@@ -614,15 +668,16 @@ def _limit(raw: Any, default: int, maximum: int, minimum: int = 1) -> int:
     return value
 
 
-def _associations(spec: ObjectType, raw: str | None) -> list[str] | None:
-    names = _names(raw)
+def _associations(spec: ObjectType, names: list[str] | None) -> list[str] | None:
     if names is None:
         return None
     out = []
     for name in names:
         other = object_type(name)
         if other is None:
-            raise ApiError(f"Unable to infer object type from: {name}")
+            if standard_type(name) is None:
+                raise ApiError(f"Unable to infer object type from: {name}")
+            continue  # a standard type with no records in this portal: no associations to return
         if other.name in spec.associable and other.name not in out:
             out.append(other.name)
     return out
@@ -637,13 +692,16 @@ def _is_true(raw: str | None) -> bool:
 
 @_handles
 def list_objects(req: Request, world: World, obj: str) -> Response:
-    spec = _spec(obj)
     q = req.query
+    if object_type(obj) is None and standard_type(obj) is not None:
+        _limit(q.get("limit"), 10, LIST_MAX_LIMIT)
+        return Response(200, {"results": []})
+    spec = _spec(obj)
     limit = _limit(q.get("limit"), 10, LIST_MAX_LIMIT)
-    with_history = _names(q.get("propertiesWithHistory"))
+    with_history = _names(req, "propertiesWithHistory")
     if with_history:
         limit = min(limit, HISTORY_MAX_LIMIT)
-    associations = _associations(spec, q.get("associations"))
+    associations = _associations(spec, _names(req, "associations"))
     raw_after = q.get("after")
     try:
         after = int(raw_after) if raw_after not in (None, "") else 0
@@ -653,12 +711,11 @@ def list_objects(req: Request, world: World, obj: str) -> Response:
     recs, ids = idx.records(spec.name, archived=_is_true(q.get("archived")))
     start = bisect.bisect_left(ids, after)
     page = recs[start : start + limit]
-    properties = _names(q.get("properties"))
+    properties = _names(req, "properties")
     body: dict[str, Any] = {"results": [render(r, spec, idx, properties, with_history, associations) for r in page]}
     if start + limit < len(recs):
         nxt = recs[start + limit].id
-        params = {k: v for k, v in q.items() if k != "after"} | {"after": nxt}
-        body["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{req.path}?{urlencode(params)}"}}
+        body["paging"] = {"next": {"after": nxt, "link": _next_link(req, nxt)}}
     return Response(200, body)
 
 
@@ -688,9 +745,9 @@ def read_object(req: Request, world: World, obj: str, object_id: str) -> Respons
             rec,
             spec,
             idx,
-            _names(q.get("properties")),
-            _names(q.get("propertiesWithHistory")),
-            _associations(spec, q.get("associations")),
+            _names(req, "properties"),
+            _names(req, "propertiesWithHistory"),
+            _associations(spec, _names(req, "associations")),
         ),
     )
 
@@ -958,8 +1015,7 @@ def list_owners(req: Request, world: World) -> Response:
     body: dict[str, Any] = {"results": [owner_json(o, by_id) for o in rest[:limit]]}
     if len(rest) > limit:
         nxt = rest[limit].owner_id
-        params = {k: v for k, v in q.items() if k != "after"} | {"after": nxt}
-        body["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{req.path}?{urlencode(params)}"}}
+        body["paging"] = {"next": {"after": nxt, "link": _next_link(req, nxt)}}
     return Response(200, body)
 
 
@@ -1071,8 +1127,80 @@ def read_property(req: Request, world: World, obj: str, name: str) -> Response:
     raise ApiError(f"Unable to find property {name} for object type {spec.name}", 404, "OBJECT_NOT_FOUND")
 
 
+def property_v2_json(p: Prop, spec: ObjectType, order: int) -> dict[str, Any]:
+    """A property as the legacy Properties v2 API writes it (epoch-millis timestamps, flags at the top level)."""
+    at = int(PIPELINE_CREATED.timestamp() * 1000)
+    return {
+        "name": p.name,
+        "label": p.label,
+        "description": "",
+        "groupName": p.group,
+        "type": p.type,
+        "fieldType": p.field_type,
+        "fieldLevelPermission": None,
+        "options": [
+            {"label": label, "value": value, "displayOrder": i, "hidden": False, "description": None, "readOnly": None}
+            for i, (value, label) in enumerate(p.options)
+        ],
+        "displayOrder": order,
+        "calculated": p.calculated,
+        "externalOptions": p.name == "hubspot_owner_id",
+        "hasUniqueValue": p.name == "hs_object_id",
+        "hidden": False,
+        "hubspotDefined": True,
+        "readOnlyValue": p.calculated,
+        "readOnlyDefinition": True,
+        "mutableDefinitionNotDeletable": True,
+        "favorited": False,
+        "favoritedOrder": -1,
+        "displayMode": "current_value",
+        "showCurrencySymbol": p.name == "amount",
+        "currencyPropertyName": None,
+        "formField": not p.calculated,
+        "deleted": False,
+        "createdAt": at,
+        "updatedAt": at,
+        "createdUserId": None,
+        "updatedUserId": None,
+        "textDisplayHint": None,
+        "numberDisplayHint": None,
+        "optionsAreMutable": None,
+        "referencedObjectType": "OWNER" if p.name == "hubspot_owner_id" else None,
+        "isCustomizedDefault": False,
+        "searchableInGlobalSearch": p.name in spec.searchable,
+        "calculationFormula": None,
+    }
+
+
+@_handles
+def list_properties_v2(req: Request, world: World, obj: str) -> Response:
+    """``GET /properties/v2/{object}/properties`` (legacy): a bare JSON list of the object's properties."""
+    spec = _spec(obj)
+    return Response(200, [property_v2_json(p, spec, i) for i, p in enumerate(spec.props)])
+
+
+@_handles
+def list_schemas(req: Request, world: World) -> Response:
+    """``GET /crm/v3/schemas`` (also ``/crm-object-schemas/v3/schemas``): the portal's custom object schemas;
+    the sandbox's portal has none."""
+    return Response(200, {"results": []})
+
+
+def not_found(req: Request) -> Response:
+    """HubSpot's answer to a path it has no endpoint for."""
+    response = error(404, "OBJECT_NOT_FOUND", f"Unable to find a route for {req.method} {req.path}", req)
+    response.headers["X-HubSpot-Correlation-Id"] = response.body["correlationId"]
+    return response
+
+
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "hubspot"
+# every list-valued query parameter, by endpoint (repeated as HubSpot documents; comma lists accepted)
+LIST_PARAMS = {
+    "GET /crm/v3/objects/{obj}": ("properties", "propertiesWithHistory", "associations"),
+    "GET /crm/v3/objects/{obj}/{id}": ("properties", "propertiesWithHistory", "associations"),
+}
+PATH_PREFIXES = ("/crm/", "/crm-object-schemas/", "/properties/", "/owners/", "/oauth/v1/")
 LIMITS = {
     "hubspot": {"real": (100, 10.0), "demo": (1000, 100.0)},  # 100 requests per rolling 10 s (private apps)
     "hubspot.search": {"real": (5, 5.0), "demo": (50, 50.0)},  # search: 5 requests per second
@@ -1103,6 +1231,7 @@ def throttled(bucket: str, wait_s: float) -> Response:
             "errorType": "RATE_LIMIT",
             "correlationId": correlation_id(bucket, policy),
             "policyName": policy,
+            "category": "RATE_LIMITS",  # required by the published Error schema (the CRM specs' default response)
         },
     )
 
@@ -1129,4 +1258,6 @@ ROUTES = [
     route("GET", rf"/crm/v3/pipelines/{_OBJ}/(?P<pipeline_id>[^/]+)(?P<stages>/stages)?/?", "hubspot", read_pipeline),
     route("GET", rf"/crm/v3/properties/{_OBJ}/?", "hubspot", list_properties),
     route("GET", rf"/crm/v3/properties/{_OBJ}/(?P<name>[^/]+)/?", "hubspot", read_property),
+    route("GET", r"/crm(?:-object-schemas)?/v3/schemas/?", "hubspot", list_schemas),
+    route("GET", rf"/properties/v2/{_OBJ}/properties/?", "hubspot", list_properties_v2),
 ]

@@ -14,12 +14,41 @@ from typing import Any
 
 @dataclass
 class Request:
+    """``query`` holds one value per parameter (the last, for a repeated one): the accessor for single-valued
+    parameters. ``pairs`` keeps every ``(name, value)`` of the query string in order (None: built from
+    ``query``); list-valued parameters are read with :meth:`values`."""
+
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]  # lower-cased names
     body: bytes = b""
     base_url: str = "http://127.0.0.1:8700"
+    pairs: tuple[tuple[str, str], ...] | None = None
+
+    @classmethod
+    def parse_query(cls, text: str) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+        """``(query, pairs)`` of a query string."""
+        from urllib.parse import parse_qsl
+
+        pairs = tuple(parse_qsl(text))
+        return dict(pairs), pairs
+
+    def all_pairs(self) -> tuple[tuple[str, str], ...]:
+        return self.pairs if self.pairs is not None else tuple(self.query.items())
+
+    def has(self, name: str) -> bool:
+        return any(k in (name, f"{name}[]") for k, _ in self.all_pairs())
+
+    def values(self, name: str, comma: bool = True) -> list[str] | None:
+        """Every value of the list-valued parameter ``name``, in order, duplicates dropped: repeated
+        (``a=x&a=y``), in Rails' bracket form (``a[]=x&a[]=y``) and, with ``comma``, comma-separated
+        (``a=x,y``), or any mix of them. None when the parameter is absent; blank items are dropped."""
+        raw = [v for k, v in self.all_pairs() if k in (name, f"{name}[]")]
+        if not raw:
+            return None
+        items = [part.strip() for v in raw for part in (v.split(",") if comma else [v])]
+        return list(dict.fromkeys(i for i in items if i))
 
     def form(self) -> dict[str, str]:
         from urllib.parse import parse_qsl

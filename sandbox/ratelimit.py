@@ -28,10 +28,14 @@ POLICIES = ("token_bucket", "rolling")
 
 # A limit is (capacity, refill per second). Each vendor module declares LIMITS = {bucket: {"real": .., "demo": ..}}:
 # real = the vendor's published limits; demo = the same buckets and headers, sized so a scale-1 world
-# loads in minutes; off = no limits. An optional "policy" entry ("token_bucket" default, or "rolling")
+# loads in minutes; off = limits that never bite (OFF_LIMIT, an Unlimited bucket), still announced in the headers
+# as the real APIs always send them. An optional "policy" entry ("token_bucket" default, or "rolling")
 # picks the limiter; the server also accepts a per-bucket policy mapping (see RateLimiter).
 Limit = tuple[float, float]
 Clock = Callable[[], float]
+# "off": a bucket of 100,000 requests refilled at 100,000/s, never used: any realistic client pacing itself from
+# the headers (Shopify "0/100000", HubSpot Max 100000 per 10 s, Amazon 100000/s) never waits.
+OFF_LIMIT: Limit = (100_000, 100_000.0)
 
 
 @dataclass
@@ -116,7 +120,23 @@ class RollingWindow:
             return len(self.stamps)
 
 
-Limiter = TokenBucket | RollingWindow
+@dataclass
+class Unlimited:
+    """The ``off`` mode's limiter: every request allowed, nothing ever counted (``used`` is 0)."""
+
+    capacity: float = OFF_LIMIT[0]
+    refill_per_s: float = OFF_LIMIT[1]
+    used: int = 0
+    window_s: float = OFF_LIMIT[0] / OFF_LIMIT[1]
+
+    def take(self) -> tuple[bool, float]:
+        return True, 0.0
+
+    def drain(self) -> None:
+        """Never empty: "off" limits never bite."""
+
+
+Limiter = TokenBucket | RollingWindow | Unlimited
 
 
 def make_limiter(policy: str, capacity: float, refill_per_s: float, clock: Clock = time.monotonic) -> Limiter:
@@ -146,7 +166,7 @@ class RateLimiter:
         }
         self.clock = clock
         self.buckets: dict[str, Limiter] = (
-            {}
+            {name: Unlimited() for name in limits}
             if mode == "off"
             else {
                 name: make_limiter(self.policies[name], *by_mode[mode], clock=clock)  # type: ignore[misc]
@@ -163,9 +183,12 @@ class RateLimiter:
         return self.buckets.get(name)
 
     def exhausted(self, name: str) -> Limiter | None:
-        """A fresh, empty limiter shaped like bucket ``name`` (headers of an injected 429); None when off."""
-        if self.mode == "off" or name not in self.limits:
+        """A fresh, empty limiter shaped like bucket ``name`` (headers of an injected 429); with limits off the
+        bucket's never-empty Unlimited state (its headers are sent on every response); None for an unknown bucket."""
+        if name not in self.limits:
             return None
+        if self.mode == "off":
+            return self.buckets[name]
         state = make_limiter(self.policies[name], *self.limits[name][self.mode], clock=self.clock)  # type: ignore[misc]
         state.drain()
         return state

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from sandbox import amazon_api, ebay_api, fx_api, hubspot_api, shopify_api
 from sandbox.faults import (
@@ -33,7 +33,10 @@ DEFAULT_LIMIT_POLICIES = {"hubspot": "rolling", "hubspot.search": "rolling"}  # 
 DEFAULT_SLOW_S = 35.0  # past the 30 s timeout of ingestion.http.session.ResilientSession
 
 
-# Each vendor module declares NAME, ROUTES, LIMITS and authorize / throttled / limit_headers.
+# Each vendor module declares NAME, ROUTES, LIMITS and authorize / throttled / limit_headers; optionally
+# PATH_PREFIXES with not_found(req) (its own 404 for paths it has no endpoint for) and response_headers(req)
+# (headers it sends on every response, e.g. Shopify's X-Shopify-API-Version), and LIST_PARAMS (its list-valued
+# query parameters, read with Request.values; tests/test_sandbox_list_params.py covers every one).
 VENDORS: tuple[ModuleType, ...] = (shopify_api, hubspot_api, amazon_api, ebay_api, fx_api)
 
 
@@ -85,6 +88,27 @@ class SandboxApp:
 
     def dispatch(self, req: Request) -> tuple[Response, Fault | None]:
         """The response to ``req`` and the transport fault to inject while sending it, if any."""
+        response, fault = self._dispatch(req)
+        vendor = self._vendor_of(req.path)
+        extra = getattr(vendor, "response_headers", None) if vendor is not None else None
+        if extra is not None:  # headers a vendor sends on every response (e.g. X-Shopify-API-Version)
+            response.headers = {**extra(req), **response.headers}
+        return response, fault
+
+    @staticmethod
+    def _vendor_of(path: str) -> ModuleType | None:
+        for vendor in VENDORS:
+            if path.startswith(getattr(vendor, "PATH_PREFIXES", ())):
+                return vendor
+        return None
+
+    def _not_found(self, req: Request) -> Response:
+        """Each vendor's own 404 for a path it has no endpoint for (by path prefix); a generic one otherwise."""
+        vendor = self._vendor_of(req.path)
+        make = getattr(vendor, "not_found", None) if vendor is not None else None
+        return make(req) if make else Response(404, {"errors": "Not Found", "path": req.path})
+
+    def _dispatch(self, req: Request) -> tuple[Response, Fault | None]:
         if req.path.startswith("/_sandbox/"):
             return self._control(req), None
         faults = self.faults
@@ -124,7 +148,7 @@ class SandboxApp:
             if state is not None:
                 response.headers.update(vendor.limit_headers(r.bucket, state))
             return self._on_wire(fault, req, response)
-        return Response(404, {"errors": "Not Found", "path": req.path}), None
+        return self._not_found(req), None
 
     def _control(self, req: Request) -> Response:
         if req.path == "/_sandbox/health":
@@ -140,7 +164,7 @@ class SandboxApp:
             return Response(599, {})  # never sent: the server closes the connection instead
         if fault.status == 429 and not token:
             response = vendor.throttled(bucket, 1.0)
-            exhausted = self.limiter.exhausted(bucket)  # None with rate limits off: no limit headers then
+            exhausted = self.limiter.exhausted(bucket)
             if exhausted is not None:
                 response.headers = {**vendor.limit_headers(bucket, exhausted), **response.headers}
             return response
@@ -183,10 +207,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
+        query, pairs = Request.parse_query(parts.query)
         req = Request(
             method=self.command,
             path=parts.path,
-            query=dict(parse_qsl(parts.query)),
+            query=query,
+            pairs=pairs,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self.rfile.read(length) if length else b"",
             base_url=f"http://{self.headers.get('Host', '{}:{}'.format(*self.server.server_address[:2]))}",

@@ -1,4 +1,20 @@
-"""Shopify Admin REST API 2024-10 (docs/architecture.md: API contracts): ``orders.json``, ``customers.json`` and ``products.json``.
+"""Shopify Admin REST API (docs/architecture.md: API contracts): ``orders.json``, ``customers.json``,
+``products.json``, ``events.json`` and ``shop.json`` under ``/admin/api/{version}/``, and
+``/admin/oauth/access_scopes.json``.
+
+API versions: as on 2026-12-01, Shopify supports the quarterly versions ``SUPPORTED_VERSIONS``
+(2025-10 .. 2026-10, about a year of them) and ``unstable``. A request for a version it does not support
+(older, like the 2024-10 the project's source pins, or not released) is served by the oldest supported
+version, as Shopify does; every response says which in ``X-Shopify-API-Version``. The REST resources
+have the same shape in every version here.
+
+List-valued parameters (``ids``, ``fields``, events' ``filter``) are comma-separated, as Shopify
+documents them; repeated (``ids=1&ids=2``) and Rails' bracket form (``ids[]=1&ids[]=2``) work too.
+
+``events.json``: ``filter`` (subject types, e.g. ``Order``, ``Product``), ``verb`` (``placed``,
+``cancelled``, ``create``, ``destroy``...), ``since_id``, ``created_at_min/max``, ``limit`` and ``page_info``
+as on the other lists. Orders are ``placed`` and, some, ``cancelled``; products ``create``. The
+simulated shop never deletes an order, so ``filter=Order&verb=destroy`` is an empty list.
 
 All three list endpoints share one implementation (``list_resource``), as on Shopify:
 
@@ -32,6 +48,7 @@ the world), so every page is a binary search, not a scan of all orders.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,8 +72,11 @@ from sandbox.ratelimit import TokenBucket
 from sandbox.sim import CENT, money
 from sandbox.world import World
 
-API_VERSION = "2024-10"
+API_VERSION = "2024-10"  # the version the project's own source pins (served as the oldest supported one)
 PREFIX = f"/admin/api/{API_VERSION}"
+SUPPORTED_VERSIONS = ("2025-10", "2026-01", "2026-04", "2026-07", "2026-10")  # as on 2026-12-01, oldest first
+ACCESS_SCOPES = ("read_orders", "read_all_orders", "read_customers", "read_products")
+SHOP_ID = 60_000_000_001
 DEMO_ACCESS_TOKEN = "shpat_sandbox_demo_token"
 ARCHIVE_AFTER = timedelta(days=14)  # fulfilled orders are closed (archived) two weeks after creation
 PRESENTMENT_PER_USD = {"USD": Decimal(1), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"), "CAD": Decimal("1.37")}
@@ -332,6 +352,7 @@ class Resource:
     # validates the resource-specific filters: a predicate, or the 400 response
     matcher: Callable[[dict[str, str], World], Callable[[Any], bool] | Response]
     render: Callable[[Any, World], dict[str, Any]]
+    list_filters: tuple[str, ...] = ("ids",)  # comma-separated list filters (repeats honoured too)
 
     @property
     def filters(self) -> tuple[str, ...]:
@@ -402,6 +423,91 @@ PRODUCTS = Resource(
 )
 
 
+@dataclass(frozen=True)
+class Event:
+    id: int
+    subject_id: int
+    subject_type: str
+    verb: str
+    created_at: datetime
+    message: str
+    path: str
+
+
+def world_events(world: World) -> list[Event]:
+    """The shop's events, in ascending id order: orders placed (and cancelled), products created."""
+
+    def build() -> list[Event]:
+        events = []
+        for o in world.shopify_orders:
+            name = f"#{o.order_id}"
+            events.append(
+                Event(o.order_id * 4, o.order_id, "Order", "placed", o.created_at, f"Order {name} was placed.", "")
+            )
+            if o.cancelled_at is not None:
+                events.append(
+                    Event(
+                        o.order_id * 4 + 1,
+                        o.order_id,
+                        "Order",
+                        "cancelled",
+                        o.cancelled_at,
+                        f"Order {name} was cancelled.",
+                        "",
+                    )
+                )
+        for p in world.products:
+            events.append(
+                Event(
+                    p.product_id * 4 + 2, p.product_id, "Product", "create", p.created_at, f"{p.title} was created.", ""
+                )
+            )
+        return sorted(events, key=lambda e: e.id)
+
+    return world.commerce.cached(("shopify.events",), build)
+
+
+def render_event(e: Event, world: World) -> dict[str, Any]:
+    offset = SHOP_UTC_OFFSET
+    if e.subject_type == "Order":
+        offset = world.commerce.cached(
+            ("shopify.order_offsets",), lambda: {o.order_id: o.utc_offset_hours for o in world.shopify_orders}
+        ).get(e.subject_id, SHOP_UTC_OFFSET)
+    kind = "orders" if e.subject_type == "Order" else "products"
+    return {
+        "id": e.id,
+        "subject_id": e.subject_id,
+        "created_at": iso_offset(e.created_at, offset),
+        "subject_type": e.subject_type,
+        "verb": e.verb,
+        "arguments": [f"#{e.subject_id}"] if e.subject_type == "Order" else [],
+        "body": None,
+        "message": e.message,
+        "author": "Shopify",
+        "description": e.message,
+        "path": f"/admin/{kind}/{e.subject_id}",
+    }
+
+
+def _event_matcher(filters: dict[str, str], world: World) -> Callable[[Event], bool]:
+    types = {t.strip().lower() for t in filters["filter"].split(",")} if "filter" in filters else None
+    verb = filters.get("verb", "").strip().lower() or None
+    return lambda e: (types is None or e.subject_type.lower() in types) and (verb is None or e.verb == verb)
+
+
+EVENTS = Resource(
+    "events",
+    ("filter", "verb"),
+    world_events,
+    lambda e: e.id,
+    lambda e: e.created_at,
+    lambda e, w: e.created_at,
+    _event_matcher,
+    render_event,
+    ("ids", "filter"),
+)
+
+
 def _matching_ids(res: Resource, filters: dict[str, str], world: World) -> list[int] | Response:
     """Ids of the records matching ``filters``, ascending; computed once per world and filter set."""
     try:
@@ -439,9 +545,14 @@ def _matching_ids(res: Resource, filters: dict[str, str], world: World) -> list[
     return world.commerce.cached((res.name, "ids", tuple(sorted(filters.items()))), build)
 
 
-def list_resource(req: Request, world: World, res: Resource) -> Response:
+def list_resource(req: Request, world: World, res: Resource, version: str = API_VERSION) -> Response:
     """``GET {resource}.json``: filters, ``fields``, ``limit`` and ``Link``-header ``page_info`` cursors."""
     q = dict(req.query)
+    for name in ("fields", *res.list_filters):  # list parameters: comma-separated, repeated or name[]=
+        values = req.values(name)
+        q.pop(f"{name}[]", None)
+        if values is not None:
+            q[name] = ",".join(values)
     try:
         limit = parse_int(q, "limit", 50, 250)
     except ValueError:
@@ -487,7 +598,7 @@ def list_resource(req: Request, world: World, res: Resource) -> Response:
         wanted = [f.strip() for f in q["fields"].split(",")]
         body = [{k: row[k] for k in wanted if k in row} for row in body]
     links = []
-    url = f"{req.base_url}{PREFIX}/{res.name}.json"
+    url = f"{req.base_url}/admin/api/{version}/{res.name}.json"
     if page_ids and start > 0 and (after_id is not None or before_id is not None):
         token = encode_cursor({"r": res.name, "f": filters, "b": page_ids[0]})
         links.append(f'<{url}?{urlencode({"limit": limit, "page_info": token})}>; rel="previous"')
@@ -498,20 +609,124 @@ def list_resource(req: Request, world: World, res: Resource) -> Response:
     return Response(200, {res.name: body}, headers)
 
 
-def list_orders(req: Request, world: World) -> Response:
-    return list_resource(req, world, ORDERS)
+def list_orders(req: Request, world: World, version: str = API_VERSION) -> Response:
+    return list_resource(req, world, ORDERS, version)
 
 
-def list_customers(req: Request, world: World) -> Response:
-    return list_resource(req, world, CUSTOMERS)
+def list_customers(req: Request, world: World, version: str = API_VERSION) -> Response:
+    return list_resource(req, world, CUSTOMERS, version)
 
 
-def list_products(req: Request, world: World) -> Response:
-    return list_resource(req, world, PRODUCTS)
+def list_products(req: Request, world: World, version: str = API_VERSION) -> Response:
+    return list_resource(req, world, PRODUCTS, version)
+
+
+def list_events(req: Request, world: World, version: str = API_VERSION) -> Response:
+    return list_resource(req, world, EVENTS, version)
+
+
+def served_version(requested: str) -> str:
+    """The version Shopify serves for ``requested``: itself when supported, else the oldest supported one."""
+    return requested if requested in (*SUPPORTED_VERSIONS, "unstable") else SUPPORTED_VERSIONS[0]
+
+
+def shop_json(world: World) -> dict[str, Any]:
+    created = min(p.created_at for p in world.products)
+    at = iso_offset(created, SHOP_UTC_OFFSET)
+    return {
+        "id": SHOP_ID,
+        "name": "PastaPro",
+        "email": "shop@pastapro.example",
+        "domain": "pastapro.example",
+        "province": "New York",
+        "country": "US",
+        "address1": "1 Sandbox Way",
+        "zip": "10001",
+        "city": "New York",
+        "source": None,
+        "phone": "+12125550100",
+        "latitude": 40.7506,
+        "longitude": -73.9972,
+        "primary_locale": "en",
+        "address2": "",
+        "created_at": at,
+        "updated_at": at,
+        "country_code": "US",
+        "country_name": "United States",
+        "currency": "USD",
+        "customer_email": "shop@pastapro.example",
+        "timezone": "(GMT-05:00) Eastern Time (US & Canada)",
+        "iana_timezone": "America/New_York",
+        "shop_owner": "PastaPro Admin",
+        "money_format": "${{amount}}",
+        "money_with_currency_format": "${{amount}} USD",
+        "weight_unit": "kg",
+        "province_code": "NY",
+        "taxes_included": False,
+        "auto_configure_tax_inclusivity": None,
+        "tax_shipping": None,
+        "county_taxes": True,
+        "plan_display_name": "Shopify",
+        "plan_name": "professional",
+        "has_discounts": True,
+        "has_gift_cards": False,
+        "myshopify_domain": "pastapro.myshopify.com",
+        "google_apps_domain": None,
+        "google_apps_login_enabled": None,
+        "money_in_emails_format": "${{amount}}",
+        "money_with_currency_in_emails_format": "${{amount}} USD",
+        "eligible_for_payments": True,
+        "requires_extra_payments_agreement": False,
+        "password_enabled": False,
+        "has_storefront": True,
+        "finances": True,
+        "primary_location_id": 70_000_000_001,
+        "checkout_api_supported": True,
+        "multi_location_enabled": True,
+        "setup_required": False,
+        "pre_launch_enabled": False,
+        "enabled_presentment_currencies": sorted(PRESENTMENT_PER_USD),
+        "transactional_sms_disabled": False,
+        "marketing_sms_consent_enabled_at_checkout": False,
+    }
+
+
+def get_shop(req: Request, world: World, version: str = API_VERSION) -> Response:
+    """``GET shop.json``: the shop (``fields`` keeps only the listed fields)."""
+    shop = shop_json(world)
+    wanted = req.values("fields")
+    if wanted is not None:
+        shop = {k: shop[k] for k in wanted if k in shop}
+    return Response(200, {"shop": shop})
+
+
+def get_access_scopes(req: Request, world: World) -> Response:
+    """``GET /admin/oauth/access_scopes.json``: the scopes the (demo) access token was granted."""
+    return Response(200, {"access_scopes": [{"handle": h} for h in ACCESS_SCOPES]})
+
+
+def not_found(req: Request) -> Response:
+    return Response(404, {"errors": "Not Found"})
+
+
+def response_headers(req: Request) -> dict[str, str]:
+    """``X-Shopify-API-Version`` (the version that served the request) on every versioned response."""
+    match = _VERSIONED.match(req.path)
+    return {"X-Shopify-API-Version": served_version(match.group(1))} if match else {}
 
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "shopify"
+# every list-valued query parameter, by endpoint (comma-separated as Shopify documents; repeats honoured)
+LIST_PARAMS = {
+    "orders.json": ("ids", "fields"),
+    "customers.json": ("ids", "fields"),
+    "products.json": ("ids", "fields"),
+    "events.json": ("ids", "fields", "filter"),
+    "shop.json": ("fields",),
+}
+PATH_PREFIXES = ("/admin/",)
+_VERSIONED = re.compile(r"/admin/api/([^/]+)/")
 LIMITS = {"shopify": {"real": (40, 2.0), "demo": (400, 200.0)}}  # leaky bucket: 40 requests, leaks 2/s
 
 
@@ -533,8 +748,12 @@ def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
     return {"X-Shopify-Shop-Api-Call-Limit": f"{state.used}/{int(state.capacity)}"}
 
 
+_V = r"/admin/api/(?P<version>\d{4}-\d{2}|unstable)"
 ROUTES = [
-    route("GET", rf"{PREFIX}/orders\.json", "shopify", list_orders),
-    route("GET", rf"{PREFIX}/customers\.json", "shopify", list_customers),
-    route("GET", rf"{PREFIX}/products\.json", "shopify", list_products),
+    route("GET", rf"{_V}/orders\.json", "shopify", list_orders),
+    route("GET", rf"{_V}/customers\.json", "shopify", list_customers),
+    route("GET", rf"{_V}/products\.json", "shopify", list_products),
+    route("GET", rf"{_V}/events\.json", "shopify", list_events),
+    route("GET", rf"{_V}/shop\.json", "shopify", get_shop),
+    route("GET", r"/admin/oauth/access_scopes\.json", "shopify", get_access_scopes),
 ]

@@ -1,4 +1,4 @@
-"""Sandbox rate limits (docs/architecture.md: API contracts): each vendor's 429 body and headers past its limit, none under it, none off."""
+"""Sandbox rate limits (docs/architecture.md: API contracts): each vendor's 429 body and headers past its limit, none under it, none off (headers still sent)."""
 
 from __future__ import annotations
 
@@ -109,7 +109,9 @@ def test_amazon_per_operation_token_buckets(real: SandboxServer) -> None:
         assert amazon_headers(real.url)  # the LWA token endpoint is not throttled by the SP-API buckets
 
 
-def test_off_never_throttles_and_sends_no_limit_headers() -> None:
+def test_off_never_throttles_and_announces_limits_that_never_bite() -> None:
+    """``off``: no 429 ever, and the limit headers the real APIs always send, announcing a bucket so large
+    (100,000, nothing used) that a client pacing itself from them never waits."""
     with SandboxServer(SandboxApp(WORLD, rate_limits="off"), port=0) as server, requests.Session() as s:
         amazon = amazon_headers(server.url)
         statuses = Counter()
@@ -121,7 +123,14 @@ def test_off_never_throttles_and_sends_no_limit_headers() -> None:
             ):
                 response = s.get(url, headers=headers, params=params, timeout=10)
                 statuses[response.status_code] += 1
-                assert not any("ratelimit" in h.lower() or "call-limit" in h.lower() for h in response.headers)
+                h = response.headers
+                if "/admin/" in url:
+                    assert h["X-Shopify-Shop-Api-Call-Limit"] == "0/100000"
+                elif "/crm/" in url:
+                    assert h["X-HubSpot-RateLimit-Max"] == h["X-HubSpot-RateLimit-Remaining"] == "100000"
+                    assert h["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
+                else:
+                    assert h["x-amzn-RateLimit-Limit"] == "100000"
     assert statuses == Counter({200: 450})
 
 
@@ -225,7 +234,7 @@ def test_limiters_token_bucket_and_rolling_window_semantics() -> None:
 
 
 def test_an_injected_429_carries_the_vendor_headers_of_an_exhausted_bucket() -> None:
-    for mode, header in (("demo", "400/400"), ("real", "40/40"), ("off", None)):
+    for mode, header in (("demo", "400/400"), ("real", "40/40"), ("off", "0/100000")):  # off: headers too
         app = SandboxApp(WORLD, rate_limits=mode, faults="heavy")
         assert app.faults is not None
         for since in range(10_000):
