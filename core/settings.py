@@ -98,6 +98,13 @@ class Settings:
     report_dir: Path | None = _setting(
         "SALESDW_REPORT_DIR", "tests: folder for the cross-target and permission reports they write", read_by="tests"
     )
+    hubspot_specs: Path | None = _setting(
+        "SALESDW_HUBSPOT_SPECS",
+        "tests: a copy of HubSpot's public API spec "
+        "collection (not redistributable, so not in the repo) for the HubSpot "
+        "contract tests; unset: the search tool's mirror, else they skip",
+        read_by="tests",
+    )
     screenshot_dir: Path | None = _setting(
         "SALESDW_SCREENSHOT_DIR",
         "tests: folder for the UI test's screenshots (default: a temporary folder)",
@@ -160,6 +167,7 @@ class Settings:
             require_postgres=get("SALESDW_REQUIRE_POSTGRES") == "1",
             require_browser=get("SALESDW_REQUIRE_BROWSER") == "1",
             report_dir=path("SALESDW_REPORT_DIR"),
+            hubspot_specs=path("SALESDW_HUBSPOT_SPECS"),
             screenshot_dir=path("SALESDW_SCREENSHOT_DIR"),
         )
 

@@ -20,7 +20,6 @@ declare (``UNDECLARED``). Each endpoint's test also counts the distinct response
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -31,6 +30,7 @@ import jsonschema
 import pytest
 import requests
 
+from core.settings import settings
 from sandbox import hubspot_api
 from sandbox.server import SandboxApp, SandboxServer
 from sandbox.world import WorldConfig
@@ -241,7 +241,7 @@ def test_amazon_unknown_paths_answer_with_an_sp_api_error_list(server: SandboxSe
 
 
 def _hubspot_document(name: str) -> dict[str, Any]:
-    root = Path(os.environ.get("SALESDW_HUBSPOT_SPECS", HUBSPOT_DEFAULT))
+    root = settings().hubspot_specs or HUBSPOT_DEFAULT
     relative = HUBSPOT_FILES[name]
     if (root / relative).is_file():
         return json.loads((root / relative).read_text())
