@@ -109,7 +109,8 @@ def refuse(args, *rest, **kwargs):
 subprocess.Popen = refuse
 before = dict(os.environ)
 import orchestration.definitions, orchestration.assets.transform, orchestration.assets.ingestion
-import orchestration.schedules, orchestration.runner, ingestion.pipelines, cli.main, cli.summary, bi.grants, bi.snapshot
+import orchestration.schedules, orchestration.runner, orchestration.checks.gx_runner, orchestration.checks.gx_checks
+import ingestion.pipelines, cli.main, cli.summary, bi.grants, bi.snapshot
 changed = {k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k)}
 assert not changed, f"os.environ written at import: {sorted(changed)}"
 print(sorted(m for m in sys.modules if m == "sandbox" or m.startswith("sandbox.")))

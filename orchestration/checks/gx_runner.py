@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
 import great_expectations as gx
 import pandas as pd
-from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
 from great_expectations.expectations import Expectation
 
 from core.warehouse import Warehouse, as_warehouse, for_target
@@ -18,6 +19,17 @@ from core.warehouse import Warehouse, as_warehouse, for_target
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 MAX_SAMPLE_ROWS = 5
+
+
+def _context_config() -> DataContextConfig:
+    """An in-memory context that sends no analytics and draws no progress bars (no environment variable needed)."""
+    return DataContextConfig(
+        analytics_enabled=False,
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+
+
 RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",  # COMPLETE gives unexpected_index_list -> sample_rows
     "partial_unexpected_count": MAX_SAMPLE_ROWS,
@@ -76,8 +88,7 @@ def validate(con: Warehouse | Any, suite: SuiteSpec) -> ValidationOutcome:
     # throw-away validation frame (range / null checks); the warehouse keeps DECIMAL.
     frame = con.df(for_target(suite.sql, con.target)).reset_index(drop=True)
 
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    ctx = gx.get_context(mode="ephemeral", project_config=_context_config())
     batch = (
         ctx.data_sources.add_pandas(f"{suite.name}_src")
         .add_dataframe_asset(suite.name)
