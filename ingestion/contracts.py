@@ -171,10 +171,16 @@ def quarantined(rows: list[dict[str, Any]]) -> Any:
     )
 
 
-def checked(contract: Contract, page: list[dict[str, Any]]) -> Iterable[Any]:
-    """What a resource yields for one page: the good records, then the quarantined ones (if any)."""
-    good, bad = contract.split(page)
-    if good:
-        yield good
+def checked(
+    contract: Contract | None,
+    page: list[dict[str, Any]],
+    rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> Iterable[Any]:
+    """What a resource yields for one page: the good records (shaped into rows by ``rows``, default as they are),
+    then the quarantined ones (if any); without a contract every record is good."""
+    good, bad = contract.split(page) if contract is not None else (page, [])
+    shaped = rows(good) if rows else good
+    if shaped:
+        yield shaped
     if bad:
         yield quarantined(bad)

@@ -13,7 +13,7 @@ from typing import Any
 
 import dlt
 
-from ingestion.contracts import Contract, quarantined
+from ingestion.contracts import Contract, checked
 
 
 def parse_instant(value: str | datetime) -> datetime:
@@ -65,13 +65,5 @@ def incremental_pages(
     for page in pages:
         for record in page:
             cursor.observe(changed_at(record))
-        if contract is None:
-            good, bad = page, []
-        else:
-            good, bad = contract.split(page)
-        shaped = rows(good) if rows else good
-        if shaped:
-            yield shaped
-        if bad:
-            yield quarantined(bad)
+        yield from checked(contract, page, rows)
     cursor.commit()

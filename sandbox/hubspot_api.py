@@ -104,6 +104,18 @@ def _calculated_flag(name: str, label: str) -> Prop:
     )
 
 
+def _lifecycle_stage(group: str) -> Prop:
+    """``lifecyclestage``, the same enumeration on contacts and companies."""
+    return Prop(
+        "lifecyclestage",
+        "Lifecycle Stage",
+        "enumeration",
+        "radio",
+        group,
+        _enum("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"),
+    )
+
+
 _STAGE_LABELS = {s: label for s, label, _ in DEAL_STAGES}
 _STAGE_PROBABILITY = {s: p for s, _, p in DEAL_STAGES}
 
@@ -175,14 +187,7 @@ CONTACT_PROPS = (
     Prop("jobtitle", "Job Title", "string", "text", "contactinformation"),
     Prop("lastmodifieddate", "Last Modified Date", "datetime", "date", "contactinformation", calculated=True),
     Prop("lastname", "Last Name", "string", "text", "contactinformation"),
-    Prop(
-        "lifecyclestage",
-        "Lifecycle Stage",
-        "enumeration",
-        "radio",
-        "contactinformation",
-        _enum("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"),
-    ),
+    _lifecycle_stage("contactinformation"),
     Prop("phone", "Phone Number", "string", "phonenumber", "contactinformation"),
 )
 COMPANY_PROPS = (
@@ -201,14 +206,7 @@ COMPANY_PROPS = (
         "companyinformation",
         _enum("RESTAURANTS", "HOSPITALITY", "FOOD_BEVERAGES", "FOOD_PRODUCTION", "WHOLESALE"),
     ),
-    Prop(
-        "lifecyclestage",
-        "Lifecycle Stage",
-        "enumeration",
-        "radio",
-        "companyinformation",
-        _enum("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"),
-    ),
+    _lifecycle_stage("companyinformation"),
     Prop("name", "Name", "string", "text", "companyinformation"),
     Prop("numberofemployees", "Number of Employees", "number", "number", "companyinformation"),
     Prop("phone", "Phone Number", "string", "phonenumber", "companyinformation"),

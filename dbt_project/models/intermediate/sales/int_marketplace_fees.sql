@@ -17,7 +17,7 @@ select
     f.posted_at,
     cast(f.posted_at as date) as posted_date,
     f.currency,
-    coalesce(o.counts_as_sale, true) as order_counts_as_sale,
+    {{ posting_counts_as_sale('o') }} as order_counts_as_sale,
     f.fee_amount
 from fees as f
 left join {{ ref('int_orders') }} as o on o.channel = f.channel and o.order_id = f.order_id

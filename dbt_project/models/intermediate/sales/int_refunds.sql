@@ -20,7 +20,7 @@ select
     r.refunded_at,
     cast(r.refunded_at as date) as refund_date,
     r.currency,
-    coalesce(o.counts_as_sale, true) as order_counts_as_sale,
+    {{ posting_counts_as_sale('o') }} as order_counts_as_sale,
     r.refund_amount
 from refunds as r
 left join {{ ref('int_orders') }} as o on o.channel = r.channel and o.order_id = r.order_id
