@@ -178,9 +178,10 @@ def load(
         loader_file_format=loader_file_format(),
         refresh="drop_sources" if full_refresh else None,
     )
-    rows_loaded = {
-        t: n for t, n in pipeline.last_trace.last_normalize_info.row_counts.items() if not t.startswith("_dlt")
-    }
+    # a run that finishes a killed run's pending packages loads them without extracting or normalizing anew:
+    # it has no normalize step, and its rows were counted by the run that normalized them
+    normalized = pipeline.last_trace.last_normalize_info
+    rows_loaded = {t: n for t, n in (normalized.row_counts if normalized else {}).items() if not t.startswith("_dlt")}
     quarantined = rows_loaded.get(QUARANTINE_TABLE, 0)
     new_columns = _new_columns(pipeline)
     logger.info(f"{spec.dataset}: rows loaded " + ", ".join(f"{t}={n}" for t, n in sorted(rows_loaded.items())))

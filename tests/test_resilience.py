@@ -14,10 +14,10 @@ import duckdb
 import pytest
 
 from ingestion.http.session import IngestionHTTPError
-from ingestion.pipelines import load
+from ingestion.pipelines import SOURCES, load, loader_file_format, make_pipeline
 from sandbox.server import SandboxServer
 
-LOAD = "import sys; from pathlib import Path; from ingestion.pipelines import load; load(sys.argv[1], duckdb_path=Path(sys.argv[2]))"
+LOAD = "import sys; from pathlib import Path; from ingestion.pipelines import SOURCES, load, loader_file_format, make_pipeline; load(sys.argv[1], duckdb_path=Path(sys.argv[2]))"
 
 
 def _start_load(key: str, path: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -59,6 +59,26 @@ def test_a_load_killed_at_any_point_and_rerun_equals_a_clean_load(tmp_path: Path
         process.wait()
         assert _start_load("shopify", target, env).wait(timeout=300) == 0  # the next scheduled run
         assert _snapshot(target) == expected, f"killed at {fraction:.0%} of a clean load's time"
+
+
+def test_a_run_that_finishes_a_killed_runs_pending_load_equals_a_clean_load(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """A run killed after normalizing leaves a pending load package: the next load() loads it and the raw layer
+    is exactly a clean load's."""
+    from sandbox.connect import sandbox_env
+    from tests.helpers import environment
+
+    clean, resumed = tmp_path / "clean.duckdb", tmp_path / "resumed.duckdb"
+    with environment(sandbox_env(sandbox.url)):
+        load("shopify", duckdb_path=clean)
+        pipeline = make_pipeline("shopify", resumed)
+        pipeline.extract(SOURCES["shopify"].factory(), loader_file_format=loader_file_format())
+        pipeline.normalize()  # killed here: normalized, never loaded
+        assert pipeline.list_normalized_load_packages()
+        result = load("shopify", duckdb_path=resumed)
+    assert result.table_rows["orders"] == len(sandbox.app.world.shopify_orders)
+    assert _snapshot(resumed) == _snapshot(clean)
 
 
 def test_no_secret_appears_in_logs_or_errors_of_a_failing_run(
