@@ -36,6 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
+from sandbox.demand import daily_orders, promotion_on
 from sandbox.sim import (
     _FIRST,
     _LAST,
@@ -48,7 +49,6 @@ from sandbox.sim import (
     SHOPIFY_ORDERS_PER_DAY,
     WorldConfig,
     at_utc,
-    daily_count,
     days,
     money,
     rng_for,
@@ -60,7 +60,7 @@ AMAZON_MARKETPLACES = {
     "A1F83G8C2ARO7P": ("UK", "GBP", "Amazon.co.uk", 0.25, "203"),
     "A1PA6795UKMFR9": ("DE", "EUR", "Amazon.de", 0.15, "302"),
 }
-EBAY_ORDERS_PER_DAY = 12  # ~8k orders over the history at scale 1 (docs/architecture.md: The simulated company)
+EBAY_ORDERS_PER_DAY = 7.5  # ~8k orders over the history at scale 1 (docs/architecture.md: The simulated company)
 ZERO = Decimal("0.00")
 
 # Amazon fees (Grocery & Gourmet referral fee; FBA fulfilment fee per unit, by size tier and currency).
@@ -440,7 +440,8 @@ def _shopify_orders(config: WorldConfig, products: list[Product]) -> tuple[list[
     for day_index, day in days(config):
         rng = rng_for(seed, "shopify", day)
         er = rng_for(seed, "shopify-edits", day)
-        for k in range(daily_count(rng, SHOPIFY_ORDERS_PER_DAY * config.scale)):
+        promotion = promotion_on(seed, "shopify", day)
+        for k in range(daily_orders(seed, "shopify", day, SHOPIFY_ORDERS_PER_DAY * config.scale, rng)):
             created = at_utc(day, rng.randrange(86_400))
             new_customer = None
             if customers and rng.random() < 0.45:
@@ -464,10 +465,14 @@ def _shopify_orders(config: WorldConfig, products: list[Product]) -> tuple[list[
                     )
                 )
             gross = sum((li.subtotal for li in lines), Decimal(0))
-            code = rng.choice(("PASTA10", "WELCOME15")) if rng.random() < 0.2 else None
-            discount = (
-                money(gross * (Decimal("0.10") if code == "PASTA10" else Decimal("0.15"))) if code else Decimal("0.00")
-            )
+            code_roll, code_pick = rng.random(), rng.choice(("PASTA10", "WELCOME15"))
+            rate = {"PASTA10": Decimal("0.10"), "WELCOME15": Decimal("0.15")}
+            if promotion is not None and code_roll < 0.7:  # most orders of a promotion use its code
+                code = promotion.name
+                rate[code] = Decimal(str(promotion.discount))
+            else:
+                code = code_pick if code_roll > 0.8 else None
+            discount = money(gross * rate[code]) if code else Decimal("0.00")
             _allocate(discount, lines)
             tax = money((gross - discount) * Decimal("0.07"))
             cancelled = None
@@ -588,7 +593,7 @@ def _amazon_orders(config: WorldConfig, products: list[Product], fx_start: dict[
     for day_index, day in days(config):
         rng = rng_for(seed, "amazon", day)
         rr = rng_for(seed, "amazon-returns", day)
-        for k in range(daily_count(rng, AMAZON_ORDERS_PER_DAY * config.scale)):
+        for k in range(daily_orders(seed, "amazon", day, AMAZON_ORDERS_PER_DAY * config.scale, rng)):
             market = rng.choices(market_ids, shares)[0]
             _, currency, _, _, prefix = AMAZON_MARKETPLACES[market]
             purchased = at_utc(day, rng.randrange(86_400))
@@ -657,7 +662,7 @@ def _ebay_orders(config: WorldConfig, products: list[Product]) -> list[EbayOrder
     record = 10_000
     for day_index, day in days(config):
         rng = rng_for(seed, "ebay", day)
-        for k in range(daily_count(rng, EBAY_ORDERS_PER_DAY * config.scale)):
+        for k in range(daily_orders(seed, "ebay", day, EBAY_ORDERS_PER_DAY * config.scale, rng)):
             created = at_utc(day, rng.randrange(86_400))
             serial = day_index * 1_000 + k
             if buyers and rng.random() < 0.3:

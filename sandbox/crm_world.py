@@ -49,11 +49,11 @@ OPEN_STAGES = tuple(s[0] for s in DEAL_STAGES[:5])
 CLOSED_STAGES = ("closedwon", "closedlost")
 
 # Volumes at scale 1 over the default history (docs/architecture.md: The simulated company: ~3k companies, ~6k contacts, ~5k deals).
-COMPANIES_PER_DAY = 4.45
-CONTACTS_PER_DAY = 8.9
+COMPANIES_PER_DAY = 2.9
+CONTACTS_PER_DAY = 5.8
 # The CRM existed before the history starts: an import of a few companies and contacts, whatever the
 # scale (so that even a tiny test world has ~20 companies to sell to).
-CRM_IMPORT_DAY = date(2024, 12, 2)
+CRM_IMPORT_DAY = date(2023, 12, 2)
 IMPORTED_COMPANIES = 20
 IMPORTED_CONTACTS = 30
 SHOPIFY_MATCH_RATE = 0.12  # share of new contacts who are (already) customers of the web shop

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-HISTORY_START = date(2025, 1, 1)
+HISTORY_START = date(2024, 1, 1)  # two full years before the default as_of: a year of seasonality to learn
 DEFAULT_AS_OF = date(2026, 10, 31)
 CENT = Decimal("0.01")
 RATE_QUANTUM = Decimal("0.00000001")
 
-# Transactions per day at scale 1 (docs/architecture.md: The simulated company: ~40k Shopify, 25k Amazon, 5k deals over the history).
-SHOPIFY_ORDERS_PER_DAY = 60
-AMAZON_ORDERS_PER_DAY = 37
-DEALS_PER_DAY = 7.5
+# The average day's transactions at scale 1 at the trend anchor (sandbox/demand.py moves each day around it;
+# docs/architecture.md: The simulated company: ~40k Shopify, 25k Amazon, 8k eBay orders, 5k deals over the history).
+SHOPIFY_ORDERS_PER_DAY = 36
+AMAZON_ORDERS_PER_DAY = 23
+DEALS_PER_DAY = 5.3
 
 FX_CURRENCIES = ("EUR", "GBP", "CAD")
 # Starting USD value of one unit of each currency; a seeded random walk moves it day by day.

@@ -16,15 +16,15 @@ SALESDW = [sys.executable, "-m", "cli.main"]
 def test_sandbox_truth_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "truth.json"
     subprocess.run(
-        [*SALESDW, "sandbox", "truth", "--scale", "0.01", "--as-of", "2025-03-31", "--out", str(out)],
+        [*SALESDW, "sandbox", "truth", "--scale", "0.01", "--as-of", "2024-03-31", "--out", str(out)],
         check=True,
         capture_output=True,
         timeout=120,
     )
     truth = json.loads(out.read_text())
-    assert truth["world"] == {"seed": 7, "scale": 0.01, "as_of": "2025-03-31", "faults": "none"}
+    assert truth["world"] == {"seed": 7, "scale": 0.01, "as_of": "2024-03-31", "faults": "none"}
     months = {r["month"] for r in truth["monthly"]}
-    assert months == {"2025-01", "2025-02", "2025-03"}
+    assert months == {"2024-01", "2024-02", "2024-03"}
     assert all(r["net_sales_usd"] for r in truth["monthly"])
 
 

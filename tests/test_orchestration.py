@@ -63,7 +63,7 @@ def test_every_asset_has_a_group_a_description_and_an_owner() -> None:
 
 def test_partitions_freshness_and_automation_are_declared() -> None:
     graph = defs.resolve_asset_graph()
-    assert graph.get(ORDERS_KEY).partitions_def.get_first_partition_key() == "2025-01-01"
+    assert graph.get(ORDERS_KEY).partitions_def.get_first_partition_key() == "2024-01-01"
     assert "Daily" in str(graph.get(ORDERS_KEY).partitions_def)
     assert "Monthly" in str(graph.get(MONTHLY_REVENUE_KEY).partitions_def)
     for key in graph.get_all_asset_keys():

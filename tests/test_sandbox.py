@@ -84,7 +84,7 @@ def test_amazon_token_exchange_and_filter_validation(sandbox: SandboxServer) -> 
     url, headers = f"{sandbox.url}/orders/v0/orders", {"x-amz-access-token": token["access_token"]}
     assert (
         requests.get(
-            url, params={"MarketplaceIds": "ATVPDKIKX0DER", "CreatedAfter": "2025-01-01T00:00:00Z"}, timeout=30
+            url, params={"MarketplaceIds": "ATVPDKIKX0DER", "CreatedAfter": "2024-01-01T00:00:00Z"}, timeout=30
         ).status_code
         == 403
     )
@@ -94,12 +94,12 @@ def test_amazon_token_exchange_and_filter_validation(sandbox: SandboxServer) -> 
         timeout=30,
         params={
             "MarketplaceIds": "ATVPDKIKX0DER",
-            "CreatedAfter": "2025-01-01T00:00:00Z",
-            "LastUpdatedAfter": "2025-01-01T00:00:00Z",
+            "CreatedAfter": "2024-01-01T00:00:00Z",
+            "LastUpdatedAfter": "2024-01-01T00:00:00Z",
         },
     )
     assert both.status_code == 400 and both.json()["errors"][0]["code"] == "InvalidInput"
     assert (
-        requests.get(url, headers=headers, params={"CreatedAfter": "2025-01-01T00:00:00Z"}, timeout=30).status_code
+        requests.get(url, headers=headers, params={"CreatedAfter": "2024-01-01T00:00:00Z"}, timeout=30).status_code
         == 400
     )

@@ -203,7 +203,7 @@ def test_a_client_paging_every_resource_gets_the_truth_per_month_and_channel(
             base,
             amazon,
             "/orders/v0/orders",
-            {"MarketplaceIds": ",".join(amazon_api.AMAZON_MARKETPLACES), "CreatedAfter": "2025-01-01T00:00:00Z"},
+            {"MarketplaceIds": ",".join(amazon_api.AMAZON_MARKETPLACES), "CreatedAfter": "2024-01-01T00:00:00Z"},
         )
         for o in p["Orders"]
     ]
@@ -229,7 +229,7 @@ def test_a_client_paging_every_resource_gets_the_truth_per_month_and_channel(
             "discounts",
             sum((_money(i["PromotionDiscount"]["Amount"]) for i in items), Decimal(0)),
         )
-    events = amazon_financial_events(base, amazon, datetime(2025, 1, 1, tzinfo=UTC), now - timedelta(minutes=2))
+    events = amazon_financial_events(base, amazon, datetime(2024, 1, 1, tzinfo=UTC), now - timedelta(minutes=2))
     for e in events["ShipmentEventList"]:
         ccy = e["ShipmentItemList"][0]["ItemChargeList"][0]["ChargeAmount"]["CurrencyCode"]
         ledger.book(
@@ -266,7 +266,7 @@ def test_a_client_paging_every_resource_gets_the_truth_per_month_and_channel(
         )
 
     # eBay: every order ever modified, newest first, through offset pages
-    for o in ebay_orders(base, ebay_headers(base), "lastmodifieddate:[2025-01-01T00:00:00.000Z..]"):
+    for o in ebay_orders(base, ebay_headers(base), "lastmodifieddate:[2024-01-01T00:00:00.000Z..]"):
         if o["cancelStatus"]["cancelState"] == "CANCELED":
             continue
         at = o["creationDate"]
@@ -382,7 +382,7 @@ def test_amazon_orders_and_financial_events_page_through_everything_once(server:
     ]
     assert len(ids) == len(set(ids)) == len(world.amazon_orders)
     events = amazon_financial_events(
-        server.url, headers, datetime(2025, 1, 1, tzinfo=UTC), WORLD.now - timedelta(minutes=2), page_size=13
+        server.url, headers, datetime(2024, 1, 1, tzinfo=UTC), WORLD.now - timedelta(minutes=2), page_size=13
     )
     got = [(e["PostedDate"], e["AmazonOrderId"], "shipment") for e in events["ShipmentEventList"]] + [
         (e["PostedDate"], e["AmazonOrderId"], "refund") for e in events["RefundEventList"]
@@ -494,7 +494,7 @@ def test_ebay_lastmodifieddate_range_is_inclusive_and_exact(server: SandboxServe
     fulfilled = ebay_orders(
         server.url,
         ebay_headers(server.url),
-        "creationdate:[2025-01-01T00:00:00.000Z..],orderfulfillmentstatus:{FULFILLED|IN_PROGRESS}",
+        "creationdate:[2024-01-01T00:00:00.000Z..],orderfulfillmentstatus:{FULFILLED|IN_PROGRESS}",
     )
     assert {o["orderFulfillmentStatus"] for o in fulfilled} == {"FULFILLED"}
     assert len(fulfilled) == sum(1 for o in orders if o.shipped_at)
@@ -546,7 +546,7 @@ def test_shopify_rejects_what_the_real_api_rejects_on_every_resource(server: San
     "params",
     [
         {},  # PostedAfter is required
-        {"PostedAfter": "2025-01-01T00:00:00Z", "PostedBefore": "2025-07-01T00:00:01Z"},  # > 180 days
+        {"PostedAfter": "2024-01-01T00:00:00Z", "PostedBefore": "2025-07-01T00:00:01Z"},  # > 180 days
         {"PostedAfter": "2025-03-01T00:00:00Z", "PostedBefore": "2025-02-01T00:00:00Z"},  # before < after
         {"PostedAfter": "2025-03-01T00:00:00Z", "PostedBefore": "2026-04-01T00:00:00Z"},  # in the future
         {"PostedAfter": "2026-03-31T23:59:00Z"},  # not 2 minutes in the past
@@ -570,8 +570,8 @@ def test_amazon_financial_events_rejects_invalid_windows(server: SandboxServer, 
         ({"limit": "0"}, 31100),
         ({"limit": "ten"}, 31100),
         ({"offset": "-1"}, 31000),
-        ({"filter": "modifieddate:[2025-01-01T00:00:00.000Z..]"}, 30700),
-        ({"filter": "lastmodifieddate:[2025-01-01..]"}, 30810),
+        ({"filter": "modifieddate:[2024-01-01T00:00:00.000Z..]"}, 30700),
+        ({"filter": "lastmodifieddate:[2024-01-01..]"}, 30810),
         ({"filter": "lastmodifieddate:[..2025-02-01T00:00:00.000Z]"}, 30820),
         ({"filter": "creationdate:[2025-03-01T00:00:00.000Z..2025-02-01T00:00:00.000Z]"}, 30840),
         ({"filter": "creationdate:[2027-01-01T00:00:00.000Z..]"}, 30850),
@@ -596,7 +596,7 @@ def test_ebay_rejects_invalid_parameters_with_its_error_body(
 
 def test_amazon_financial_events_need_an_access_token(server: SandboxServer) -> None:
     response = requests.get(
-        f"{server.url}/finances/v0/financialEvents", params={"PostedAfter": "2025-01-01T00:00:00Z"}, timeout=30
+        f"{server.url}/finances/v0/financialEvents", params={"PostedAfter": "2024-01-01T00:00:00Z"}, timeout=30
     )
     assert response.status_code == 403 and response.json()["errors"][0]["code"] == "Unauthorized"
 
@@ -659,7 +659,7 @@ def test_amazon_financial_event_amounts_are_json_numbers_and_consistent(server: 
         f"{server.url}/finances/v0/financialEvents",
         headers=headers,
         timeout=30,
-        params={"PostedAfter": "2025-01-01T00:00:00Z", "PostedBefore": "2025-06-29T00:00:00Z"},
+        params={"PostedAfter": "2024-01-01T00:00:00Z", "PostedBefore": "2025-06-29T00:00:00Z"},
     )
     raw = response.json()["payload"]["FinancialEvents"]  # plain json: numbers come back as floats
     shipment = raw["ShipmentEventList"][0]
@@ -678,7 +678,7 @@ def test_amazon_financial_event_amounts_are_json_numbers_and_consistent(server: 
 
 
 def test_ebay_order_shape_follows_the_fulfillment_api(server: SandboxServer, world: World) -> None:
-    orders = ebay_orders(server.url, ebay_headers(server.url), "creationdate:[2025-01-01T00:00:00.000Z..]")
+    orders = ebay_orders(server.url, ebay_headers(server.url), "creationdate:[2024-01-01T00:00:00.000Z..]")
     for o in orders:
         subtotal = sum((Decimal(li["lineItemCost"]["value"]) for li in o["lineItems"]), Decimal(0))
         assert Decimal(o["pricingSummary"]["priceSubtotal"]["value"]) == subtotal
@@ -753,7 +753,7 @@ def _pages(app: SandboxApp) -> list[bytes]:
         _raw(
             app,
             "/sell/fulfillment/v1/order",
-            {"filter": "creationdate:[2025-01-01T00:00:00.000Z..]", "limit": "200"},
+            {"filter": "creationdate:[2024-01-01T00:00:00.000Z..]", "limit": "200"},
             ebay,
         ),
     ]

@@ -63,7 +63,7 @@ def _sequence(app: SandboxApp) -> list[tuple[int, str | None, int]]:
                 AMAZON_ORDERS,
                 {
                     "MarketplaceIds": MARKETS,
-                    "CreatedAfter": "2025-01-01T00:00:00Z",
+                    "CreatedAfter": "2024-01-01T00:00:00Z",
                     "MaxResultsPerPage": str(1 + i % 5),
                 },
                 amazon,

@@ -72,7 +72,7 @@ def amazon_source(
     client_secret: str = dlt.secrets.value,
     refresh_token: str = dlt.secrets.value,
     marketplace_ids: tuple[str, ...] = MARKETPLACES,
-    start_date: str = "2025-01-01T00:00:00Z",
+    start_date: str = "2023-11-01T00:00:00Z",
     lookback_minutes: int = 60,
     finances_lookback_days: int = 2,
     finances_page_size: int = 100,

@@ -61,7 +61,7 @@ def ebay_source(
     client_id: str = dlt.secrets.value,
     client_secret: str = dlt.secrets.value,
     refresh_token: str = dlt.secrets.value,
-    start_date: str = "2025-01-01T00:00:00.000Z",
+    start_date: str = "2023-11-01T00:00:00.000Z",
     lookback_minutes: int = 60,
     page_size: int = MAX_PAGE_SIZE,
 ) -> Any:

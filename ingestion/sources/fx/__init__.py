@@ -20,7 +20,7 @@ CURRENCIES = ("EUR", "GBP", "CAD")
 def fx_source(
     base_url: str = dlt.config.value,
     currencies: tuple[str, ...] = CURRENCIES,
-    start_date: str = "2024-12-01",
+    start_date: str = "2023-11-01",
     end_date: str | None = None,
     lookback_days: int = 7,
 ) -> Any:

@@ -199,7 +199,7 @@ def deal_row(record: dict[str, Any]) -> dict[str, Any]:
 def hubspot_source(
     base_url: str = dlt.config.value,
     access_token: str = dlt.secrets.value,
-    start_date: str = "2024-01-01T00:00:00Z",
+    start_date: str = "2023-11-01T00:00:00Z",
     lookback_minutes: int = 60,
 ) -> Any:
     lookback = timedelta(minutes=lookback_minutes)

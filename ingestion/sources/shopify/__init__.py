@@ -43,7 +43,7 @@ def _nullable(data_type: str, *names: str) -> dict[str, dict[str, Any]]:
 def shopify_source(
     shop_url: str = dlt.config.value,
     access_token: str = dlt.secrets.value,
-    start_date: str = "2025-01-01T00:00:00Z",
+    start_date: str = "2023-11-01T00:00:00Z",
     page_size: int = MAX_PAGE_SIZE,
     lookback_minutes: int = 60,
 ) -> Any:
