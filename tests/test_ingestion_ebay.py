@@ -28,7 +28,7 @@ from tests.helpers import dbt_build, environment, staging_columns
 
 # The advance test needs a world where moving the clock brings refunds of orders already loaded
 # (checked below from the world itself, so a change of the simulation cannot make the test vacuous).
-ADVANCING_WORLD = WorldConfig(seed=7, scale=0.2, as_of=date(2026, 6, 30))
+ADVANCING_WORLD = WorldConfig(seed=7, scale=0.35, as_of=date(2026, 6, 30))
 ADVANCE_DAYS = 20
 
 

@@ -374,7 +374,7 @@ def test_amazon_orders_and_financial_events_page_through_everything_once(server:
             "/orders/v0/orders",
             {
                 "MarketplaceIds": ",".join(amazon_api.AMAZON_MARKETPLACES),
-                "LastUpdatedAfter": "2024-12-31T00:00:00Z",
+                "LastUpdatedAfter": "2023-12-31T00:00:00Z",
                 "MaxResultsPerPage": 17,
             },
         )
@@ -396,7 +396,7 @@ def test_amazon_orders_and_financial_events_page_through_everything_once(server:
 
 
 def test_ebay_offset_pagination_reaches_every_order_once_newest_first(server: SandboxServer, world: World) -> None:
-    orders = ebay_orders(server.url, ebay_headers(server.url), "creationdate:[2024-12-01T00:00:00.000Z..]", limit=11)
+    orders = ebay_orders(server.url, ebay_headers(server.url), "creationdate:[2023-12-01T00:00:00.000Z..]", limit=11)
     ids = [o["orderId"] for o in orders]
     assert len(ids) == len(set(ids)) == len(world.commerce.ebay_orders)
     created = [o["creationDate"] for o in orders]
@@ -406,7 +406,7 @@ def test_ebay_offset_pagination_reaches_every_order_once_newest_first(server: Sa
             f"{server.url}/sell/fulfillment/v1/order",
             headers=ebay_headers(server.url),
             timeout=30,
-            params={"filter": "creationdate:[2024-12-01T00:00:00.000Z..]", "limit": 11, "offset": 11},
+            params={"filter": "creationdate:[2023-12-01T00:00:00.000Z..]", "limit": 11, "offset": 11},
         )
     )
     assert (
@@ -659,7 +659,7 @@ def test_amazon_financial_event_amounts_are_json_numbers_and_consistent(server: 
         f"{server.url}/finances/v0/financialEvents",
         headers=headers,
         timeout=30,
-        params={"PostedAfter": "2024-01-01T00:00:00Z", "PostedBefore": "2025-06-29T00:00:00Z"},
+        params={"PostedAfter": "2024-01-01T00:00:00Z", "PostedBefore": "2024-06-28T00:00:00Z"},
     )
     raw = response.json()["payload"]["FinancialEvents"]  # plain json: numbers come back as floats
     shipment = raw["ShipmentEventList"][0]

@@ -1,6 +1,11 @@
--- One row per calendar day from 2024-12-01 through a year ahead of today.
+-- One row per calendar day from a month before var history_start (the FX rates start there) through a
+-- year ahead of today.
 with days as (
-    {{ dbt.date_spine('day', "cast('2024-12-01' as date)", dbt.dateadd('day', 366, 'current_date')) }}
+    {{ dbt.date_spine(
+        'day',
+        dbt.dateadd('month', -1, "cast('" ~ var('history_start') ~ "' as date)"),
+        dbt.dateadd('day', 366, 'current_date')
+    ) }}
 )
 
 select
