@@ -95,6 +95,28 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
 
 
+BACKTEST_METHODS = ("model", "seasonal_naive", "trailing_3m", "plan")
+
+
+def backtest_rows(con: Warehouse) -> list[list[Any]]:
+    """The backtest as the summary prints it: WAPE per channel × horizon for each method, and the model's
+    interval coverage (no rows before the planning models were built)."""
+    if not con.table_exists("marts", "forecast_accuracy"):
+        return []
+    cells: dict[tuple[str, int], dict[str, Any]] = {}
+    for channel, horizon, method, wape, coverage in con.rows(
+        "select channel, horizon, method, wape, interval_coverage from marts.forecast_accuracy"
+    ):
+        row = cells.setdefault((channel, int(horizon)), {})
+        row[method] = "" if wape is None else f"{wape:.3f}"
+        if method == "model":
+            row["coverage"] = "" if coverage is None else f"{coverage:.2f}"
+    return [
+        [channel, horizon, *(row.get(m, "") for m in (*BACKTEST_METHODS, "coverage"))]
+        for (channel, horizon), row in sorted(cells.items())
+    ]
+
+
 def render_summary(
     warehouse: Path, checks: list[tuple[str, str, bool]], truth: dict[str, Any] | None, run_ok: bool
 ) -> tuple[str, bool]:
@@ -118,6 +140,7 @@ def render_summary(
         out += ["Raw layer (rows loaded vs sandbox truth)", _table(["table", "rows", "truth", ""], rows), ""]
         totals = channel_totals(con)
         quarantined = quarantine_counts(con)
+        backtest = backtest_rows(con)
     expected_totals = truth_channel_totals(truth) if truth else {}
     rows = []
     for t in totals:
@@ -157,6 +180,12 @@ def render_summary(
         _table(["source/resource", "records", ""], [r + [""] * (3 - len(r)) for r in rows]) if rows else "  none",
         "",
     ]
+    if backtest:
+        out += [
+            "Forecast backtest (marts.forecast_accuracy: WAPE over the last 12 complete months; coverage of the 80 % interval)",
+            _table(["channel", "horizon", *BACKTEST_METHODS, "coverage"], backtest),
+            "",
+        ]
     failed = [c for c in checks if not c[2]]
     out.append(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
     out += [f"  FAILED {asset}: {name}" for asset, name, _ in failed]

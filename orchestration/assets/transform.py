@@ -1,13 +1,15 @@
 """dbt models, seeds, snapshots and tests as Dagster assets and asset checks, grouped by warehouse layer.
 
-Four dbt asset definitions share one translator (each is one step, so checks can sit between them):
+Five dbt asset definitions share one translator (each is one step, so checks can sit between them):
 - ``dbt_models``: everything unpartitioned except the finance ledger;
 - ``dbt_orders_daily``: ``marts.fct_orders``, the incremental fact, in daily partitions (a partition is a
   UTC day of order changes: building it re-reads the orders changed that day, with the lookback);
 - ``dbt_finance_ledger``: ``finance.period_closes`` and ``finance.revenue_adjustments`` (unpartitioned,
   append-only), built only after the blocking reconciliation check on ``marts.channel_revenue_daily``;
 - ``dbt_finance_monthly``: ``finance.monthly_revenue`` in monthly partitions (a partition is a revenue
-  month; a backfill of a range rebuilds exactly those months).
+  month; a backfill of a range rebuilds exactly those months);
+- ``dbt_planning``: the models tagged ``planning`` (plan vs actual, forecasts, the backtest), which read
+  finance.monthly_revenue and the forecast asset, so they build after both (unpartitioned).
 Partitioned builds pass the range to dbt as ``--vars`` (``partition_start``, ``partition_end``) and the
 month close its month (``close_through_month``): ``dbt_build_args`` builds those arguments. Nothing here
 runs at import: ``dbt_asset_defs()`` prepares the manifest (``dbt parse`` when stale) when the
@@ -47,6 +49,7 @@ HISTORY_START = str(yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_te
 DAILY_FACTS = "fct_orders"
 MONTHLY_FINANCE = "monthly_revenue"
 FINANCE_LEDGER = "period_closes revenue_adjustments"
+PLANNING = "tag:planning"
 ORDERS_KEY = AssetKey(["marts", DAILY_FACTS])
 MONTHLY_REVENUE_KEY = AssetKey(["finance", MONTHLY_FINANCE])
 
@@ -193,16 +196,26 @@ def _release_warehouse(adapter: Any) -> None:
 
 
 def dbt_asset_defs() -> list[Any]:
-    """The four dbt asset definitions, from a manifest prepared now (``dbt parse`` when it is stale)."""
+    """The five dbt asset definitions, from a manifest prepared now (``dbt parse`` when it is stale)."""
     prepare_manifest()
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         dagster_dbt_translator=TRANSLATOR,
-        exclude=f"{DAILY_FACTS} {MONTHLY_FINANCE} {FINANCE_LEDGER}",
+        exclude=f"{DAILY_FACTS} {MONTHLY_FINANCE} {FINANCE_LEDGER} {PLANNING}",
         pool=WAREHOUSE_POOL,
     )
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        yield from _build(context, dbt)
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        dagster_dbt_translator=TRANSLATOR,
+        select=PLANNING,
+        name="dbt_planning",
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_planning(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         yield from _build(context, dbt)
 
     @dbt_assets(
@@ -246,4 +259,5 @@ def dbt_asset_defs() -> list[Any]:
         partitioned(DAILY_FACTS, daily_partitions),
         dbt_finance_ledger,
         partitioned(MONTHLY_FINANCE, monthly_partitions, report=True),
+        dbt_planning,
     ]
