@@ -322,7 +322,7 @@ def get_values(req: Request, world: World, spreadsheet_id: str, a1: str) -> Resp
     values = _trim(values)
     if dimension == "COLUMNS":
         width = max((len(v) for v in values), default=0)
-        values = _trim([[row[c] if c < len(row) else "" for row in values] for c in range_rows(1, width, width)])
+        values = _trim([[row[c] if c < len(row) else "" for row in values] for c in range(width)])
     body: dict[str, Any] = {
         "range": f"{_quote(sheet)}!{_column_letters(c1)}{r1}:{_column_letters(c2)}{r2}",
         "majorDimension": dimension,
