@@ -414,6 +414,18 @@ def get_spreadsheet(req: Request, world: World, spreadsheet_id: str) -> Response
     return _masked(req, body)
 
 
+def csv_export(config: WorldConfig, sheet: str = PLAN_SHEET) -> str:
+    """The tab as File → Download → Comma-separated values gives it: formatted values, one line per row."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in _grid(config)[sheet]:
+        writer.writerow([_formatted(cell, _number_format(sheet, c)) for c, cell in enumerate(row)])
+    return out.getvalue()
+
+
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "sheets"
 LIST_PARAMS = {"sheets": ("ranges",)}  # repeated (ranges=A&ranges=B), as Google's clients send it

@@ -1,0 +1,119 @@
+"""The plan source (ingestion/sources/google_sheets): the sheet loads into raw_plan.targets equal to the world's plan
+to the cent, the malformed rows are quarantined with their reasons and nothing else is lost, a re-run adds nothing,
+a CSV export loads the same rows, a renamed header column is a clear error; plan_vs_actual_monthly reconciles."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ingestion.pipelines import load
+from ingestion.sources.google_sheets import PlanSheetError, plan_source
+from sandbox.connect import sandbox_env
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.sheets_api import csv_export
+from sandbox.truth import plan_truth
+from sandbox.world import build_world
+from tests.conftest import TEST_WORLD
+from tests.helpers import environment, query
+
+COLUMNS = "row_key, plan_version, month, channel, territory, net_revenue_usd, published_date, notes, sheet_row"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    with (
+        SandboxServer(SandboxApp(TEST_WORLD, rate_limits="off"), port=0) as running,
+        environment(sandbox_env(running.url)),
+    ):
+        yield running
+
+
+@pytest.fixture(scope="module")
+def loaded(server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    warehouse = tmp_path_factory.mktemp("plan") / "warehouse.duckdb"
+    result = load("plan", duckdb_path=warehouse)
+    assert result.quarantined == len(plan_truth(build_world(TEST_WORLD))["malformed"])
+    return warehouse
+
+
+def test_plan_equals_the_sheet_to_the_cent(loaded: Path) -> None:
+    truth = plan_truth(build_world(TEST_WORLD))
+    rows = query(
+        loaded,
+        "select plan_version, strftime(month, '%Y-%m'), channel, territory, net_revenue_usd from raw_plan.targets",
+    )
+    expected = [
+        (t["version"], t["month"], t["channel"], t["territory"], Decimal(t["net_revenue_usd"]))
+        for t in truth["targets"]
+    ]
+    assert sorted(rows, key=str) == sorted(expected, key=str)
+    totals = query(loaded, "select plan_version, channel, sum(net_revenue_usd) from raw_plan.targets group by all")
+    assert sorted(totals) == sorted(
+        (t["version"], t["channel"], Decimal(t["net_revenue_usd"])) for t in truth["totals"]
+    )
+    assert {type(r[4]) for r in rows} == {Decimal}
+
+
+def test_malformed_rows_are_quarantined_with_their_reason_and_nothing_else_is_lost(loaded: Path) -> None:
+    truth = plan_truth(build_world(TEST_WORLD))
+    quarantined = dict(query(loaded, "select record_id, reason from raw_quarantine.records where source_key = 'plan'"))
+    assert set(quarantined) == {m["record_id"] for m in truth["malformed"]}
+    for m in truth["malformed"]:
+        assert m["reason"] in quarantined[m["record_id"]], (m, quarantined[m["record_id"]])
+    duplicate = next(r for r in quarantined.values() if "duplicate key" in r)
+    assert "the first occurrence is kept" in duplicate
+    (loaded_rows,) = query(loaded, "select count(*) from raw_plan.targets")[0]
+    assert loaded_rows + len(quarantined) == truth["sheet_rows"]  # every data row of the sheet is somewhere
+
+
+def test_a_rerun_adds_nothing(loaded: Path) -> None:
+    before = query(loaded, f"select {COLUMNS} from raw_plan.targets order by row_key")
+    result = load("plan", duckdb_path=loaded)
+    assert result.table_rows["targets"] == len(before)
+    assert query(loaded, f"select {COLUMNS} from raw_plan.targets order by row_key") == before
+    assert query(loaded, "select count(*) from raw_plan.quarantine") == [
+        (len(plan_truth(build_world(TEST_WORLD))["malformed"]),)
+    ]
+
+
+def test_a_csv_export_loads_the_same_rows(loaded: Path, tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text(csv_export(TEST_WORLD), encoding="utf-8")
+    warehouse = tmp_path / "csv.duckdb"
+    with environment({"SOURCES__PLAN__CSV_PATH": str(path)}):
+        result = load("plan", duckdb_path=warehouse)
+    assert result.quarantined == len(plan_truth(build_world(TEST_WORLD))["malformed"])
+    sql = f"select {COLUMNS} from raw_plan.targets order by row_key"
+    assert query(warehouse, sql) == query(loaded, sql)
+    reasons = query(warehouse, "select reason from raw_plan.quarantine order by reason")
+    assert reasons == query(loaded, "select reason from raw_plan.quarantine order by reason")
+
+
+def test_a_renamed_header_column_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "renamed.csv"
+    path.write_text(csv_export(TEST_WORLD).replace("Territory", "Region", 1), encoding="utf-8")
+    with pytest.raises(Exception, match=r"header lacks 'Territory' \(territory\)"):
+        list(plan_source(csv_path=str(path)).resources["targets"])
+    with pytest.raises(PlanSheetError, match="spreadsheet_id"):
+        plan_source(spreadsheet_id=None, csv_path=None, access_token=None, api_key=None)
+
+
+def test_the_source_reads_by_api_key_too(server: SandboxServer) -> None:
+    from sandbox import sheets_api
+
+    rows = list(
+        plan_source(
+            base_url=server.url,
+            spreadsheet_id=sheets_api.SPREADSHEET_ID,
+            access_token=None,
+            api_key=sheets_api.DEMO_API_KEY,
+        ).resources["targets"]
+    )
+    kinds = Counter("quarantine" if "reason" in r else "target" for r in rows)
+    truth = plan_truth(build_world(TEST_WORLD))
+    assert kinds == {"target": len(truth["targets"]), "quarantine": len(truth["malformed"])}
