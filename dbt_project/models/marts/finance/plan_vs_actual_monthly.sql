@@ -86,12 +86,12 @@ select
     {{ to_money('plan_net_revenue_usd') }} as plan_net_revenue_usd,
     {{ to_money('actual_net_revenue_usd') }} as actual_net_revenue_usd,
     {{ to_money('actual_net_revenue_usd - plan_net_revenue_usd') }} as variance_usd,
-    cast(
-        case
-            when plan_net_revenue_usd <> 0
-                then round((actual_net_revenue_usd - plan_net_revenue_usd) / plan_net_revenue_usd, 4)
-        end as decimal(18, 4)
-    ) as variance_pct,
+    -- exact: variance × 100 ÷ plan in cents, rounded half away from zero (a float division misrounds halves)
+    case
+        when plan_net_revenue_usd > 0
+            then {{ divide_exact('(actual_net_revenue_usd - plan_net_revenue_usd) * 100',
+                                 'cast(plan_net_revenue_usd * 100 as bigint)', 4) }}
+    end as variance_pct,
     version_kind,
     cast(plan_published_date as date) as plan_published_date,
     actual_status,
