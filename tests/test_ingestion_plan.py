@@ -117,3 +117,27 @@ def test_the_source_reads_by_api_key_too(server: SandboxServer) -> None:
     kinds = Counter("quarantine" if "reason" in r else "target" for r in rows)
     truth = plan_truth(build_world(TEST_WORLD))
     assert kinds == {"target": len(truth["targets"]), "quarantine": len(truth["malformed"])}
+
+
+def test_the_source_rides_out_the_seeded_faults() -> None:
+    """Google's 429/5xx bodies, dropped connections and truncated bodies are retried: the same rows come through."""
+    from sandbox import plan_world, sheets_api
+
+    truth = plan_truth(build_world(TEST_WORLD))
+    injected: Counter[str] = Counter()
+    for fault_seed in range(40):
+        app = SandboxApp(TEST_WORLD, rate_limits="off", faults="heavy", fault_seed=fault_seed, slow_s=0.2)
+        with SandboxServer(app, port=0) as faulty:
+            rows = list(
+                plan_source(
+                    base_url=faulty.url,
+                    spreadsheet_id=plan_world.SPREADSHEET_ID,
+                    access_token=sheets_api.DEMO_ACCESS_TOKEN,
+                    api_key=None,
+                ).resources["targets"]
+            )
+        assert sum("reason" not in r for r in rows) == len(truth["targets"])
+        injected.update(app.faults.injected)  # type: ignore[union-attr]
+        if sum(injected.values()) >= 4:
+            break
+    assert sum(injected.values()) >= 4, injected
