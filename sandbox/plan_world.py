@@ -178,7 +178,8 @@ def _version_targets(config: WorldConfig, version: PlanVersion) -> list[PlanTarg
             optimism = rng.uniform(0.99, 1.04) * (1 + REFORECAST_PULL * (surprise - 1))
         month = version.first_month
         while month.year == version.year:
-            amount = _knowable(config, channel, month) * per_unit * optimism
+            # phased by month as a planner phases a year: the knowable shape, give or take a few percent
+            amount = _knowable(config, channel, month) * per_unit * optimism * rng.uniform(0.95, 1.05)
             if channel == "b2b":
                 for territory in TERRITORIES:
                     share = TERRITORY_SHARES[territory] * rng.uniform(0.9, 1.1)
