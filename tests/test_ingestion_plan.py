@@ -19,7 +19,7 @@ from sandbox.sheets_api import csv_export
 from sandbox.truth import plan_truth
 from sandbox.world import build_world
 from tests.conftest import TEST_WORLD
-from tests.helpers import environment, query
+from tests.helpers import dbt_build, environment, query
 
 COLUMNS = "row_key, plan_version, month, channel, territory, net_revenue_usd, published_date, notes, sheet_row"
 
@@ -141,3 +141,27 @@ def test_the_source_rides_out_the_seeded_faults() -> None:
         if sum(injected.values()) >= 4:
             break
     assert sum(injected.values()) >= 4, injected
+
+
+def test_a_row_deleted_from_the_sheet_leaves_the_plan_and_the_completeness_check_fails(tmp_path: Path) -> None:
+    """Every load merges the whole sheet: a row finance deletes stays in raw but not in the plan, and the plan then
+    misses a month × channel × territory, which the plan_covers_every_month test (a Dagster asset check) reports."""
+    lines = csv_export(TEST_WORLD).splitlines(keepends=True)
+    gone = next(i for i, line in enumerate(lines) if line.startswith("budget_2025,2025-03,b2b,East,"))
+    path, warehouse = tmp_path / "plan.csv", tmp_path / "w.duckdb"
+    nodes = ["channels", "stg_plan__targets", "int_plan_targets"]
+    with environment({"SOURCES__PLAN__CSV_PATH": str(path)}):
+        path.write_text("".join(lines), encoding="utf-8")
+        load("plan", duckdb_path=warehouse)
+        dbt_build(warehouse, nodes, tmp_path / "dbt1")
+        path.write_text("".join(lines[:gone] + lines[gone + 1 :]), encoding="utf-8")
+        load("plan", duckdb_path=warehouse)
+    with pytest.raises(AssertionError, match="plan_covers_every_month"):
+        dbt_build(warehouse, nodes, tmp_path / "dbt2")
+    key = "budget_2025|2025-03-01|b2b|East"
+    assert query(
+        warehouse, f"select is_in_current_sheet from staging.stg_plan__targets where plan_target_key = '{key}'"
+    ) == [(False,)]
+    sql = "select count(*) from intermediate.int_plan_targets where plan_version = 'budget_2025' and month_start = '2025-03-01' and territory = 'East'"
+    assert query(warehouse, sql) == [(0,)]
+    assert query(warehouse, "select count(*) from staging.stg_plan__targets where not is_in_current_sheet") == [(1,)]

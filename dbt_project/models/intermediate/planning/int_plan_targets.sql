@@ -4,6 +4,7 @@
     version with published_date <= that date. -#}
 with targets as (
     select * from {{ ref('stg_plan__targets') }}
+    where is_in_current_sheet
 ),
 
 versions as (
