@@ -165,3 +165,11 @@ def test_a_row_deleted_from_the_sheet_leaves_the_plan_and_the_completeness_check
     sql = "select count(*) from intermediate.int_plan_targets where plan_version = 'budget_2025' and month_start = '2025-03-01' and territory = 'East'"
     assert query(warehouse, sql) == [(0,)]
     assert query(warehouse, "select count(*) from staging.stg_plan__targets where not is_in_current_sheet") == [(1,)]
+
+
+def test_a_sheet_without_any_valid_row_is_an_error_not_an_empty_plan(tmp_path: Path) -> None:
+    path = tmp_path / "tbd.csv"
+    header = csv_export(TEST_WORLD).splitlines()[0]
+    path.write_text(f"{header}\nbudget_2026,2026-01,shopify,,TBD,2025-12-01\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"no valid plan row \(1 quarantined, e.g. tbd.csv:2: net_revenue_usd 'TBD'"):
+        list(plan_source(csv_path=str(path)).resources["targets"])

@@ -4,7 +4,8 @@ Finance keeps the plan in a spreadsheet: one row per version × month × channel
 source reads the tab (``sheet_range``, default the whole ``Plan`` tab) with ``valueRenderOption=UNFORMATTED_VALUE``
 and ``dateTimeRenderOption=FORMATTED_STRING`` (numbers as JSON numbers, parsed as Decimal; dates as the sheet
 shows them), maps the header row's names to columns (a missing or renamed column is an error), and merges
-the rows on version × month × channel × territory (``row_key``), so a re-run never duplicates. Rows that break
+the rows on version × month × channel × territory (``row_key``), so a re-run never duplicates; a sheet without
+any valid row is an error, not an empty plan. Rows that break
 the plan's rules (``contracts.py``) go to ``raw_plan.quarantine`` with the reason, in the same load.
 
 Config (dlt section ``plan``: ``.dlt/config.toml`` ``[sources.plan]`` or ``SOURCES__PLAN__*``):
@@ -126,8 +127,10 @@ def plan_source(
         else:
             rows, where = _sheet_rows(base_url, spreadsheet_id or "", sheet_range, access_token, api_key)
         good, bad = _table(list(rows), where)
-        if good:
-            yield good
+        if not good:  # never a silently empty plan: the newest load always carries the current sheet
+            example = f", e.g. {bad[0]['record_id']}: {bad[0]['reason']}" if bad else ""
+            raise PlanSheetError(f"{where}: no valid plan row ({len(bad)} quarantined{example})")
+        yield good
         if bad:
             yield quarantined(bad)
 

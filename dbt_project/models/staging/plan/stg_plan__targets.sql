@@ -1,15 +1,13 @@
 {{ config(tags=['planning']) }}
 {#- The plan's targets, 1:1 with raw_plan.targets: renamed and typed. Every load reads the whole sheet and merges
-    each row it finds (with that load's id), so a row finance deleted from the sheet is the one whose load id is
-    older than the newest completed load: is_in_current_sheet = false. -#}
+    each row it finds (with that load's id; a load without any valid row fails instead), so a row finance deleted
+    from the sheet is the one whose load id is older than the newest: is_in_current_sheet = false. -#}
 with targets as (
     select * from {{ source('raw_plan', 'targets') }}
 ),
 
 newest_load as (
-    select max(load_id) as load_id
-    from {{ source('raw_plan', '_dlt_loads') }}
-    where status = 0
+    select max(_dlt_load_id) as load_id from targets
 )
 
 select
