@@ -18,7 +18,7 @@ import dlt
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.sources import amazon, ebay, fx, hubspot, shopify
+from ingestion.sources import amazon, ebay, fx, google_sheets, hubspot, shopify
 
 __all__ = ["SOURCES", "LoadResult", "load", "make_pipeline", "refresh_quarantine_view"]
 
@@ -77,6 +77,12 @@ SOURCES: dict[str, SourceSpec] = {
             ebay.NESTED_TABLES,
         ),
         SourceSpec("fx", "raw_fx", fx.fx_source, {"base_url": "http://unset"}),
+        SourceSpec(
+            "plan",
+            "raw_plan",
+            google_sheets.plan_source,
+            {"spreadsheet_id": "unset", "access_token": "unset", "api_key": None},
+        ),
     )
 }
 

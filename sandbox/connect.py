@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import amazon_api, ebay_api, hubspot_api, shopify_api
+from sandbox import amazon_api, ebay_api, hubspot_api, plan_world, sheets_api, shopify_api
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -22,4 +22,7 @@ def sandbox_env(url: str) -> dict[str, str]:
         "SOURCES__EBAY__CLIENT_SECRET": ebay_api.DEMO_CLIENT_SECRET,
         "SOURCES__EBAY__REFRESH_TOKEN": ebay_api.DEMO_REFRESH_TOKEN,
         "SOURCES__FX__BASE_URL": url,
+        "SOURCES__PLAN__BASE_URL": url,
+        "SOURCES__PLAN__SPREADSHEET_ID": plan_world.SPREADSHEET_ID,
+        "SOURCES__PLAN__ACCESS_TOKEN": sheets_api.DEMO_ACCESS_TOKEN,
     }

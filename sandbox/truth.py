@@ -39,6 +39,7 @@ from typing import Any
 
 from sandbox.crm_world import DEAL_STAGES
 from sandbox.faults import bad_records
+from sandbox.plan_world import MALFORMED, PLAN_SHEET, build_plan
 from sandbox.sim import to_usd
 from sandbox.world import World
 
@@ -188,8 +189,44 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             for (m, c, ccy), r in sorted(local_monthly.items())
         ],
         "daily": [{"date": d.isoformat(), "channel": c, **fmt(r, "_usd")} for (d, c), r in sorted(usd_daily.items())],
+        "plan": plan_truth(world),
         "b2b_by_owner": [
             {"month": m, "owner_id": o, "won": r["won"], "lost": r["lost"], "bookings_usd": str(r["bookings_usd"])}
             for (m, o), r in sorted(b2b.items())
         ],
+    }
+
+
+def plan_truth(world: World) -> dict[str, Any]:
+    """The plan sheet's truth (sandbox/plan_world.py): the clean targets per version × month × channel (× territory
+    for b2b), their totals, and the malformed rows the ingestion must quarantine (sheet row, kind, reason)."""
+    plan = build_plan(world.config)
+    totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    for t in plan.targets:
+        totals[(t.version, t.channel)] += t.net_revenue_usd
+    return {
+        "versions": [
+            {"version": v.name, "kind": v.kind, "published_date": v.published_date.isoformat()} for v in plan.versions
+        ],
+        "targets": [
+            {
+                "version": t.version,
+                "month": _month(t.month),
+                "channel": t.channel,
+                "territory": t.territory,
+                "net_revenue_usd": str(t.net_revenue_usd),
+            }
+            for t in plan.targets
+        ],
+        "totals": [{"version": v, "channel": c, "net_revenue_usd": str(a)} for (v, c), a in sorted(totals.items())],
+        "malformed": [
+            {
+                "record_id": f"{PLAN_SHEET}!A{n}",
+                "sheet_row": n,
+                "problem": r.problem,
+                "reason": MALFORMED[r.problem or ""],
+            }
+            for n, r in plan.malformed
+        ],
+        "sheet_rows": len(plan.rows),
     }

@@ -220,6 +220,25 @@ def test_fx_symbols(server: SandboxServer) -> None:
     assert _same_answer(symbols, "symbols", ["EUR", "GBP", "CAD"]) == ["CAD", "EUR", "GBP"]
 
 
+# --- Google Sheets: ranges (repeated only: an A1 range may itself hold a comma-free list, Google never splits) ---
+
+
+def test_sheets_ranges(server: SandboxServer) -> None:
+    from sandbox import plan_world, sheets_api
+
+    def titles(pairs: Pairs) -> list[str]:
+        response = requests.get(
+            f"{server.url}/v4/spreadsheets/{plan_world.SPREADSHEET_ID}",
+            params=[*pairs, ("key", sheets_api.DEMO_API_KEY)],
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return [s["properties"]["title"] for s in response.json()["sheets"]]
+
+    assert titles([("ranges", "Plan!A1:B2"), ("ranges", "Assumptions")]) == ["Plan", "Assumptions"]
+    assert titles([("ranges", "Assumptions!A1")]) == ["Assumptions"]
+
+
 COVERED = {
     ("shopify", e, p)
     for e in ("orders.json", "customers.json", "products.json", "events.json")
@@ -235,6 +254,7 @@ COVERED = {
     ("amazon", "getOrders", "MarketplaceIds"),
     *(("ebay", "getOrders", p) for p in ("orderIds", "fieldGroups", "filter")),
     ("fx", "rates", "symbols"),
+    ("sheets", "sheets", "ranges"),
 }
 
 
