@@ -6,9 +6,11 @@ The model has two stages, both fitted with statsmodels on data before F:
    trend, the weekday, two yearly harmonics and the retail holiday season (the week before Black Friday,
    Black Friday, its weekend, Cyber Monday, the run-up to Christmas, Christmas, the days after it). Its
    expected daily revenue, summed over a month's calendar days, is the month's calendar expectation.
-2. An AR(1) (``AutoReg``) on the monthly log ratio actual ÷ calendar expectation of the complete months:
-   a good or bad month lingers, promotions and the regression's bias average into its mean.
-The point forecast of a target month is its calendar expectation × exp(the AR(1) forecast of its ratio).
+2. An AR(1) (``AutoReg``) on each complete month's level: the median of its days' log residuals (a good or bad
+   month lingers into the next; the median is not moved by a promotion's few days). A constant lift, the
+   mean of log(month total ÷ calendar expectation) − level over the history, adds what promotions and day
+   noise give a month on average without carrying one month's promotion into the next.
+The point forecast of a target month is its calendar expectation × exp(the AR(1) forecast of its level + lift).
 
 The 80% interval is calibrated on rolling-origin errors: the same model fitted at each of the last
 ``CALIBRATION_ORIGINS`` month starts before F (each on the data before it), its log errors against the
@@ -34,7 +36,8 @@ MIN_HISTORY_MONTHS = 12  # complete months of history a channel needs before F
 INTERVAL = 0.80
 CALIBRATION_ORIGINS = 12  # rolling origins whose errors calibrate the interval
 MIN_CALIBRATION_ERRORS = 4
-FOURIER_TERMS = 2  # yearly harmonics in the daily regression
+CALIBRATION_MIN_HISTORY = 18  # months of history a calibration origin needs (shorter fits err more)
+FOURIER_TERMS = 1  # yearly harmonics in the daily regression
 MODEL_NAME = "calendar_ols+ar1_month"
 CENT = Decimal("0.01")
 EPOCH = pd.Timestamp("2020-01-01")  # origin of the trend term (any fixed date)
@@ -204,24 +207,31 @@ def fit_point(series: pd.Series, origin: date, horizons: int = HORIZONS) -> Poin
         return float(np.exp(calendar_features(days) @ fit.params).sum())
 
     actual = history.groupby(history.index.to_period("M")).sum()
-    ratios = []
+    residuals = pd.Series(fit.resid, index=positive.index)
+    level_by_month = residuals.groupby(residuals.index.to_period("M")).median()
+    ratios, levels = [], []
     for month in months:
         total = float(actual.get(pd.Period(month, "M"), 0.0))
         if total <= 0:
             raise NotEnoughHistory(f"net revenue of {month:%Y-%m} is {total:.2f}, not positive")
         ratios.append(math.log(total / expected(month)))
-    ar = AutoReg(np.asarray(ratios), lags=1, trend="c").fit()
+        levels.append(float(level_by_month.get(pd.Period(month, "M"), 0.0)))
+    # the month's total over its median day: promotions and day noise, which do not persist into the next month
+    lift = float(np.mean(np.asarray(ratios) - np.asarray(levels)))
+    y = np.asarray(levels)
+    ar = AutoReg(y, lags=1, trend="c").fit()
     const, phi = (float(v) for v in ar.params)
     phi = min(max(phi, -0.9), 0.95)  # a short sample can estimate a non-stationary root
-    mean = float(np.mean(ratios)) if phi == 0.95 or phi == -0.9 else const / (1 - phi)
-    level, values = ratios[-1], []
+    mean = float(np.mean(y)) if phi in (0.95, -0.9) else const / (1 - phi)
+    level, values = float(y[-1]), []
     for h in range(horizons):
         level = mean + phi * (level - mean)
-        values.append(expected(add_months(origin, h)) * math.exp(level))
+        values.append(expected(add_months(origin, h)) * math.exp(level + lift))
+    ar_sd = float(np.sqrt(ar.sigma2))
     return PointForecast(
         origin=origin,
         values=tuple(values),
-        ar_sd=float(np.sqrt(ar.sigma2)),
+        ar_sd=ar_sd,
         ar_phi=phi,
         history_end_date=history.index[-1].date(),
     )
@@ -256,6 +266,8 @@ class Forecaster:
         out: list[float] = []
         origin = add_months(forecast_month, -horizon)  # its target month is the month before forecast_month
         while len(out) < CALIBRATION_ORIGINS:
+            if len(history_months(self.series, origin)) < CALIBRATION_MIN_HISTORY:
+                break
             try:
                 point = self.point(origin)
             except NotEnoughHistory:
