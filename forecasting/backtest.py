@@ -109,12 +109,18 @@ def backtest_table(acc: pd.DataFrame) -> str:
     ]
     for (channel, horizon), g in acc.groupby(["channel", "horizon"], sort=True):
         by = g.set_index("method")
-        model, naive, trailing = (by.loc[m] if m in by.index else None for m in ("model", "seasonal_naive", "trailing_3m"))
+        model, naive, trailing = (
+            by.loc[m] if m in by.index else None for m in ("model", "seasonal_naive", "trailing_3m")
+        )
 
         def f(row: pd.Series | None, col: str) -> str:
             return "–" if row is None or pd.isna(row[col]) else f"{row[col]:.3f}"
 
-        best = min(x["wape"] for x in (naive, trailing) if x is not None) if (naive is not None or trailing is not None) else None
+        best = (
+            min(x["wape"] for x in (naive, trailing) if x is not None)
+            if (naive is not None or trailing is not None)
+            else None
+        )
         ratio = f"{model['wape'] / best:.2f}" if model is not None and best else "–"
         coverage = "–" if model is None else f"{model['interval_coverage']:.0%}"
         months = int(model["months"]) if model is not None else 0

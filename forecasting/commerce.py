@@ -22,7 +22,8 @@ With fewer than ``MIN_CALIBRATION_ERRORS`` errors the AR(1)'s own forecast error
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -94,7 +95,9 @@ def daily_series(daily: pd.DataFrame, channels: Iterable[str] = COMMERCE_CHANNEL
         raise ValueError(f"daily revenue lacks column(s) {', '.join(missing)}; expected {', '.join(DAILY_COLUMNS)}")
     frame = daily.loc[:, list(DAILY_COLUMNS)].copy()
     if frame["date_day"].isna().any() or frame["channel"].isna().any():
-        raise ValueError(f"daily revenue has {int(frame[['date_day', 'channel']].isna().any(axis=1).sum())} row(s) without date or channel")
+        raise ValueError(
+            f"daily revenue has {int(frame[['date_day', 'channel']].isna().any(axis=1).sum())} row(s) without date or channel"
+        )
     if frame["net_revenue_usd"].isna().any():
         bad = frame[frame["net_revenue_usd"].isna()].head(3)
         raise ValueError(f"daily revenue has null net_revenue_usd, e.g. {bad.to_dict('records')}")
@@ -189,7 +192,9 @@ def fit_point(series: pd.Series, origin: date, horizons: int = HORIZONS) -> Poin
     history = series[series.index < pd.Timestamp(origin)]
     months = history_months(series, origin)
     if len(months) < MIN_HISTORY_MONTHS:
-        raise NotEnoughHistory(f"{len(months)} complete month(s) of history before {origin}, {MIN_HISTORY_MONTHS} needed")
+        raise NotEnoughHistory(
+            f"{len(months)} complete month(s) of history before {origin}, {MIN_HISTORY_MONTHS} needed"
+        )
     last_month = add_months(origin, -1)
     if history.empty or history.index[-1] < pd.Timestamp(last_month):
         raise NotEnoughHistory(f"no data in {last_month:%Y-%m}, the month before {origin:%Y-%m}, yet")
@@ -321,24 +326,37 @@ def _forecast(forecaster: Forecaster, channel: str, month: date) -> list[MonthFo
 
 
 def forecast_months(
-    daily: pd.DataFrame, months: Iterable[date | str], channels: Iterable[str] = COMMERCE_CHANNELS
+    daily: pd.DataFrame,
+    months: Iterable[date | str],
+    channels: Iterable[str] = COMMERCE_CHANNELS,
+    progress: Callable[[date, list[MonthForecast], list[Skipped], float], None] | None = None,
 ) -> tuple[list[MonthForecast], list[Skipped]]:
     """Forecasts made at each month start of ``months`` (any day in the month names it), each from the rows
-    of ``daily`` dated before it only; channels or months that cannot be forecast come back as ``Skipped``."""
+    of ``daily`` dated before it only; channels or months that cannot be forecast come back as ``Skipped``.
+    ``progress`` is called after each month with its forecasts, skips and seconds. The months share their
+    rolling-origin fits, so a range costs little more than its last month."""
+    channels = tuple(channels)
     targets = sorted({month_start(m) for m in months})
     series = daily_series(daily, channels)
+    forecasters = {channel: Forecaster(series[channel]) for channel in channels if channel in series}
     forecasts: list[MonthForecast] = []
     skipped: list[Skipped] = []
-    for channel in channels:
-        if channel not in series:
-            skipped += [Skipped(m, channel, f"no daily revenue rows for channel {channel}") for m in targets]
-            continue
-        forecaster = Forecaster(series[channel])
-        for month in targets:
+    for month in targets:
+        started = time.monotonic()
+        made: list[MonthForecast] = []
+        missed: list[Skipped] = []
+        for channel in channels:
+            if channel not in forecasters:
+                missed.append(Skipped(month, channel, f"no daily revenue rows for channel {channel}"))
+                continue
             try:
-                forecasts += _forecast(forecaster, channel, month)
+                made += _forecast(forecasters[channel], channel, month)
             except NotEnoughHistory as exc:
-                skipped.append(Skipped(month, channel, str(exc)))
+                missed.append(Skipped(month, channel, str(exc)))
+        forecasts += made
+        skipped += missed
+        if progress is not None:
+            progress(month, made, missed, time.monotonic() - started)
     return forecasts, skipped
 
 
