@@ -9,8 +9,6 @@ metadata, not an error. Two blocking checks read the whole table after the write
 non-negative, and lower ≤ forecast ≤ upper.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
