@@ -184,8 +184,17 @@ def history_months(series: pd.Series, origin: date) -> list[date]:
     return months
 
 
-def fit_point(series: pd.Series, origin: date, horizons: int = HORIZONS) -> PointForecast:
-    """Fit both stages on the days before ``origin`` and forecast the ``horizons`` months from it."""
+def feature_frame(first: date | pd.Timestamp, last: date | pd.Timestamp) -> pd.DataFrame:
+    """``calendar_features`` of every day from ``first`` to ``last``, indexed by day (computed once, sliced often)."""
+    days = pd.date_range(first, last, freq="D")
+    return pd.DataFrame(calendar_features(days), index=days)
+
+
+def fit_point(
+    series: pd.Series, origin: date, horizons: int = HORIZONS, features: pd.DataFrame | None = None
+) -> PointForecast:
+    """Fit both stages on the days before ``origin`` and forecast the ``horizons`` months from it (``features``:
+    a ``feature_frame`` covering the series and the target months, built here when not given)."""
     from statsmodels.regression.linear_model import OLS
     from statsmodels.tsa.ar_model import AutoReg
 
@@ -205,11 +214,13 @@ def fit_point(series: pd.Series, origin: date, horizons: int = HORIZONS) -> Poin
             f"{len(history) - len(positive)} of {len(history)} days have no positive net revenue: "
             "too sparse for a daily log model"
         )
-    fit = OLS(np.log(positive.to_numpy()), calendar_features(positive.index)).fit()
+    if features is None:
+        features = feature_frame(series.index[0], add_months(origin, horizons) - timedelta(days=1))
+    fit = OLS(np.log(positive.to_numpy()), features.loc[positive.index].to_numpy()).fit(method="qr")
 
     def expected(month: date) -> float:
-        days = pd.date_range(month, add_months(month, 1) - timedelta(days=1), freq="D")
-        return float(np.exp(calendar_features(days) @ fit.params).sum())
+        days = features.loc[pd.Timestamp(month) : pd.Timestamp(add_months(month, 1) - timedelta(days=1))]
+        return float(np.exp(days.to_numpy() @ fit.params).sum())
 
     actual = history.groupby(history.index.to_period("M")).sum()
     residuals = pd.Series(fit.resid, index=positive.index)
@@ -250,11 +261,15 @@ class Forecaster:
         self.series = series
         self._points: dict[date, PointForecast | NotEnoughHistory] = {}
         self._monthly = series.groupby(series.index.to_period("M")).sum()
+        self._features = feature_frame(series.index[0], add_months(month_start(series.index[-1]), HORIZONS + 1))
 
     def point(self, origin: date) -> PointForecast:
         if origin not in self._points:
             try:
-                self._points[origin] = fit_point(self.series, origin)
+                features = self._features
+                if origin > month_start(self.series.index[-1]):  # a forecast month past the data (none of it used)
+                    features = None
+                self._points[origin] = fit_point(self.series, origin, features=features)
             except NotEnoughHistory as exc:
                 self._points[origin] = exc
         result = self._points[origin]
@@ -335,7 +350,18 @@ def forecast_months(
     of ``daily`` dated before it only; channels or months that cannot be forecast come back as ``Skipped``.
     ``progress`` is called after each month with its forecasts, skips and seconds. The months share their
     rolling-origin fits, so a range costs little more than its last month."""
-    channels = tuple(channels)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: BLAS threads only contend (20× slower)
+        return _forecast_months(daily, months, tuple(channels), progress)
+
+
+def _forecast_months(
+    daily: pd.DataFrame,
+    months: Iterable[date | str],
+    channels: tuple[str, ...],
+    progress: Callable[[date, list[MonthForecast], list[Skipped], float], None] | None,
+) -> tuple[list[MonthForecast], list[Skipped]]:
     targets = sorted({month_start(m) for m in months})
     series = daily_series(daily, channels)
     forecasters = {channel: Forecaster(series[channel]) for channel in channels if channel in series}
