@@ -240,3 +240,36 @@ def test_synthetic_series_is_what_the_tests_say() -> None:
     growth = totals["2025-01":"2025-10"].sum() / totals["2024-01":"2024-10"].sum()
     assert math.isclose(growth, 1.25, abs_tol=0.06)
     assert totals["2024-12"] > totals["2024-11"] > totals["2024-10"]
+
+
+def test_asset_writes_and_replaces_on_postgres(daily: pd.DataFrame) -> None:
+    import psycopg2
+
+    from tests.pg_scratch import admin_params, scratch_database
+
+    with scratch_database("salesdw_forecast") as name:
+        con = psycopg2.connect(**admin_params(name))
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute(
+                "create schema marts; create table marts.channel_revenue_daily "
+                "(date_day date, channel text, net_revenue_usd numeric(18, 2))"
+            )
+            rows = daily[daily["channel"] == "ebay"].itertuples(index=False)
+            cur.executemany("insert into marts.channel_revenue_daily values (%s, %s, %s)", [tuple(r) for r in rows])
+        env = {"SALESDW_TARGET": "postgres", "SALESDW_POSTGRES_DSN": f"postgresql://postgres@127.0.0.1:5432/{name}"}
+        with environment(env):
+            for _ in range(2):  # the second run replaces the first's rows
+                assert materialize([commerce_forecasts], partition_key="2025-09-01").success
+        with con.cursor() as cur:
+            cur.execute(
+                "select channel, count(*), bool_and(lower_usd <= forecast_usd and forecast_usd <= upper_usd)::int, "
+                "pg_typeof(min(forecast_usd))::text from forecasts.commerce_forecasts group by channel"
+            )
+            assert cur.fetchall() == [("ebay", 3, 1, "numeric")]
+            cur.execute(
+                "select numeric_precision, numeric_scale from information_schema.columns "
+                "where table_schema = 'forecasts' and column_name = 'forecast_usd'"
+            )
+            assert cur.fetchone() == (18, 2)
+        con.close()
