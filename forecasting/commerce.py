@@ -4,8 +4,10 @@ from the daily history before F only (docs/_draft_forecast.md).
 The model has two stages, both fitted with statsmodels on data before F:
 1. A daily calendar regression (OLS) of log net revenue on what the calendar says in advance: a log-linear
    trend, the weekday, two yearly harmonics and the retail holiday season (the week before Black Friday,
-   Black Friday, its weekend, Cyber Monday, the run-up to Christmas, Christmas, the days after it). Its
-   expected daily revenue, summed over a month's calendar days, is the month's calendar expectation.
+   Black Friday, its weekend, Cyber Monday, the run-up to Christmas, Christmas, the days after it). Past
+   promotions (runs of days well above the calendar) are detected and held out by an indicator, so they pull
+   neither trend nor season. Its expected daily revenue, summed over a month's calendar days, is the
+   month's calendar expectation.
 2. An AR(1) (``AutoReg``) on each complete month's level: the median of its days' log residuals (a good or bad
    month lingers into the next; the median is not moved by a promotion's few days). A constant lift, the
    mean of log(month total ÷ calendar expectation) − level over the history, adds what promotions and day
@@ -40,6 +42,8 @@ MIN_CALIBRATION_ERRORS = 4
 CALIBRATION_MIN_HISTORY = 18  # months of history a calibration origin needs (shorter fits err more)
 FOURIER_TERMS = 1  # yearly harmonics in the daily regression
 MODEL_NAME = "calendar_ols+ar1_month"
+PROMO_WINDOW = 5  # days of the centred mean that detects a past promotion
+PROMO_THRESHOLD = 2.5  # robust sds above the calendar
 CENT = Decimal("0.01")
 EPOCH = pd.Timestamp("2020-01-01")  # origin of the trend term (any fixed date)
 DAILY_COLUMNS = ("date_day", "channel", "net_revenue_usd")
@@ -190,12 +194,31 @@ def feature_frame(first: date | pd.Timestamp, last: date | pd.Timestamp) -> pd.D
     return pd.DataFrame(calendar_features(days), index=days)
 
 
+def calendar_fit(y_log: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 1: OLS of log daily revenue on the calendar, with past promotions detected and held out.
+
+    A promotion shows as a run of days well above the calendar: the 5-day centred mean of the first fit's
+    residuals above ``PROMO_THRESHOLD`` robust sds (MAD) of that mean. The refit gives those days one
+    indicator, so they pull neither the trend nor the season; a future day has no known promotion, and
+    what promotions add to a month on average comes back through the lift (``fit_point``). Returns the
+    calendar coefficients and the promotion-day mask."""
+    from statsmodels.regression.linear_model import OLS
+
+    first = OLS(y_log, x).fit(method="qr")
+    smooth = pd.Series(first.resid).rolling(PROMO_WINDOW, center=True, min_periods=1).mean().to_numpy()
+    spread = 1.4826 * float(np.median(np.abs(smooth - np.median(smooth))))
+    promo = (smooth > PROMO_THRESHOLD * spread) & (first.resid > 0)
+    if not promo.any():
+        return np.asarray(first.params), promo
+    refit = OLS(y_log, np.column_stack([x, promo.astype(float)])).fit(method="qr")
+    return np.asarray(refit.params[:-1]), promo
+
+
 def fit_point(
     series: pd.Series, origin: date, horizons: int = HORIZONS, features: pd.DataFrame | None = None
 ) -> PointForecast:
     """Fit both stages on the days before ``origin`` and forecast the ``horizons`` months from it (``features``:
     a ``feature_frame`` covering the series and the target months, built here when not given)."""
-    from statsmodels.regression.linear_model import OLS
     from statsmodels.tsa.ar_model import AutoReg
 
     history = series[series.index < pd.Timestamp(origin)]
@@ -216,14 +239,15 @@ def fit_point(
         )
     if features is None:
         features = feature_frame(series.index[0], add_months(origin, horizons) - timedelta(days=1))
-    fit = OLS(np.log(positive.to_numpy()), features.loc[positive.index].to_numpy()).fit(method="qr")
+    y_log, x = np.log(positive.to_numpy()), features.loc[positive.index].to_numpy()
+    params, promo = calendar_fit(y_log, x)
+    residuals = pd.Series(y_log - x @ params, index=positive.index)[~promo]
 
     def expected(month: date) -> float:
         days = features.loc[pd.Timestamp(month) : pd.Timestamp(add_months(month, 1) - timedelta(days=1))]
-        return float(np.exp(days.to_numpy() @ fit.params).sum())
+        return float(np.exp(days.to_numpy() @ params).sum())
 
     actual = history.groupby(history.index.to_period("M")).sum()
-    residuals = pd.Series(fit.resid, index=positive.index)
     level_by_month = residuals.groupby(residuals.index.to_period("M")).median()
     ratios, levels = [], []
     for month in months:
