@@ -129,3 +129,29 @@ def backtest_table(acc: pd.DataFrame) -> str:
             f"{ratio} | {f(model, 'bias')} | {f(naive, 'bias')} | {f(trailing, 'bias')} | {coverage} |"
         )
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the backtest table of a warehouse: ``python -m forecasting.backtest [--first ..] [--last ..]``
+    (the current target, ``SALESDW_DUCKDB_PATH`` for DuckDB; target months from ``--score-from`` on)."""
+    import argparse
+
+    from core.warehouse import connect
+
+    parser = argparse.ArgumentParser(description="Backtest of the commerce forecast against the warehouse")
+    parser.add_argument("--first", default="2025-09-01", help="first forecast month")
+    parser.add_argument("--last", default="2026-10-01", help="last forecast month")
+    parser.add_argument("--score-from", default="2025-11-01", help="first target month scored")
+    args = parser.parse_args(argv)
+    names = ", ".join(f"'{c}'" for c in COMMERCE_CHANNELS)
+    with connect() as wh:
+        daily = wh.df(
+            f"select date_day, channel, net_revenue_usd from marts.channel_revenue_daily where channel in ({names})"
+        )
+    rows = backtest(daily, pd.date_range(args.first, args.last, freq="MS").date)
+    rows = rows[rows["target_month"] >= date.fromisoformat(args.score_from)]
+    print(backtest_table(accuracy(rows)))
+
+
+if __name__ == "__main__":
+    main()
