@@ -115,6 +115,35 @@ def test_model_beats_both_baselines_on_a_series_with_known_seasonality(daily: pd
     assert 0.6 <= inside <= 0.97, inside
 
 
+def test_baselines_and_scores_follow_the_metric_definitions(daily: pd.DataFrame) -> None:
+    """Seasonal naive = the same month a year earlier; trailing 3m = the mean of the three months before the
+    forecast month (every horizon); WAPE = Σ|actual − forecast| ÷ Σ actual; bias = Σ(forecast − actual) ÷ Σ actual."""
+    ebay = daily[daily["channel"] == "ebay"]
+    monthly = ebay.groupby(pd.to_datetime(ebay["date_day"]).dt.to_period("M"))["net_revenue_usd"].sum()
+    rows = backtest(daily, ["2026-03-01", "2026-04-01"], channels=("ebay",))
+    by = rows.set_index(["forecast_month", "horizon", "method"])
+    naive = by.loc[(date(2026, 3, 1), 3, "seasonal_naive")]
+    assert naive["target_month"] == date(2026, 5, 1)
+    assert naive["forecast"] == pytest.approx(monthly["2025-05"])
+    assert naive["actual"] == pytest.approx(monthly["2026-05"])
+    for h in (1, 2, 3):
+        trailing = by.loc[(date(2026, 4, 1), h, "trailing_3m"), "forecast"]
+        assert trailing == pytest.approx((monthly["2026-01"] + monthly["2026-02"] + monthly["2026-03"]) / 3)
+    acc = accuracy(rows).set_index(["horizon", "method"])
+    scored = rows[(rows["horizon"] == 2) & (rows["method"] == "trailing_3m")]
+    assert acc.loc[(2, "trailing_3m"), "months"] == 2
+    assert acc.loc[(2, "trailing_3m"), "wape"] == pytest.approx(
+        (scored["actual"] - scored["forecast"]).abs().sum() / scored["actual"].sum()
+    )
+    assert acc.loc[(2, "trailing_3m"), "bias"] == pytest.approx(
+        (scored["forecast"] - scored["actual"]).sum() / scored["actual"].sum()
+    )
+    # a target month not complete in the data has no actual and is not scored
+    late = backtest(daily, ["2026-10-01"], channels=("ebay",))
+    assert late[late["target_month"] > date(2026, 10, 1)]["actual"].isna().all()
+    assert set(accuracy(late)["months"]) == {1}
+
+
 def test_short_history_and_a_missing_previous_month_are_skipped_with_a_reason(daily: pd.DataFrame) -> None:
     forecasts, skipped = forecast_month(daily, "2024-09-01")
     assert forecasts == []
