@@ -21,6 +21,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AutomationCondition,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
@@ -158,6 +159,8 @@ def partition_months(start: datetime, end: datetime) -> list[date]:
     deps=[DAILY_REVENUE_KEY],
     pool=WAREHOUSE_POOL,
     kinds={"python", "statsmodels"},
+    owners=["team:analytics-engineering", "team:finance"],
+    automation_condition=AutomationCondition.eager(),  # the latest forecast month follows the daily revenue
     check_specs=[
         AssetCheckSpec(NON_NEGATIVE_CHECK, asset=FORECASTS_KEY, blocking=True, description="forecasts are ≥ 0"),
         AssetCheckSpec(
