@@ -230,6 +230,10 @@ def fit_point(
     last_month = add_months(origin, -1)
     if history.empty or history.index[-1] < pd.Timestamp(last_month):
         raise NotEnoughHistory(f"no data in {last_month:%Y-%m}, the month before {origin:%Y-%m}, yet")
+    if history.index[-1] < pd.Timestamp(origin - timedelta(days=1)):
+        raise NotEnoughHistory(
+            f"data ends {history.index[-1]:%Y-%m-%d}, before the end of {last_month:%Y-%m} (the month is not complete)"
+        )
     history = history[history.index >= pd.Timestamp(months[0])]
     positive = history[history > 0]
     if len(positive) < 0.9 * len(history):

@@ -152,6 +152,9 @@ def test_short_history_and_a_missing_previous_month_are_skipped_with_a_reason(da
     stale = daily[pd.to_datetime(daily["date_day"]) < pd.Timestamp("2025-08-01")]
     forecasts, skipped = forecast_month(stale, "2025-09-01", channels=("ebay",))
     assert forecasts == [] and "no data in 2025-08" in skipped[0].reason
+    partial = daily[pd.to_datetime(daily["date_day"]) < pd.Timestamp("2025-08-20")]
+    forecasts, skipped = forecast_month(partial, "2025-09-01", channels=("ebay",))
+    assert forecasts == [] and "data ends 2025-08-19, before the end of 2025-08" in skipped[0].reason
     forecasts, skipped = forecast_month(daily[daily["channel"] != "ebay"], "2025-09-01")
     assert {f.channel for f in forecasts} == {"shopify", "amazon"}
     assert [s.reason for s in skipped] == ["no daily revenue rows for channel ebay"]
