@@ -3,7 +3,7 @@ from the daily history before F only (docs/_draft_forecast.md).
 
 The model has two stages, both fitted with statsmodels on data before F:
 1. A daily calendar regression (OLS) of log net revenue on what the calendar says in advance: a log-linear
-   trend, the weekday, two yearly harmonics and the retail holiday season (the week before Black Friday,
+   trend, the weekday, one yearly harmonic and the retail holiday season (the week before Black Friday,
    Black Friday, its weekend, Cyber Monday, the run-up to Christmas, Christmas, the days after it). Past
    promotions (runs of days well above the calendar) are detected and held out by an indicator, so they pull
    neither trend nor season. Its expected daily revenue, summed over a month's calendar days, is the
