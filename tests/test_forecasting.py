@@ -305,3 +305,27 @@ def test_asset_writes_and_replaces_on_postgres(daily: pd.DataFrame) -> None:
             )
             assert cur.fetchone() == (18, 2)
         con.close()
+
+
+def test_the_asset_sits_in_the_lineage_between_the_daily_mart_and_dbt() -> None:
+    """Upstream marts.channel_revenue_daily, downstream the dbt staging view (through the dbt source), in the
+    monthly revenue job with finance.monthly_revenue's partitions, its checks blocking."""
+    from dagster import AssetKey
+
+    from orchestration.assets.forecast import DAILY_REVENUE_KEY, FORECASTS_KEY
+    from orchestration.assets.transform import MONTHLY_REVENUE_KEY
+    from orchestration.definitions import load_definitions
+    from orchestration.schedules import REVENUE_JOB
+
+    defs = load_definitions()
+    graph = defs.resolve_asset_graph()
+    node = graph.get(FORECASTS_KEY)
+    assert node.parent_keys == {DAILY_REVENUE_KEY}
+    assert AssetKey(["staging", "stg_forecasts__commerce_forecasts"]) in node.child_keys
+    assert node.partitions_def == graph.get(MONTHLY_REVENUE_KEY).partitions_def
+    assert node.group_name == "forecasts"
+    job = defs.resolve_job_def(REVENUE_JOB)
+    assert FORECASTS_KEY in job.asset_layer.selected_asset_keys
+    checks = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key == FORECASTS_KEY}
+    assert set(checks) == {NON_NEGATIVE_CHECK, INSIDE_INTERVAL_CHECK}
+    assert all(spec.blocking for spec in checks.values())
