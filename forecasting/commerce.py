@@ -310,11 +310,16 @@ class Forecaster:
 
     def errors(self, forecast_month: date, horizon: int) -> list[float]:
         """Log errors (actual ÷ forecast) at ``horizon`` of the last CALIBRATION_ORIGINS origins whose target
-        month ended before ``forecast_month``."""
+        month ended before ``forecast_month``, from origins with CALIBRATION_MIN_HISTORY months of history, or
+        when those give fewer than MIN_CALIBRATION_ERRORS, from any origin the model can fit."""
+        errors = self._errors(forecast_month, horizon, CALIBRATION_MIN_HISTORY)
+        return errors if len(errors) >= MIN_CALIBRATION_ERRORS else self._errors(forecast_month, horizon, 0)
+
+    def _errors(self, forecast_month: date, horizon: int, min_history: int) -> list[float]:
         out: list[float] = []
         origin = add_months(forecast_month, -horizon)  # its target month is the month before forecast_month
         while len(out) < CALIBRATION_ORIGINS:
-            if len(history_months(self.series, origin)) < CALIBRATION_MIN_HISTORY:
+            if len(history_months(self.series, origin)) < min_history:
                 break
             try:
                 point = self.point(origin)
