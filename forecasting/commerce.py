@@ -18,7 +18,8 @@ The 80% interval is calibrated on rolling-origin errors: the same model fitted a
 ``CALIBRATION_ORIGINS`` month starts before F (each on the data before it), its log errors against the
 months that were complete before F, per horizon; the interval is point × exp(± t₀.₉ × RMS error). Summing
 daily quantiles would be wrong (day errors are not independent: the month shock moves them together).
-With fewer than ``MIN_CALIBRATION_ERRORS`` errors the AR(1)'s own forecast error, inflated, stands in.
+Origins need ``CALIBRATION_MIN_HISTORY`` months of history (shorter fits err more) unless that leaves fewer
+than ``MIN_CALIBRATION_ERRORS`` errors; with too few even then the AR(1)'s own forecast error, inflated, stands in.
 """
 
 from __future__ import annotations
