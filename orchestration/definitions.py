@@ -11,6 +11,7 @@ from dagster import Definitions, definitions
 @cache
 def load_definitions() -> Definitions:
     """Every asset, check, job, schedule and sensor; the dbt manifest is prepared here, not at import."""
+    from orchestration.assets.forecast import commerce_forecasts
     from orchestration.assets.ingestion import raw_assets
     from orchestration.assets.transform import dbt_asset_defs
     from orchestration.checks.gx_checks import gx_checks
@@ -19,7 +20,7 @@ def load_definitions() -> Definitions:
     from orchestration.sensors import sensors
 
     return Definitions(
-        assets=[*raw_assets(), *dbt_asset_defs()],
+        assets=[*raw_assets(), *dbt_asset_defs(), commerce_forecasts],
         asset_checks=gx_checks(),
         jobs=jobs,
         schedules=schedules,
