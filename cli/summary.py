@@ -85,6 +85,7 @@ QUARANTINE_RESOURCE_OF = {
     ("shopify", "orders"): "shopify.orders",
     ("amazon", "orders"): "amazon.orders",
     ("crm", "deals"): "crm.deals",
+    ("plan", "targets"): "plan.targets",
 }
 
 
@@ -163,6 +164,8 @@ def render_summary(
     expected_bad: dict[str, int] = {}
     for bad in (truth or {}).get("bad_records", []):
         expected_bad[bad["resource"]] = expected_bad.get(bad["resource"], 0) + 1
+    if (truth or {}).get("plan", {}).get("malformed"):  # the plan sheet's malformed rows, in every world
+        expected_bad["plan.targets"] = len(truth["plan"]["malformed"])  # type: ignore[index]
     rows = [[f"{source}/{resource}", n] for (source, resource), n in sorted(quarantined.items())]
     got_bad = {QUARANTINE_RESOURCE_OF.get(k, k): n for k, n in quarantined.items()}
     if truth is not None:
@@ -170,7 +173,7 @@ def render_summary(
         reconciled &= quarantine_ok
         rows.append(
             [
-                "sandbox truth (bad records served)",
+                "sandbox truth (bad records served, malformed plan rows)",
                 sum(expected_bad.values()),
                 "= truth" if quarantine_ok else "MISMATCH",
             ]

@@ -72,7 +72,7 @@ def test_salesdw_run_under_heavy_faults_prints_a_reconciled_summary_reports_the_
     assert (tmp_path / "home" / "dagster.yaml").exists()  # runs are recorded in the persistent instance
     assert any((tmp_path / "home").rglob("*.db"))
     quarantine = out.split("Quarantine (raw_quarantine.records")[1]
-    assert "sandbox truth (bad records served)" in quarantine and "= truth" in quarantine
+    assert "sandbox truth (bad records served, malformed plan rows)" in quarantine and "= truth" in quarantine
     truth = json.loads(
         subprocess.run(
             [
