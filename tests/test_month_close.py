@@ -17,7 +17,7 @@ from sandbox.world import build_world
 from tests.conftest import TEST_WORLD
 from tests.helpers import query, run_main
 
-WORLD = replace(TEST_WORLD, scale=0.05)
+WORLD = replace(TEST_WORLD, scale=0.07)  # a world with late changes across month ends
 
 
 def _month_end_with_a_late_change() -> date:
