@@ -772,16 +772,16 @@ def _expectations(
         if value != categories[-1][0]:
             categories.append((value, at))
 
-    slips, idx, i = 0, 0, 0
+    slips, idx, i, clock = 0, 0, 0, created  # clock: the time of the latest event
     while True:
         expected = closedates[-1][0]
         next_at = stages[i + 1][1] if i + 1 < len(stages) else None
         is_open = stages[i][0] in OPEN_STAGES
         if is_open and expected is not None and slips < MAX_SLIPS:
             # the rep notices the passed date within a week and pushes it out
-            noticed = expected + timedelta(seconds=rng.randrange(7 * 86_400))
+            noticed = max(expected, clock) + timedelta(seconds=rng.randrange(1, 7 * 86_400))
             if (next_at is None or noticed < next_at) and noticed < created + SLIP_HORIZON:
-                slips += 1
+                slips, clock = slips + 1, noticed
                 closedates.append((guess(noticed, idx, rng.randint(7, 45)), noticed))
                 set_category(category(idx, slips), noticed)
                 continue
@@ -789,6 +789,7 @@ def _expectations(
             break
         i += 1
         stage, at = stages[i]
+        clock = at
         if stage in CLOSED_STAGES:
             closedates.append((at, at))
             set_category("CLOSED" if stage == "closedwon" else "OMIT", at)

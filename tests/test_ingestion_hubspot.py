@@ -30,7 +30,15 @@ from tests.helpers import dbt_build, environment, staging_columns
 # contacts (asserted from the world itself below, so a change of the simulation cannot make it vacuous).
 HUB_WORLD = WorldConfig(seed=3, scale=0.2, as_of=date(2026, 3, 31))
 ADVANCE_DAYS = 20
-NESTED = ("deals__stage_history", "deals__owner_history", "deals__companies", "deals__contacts")
+NESTED = (
+    "deals__stage_history",
+    "deals__owner_history",
+    "deals__amount_history",
+    "deals__closedate_history",
+    "deals__forecast_category_history",
+    "deals__companies",
+    "deals__contacts",
+)
 TABLES = (
     "deals",
     *NESTED,
@@ -85,6 +93,9 @@ def world_counts(world: World) -> dict[str, int]:
         "deals": len(crm.deals),  # archived ones included (flagged)
         "deals__stage_history": sum(len(d.stage_history) for d in crm.deals),
         "deals__owner_history": sum(len(d.owner_history) for d in crm.deals),
+        "deals__amount_history": sum(len(d.amount_history) for d in crm.deals),
+        "deals__closedate_history": sum(len(d.closedate_history) for d in crm.deals),
+        "deals__forecast_category_history": sum(len(d.forecast_history) for d in crm.deals),
         "deals__companies": sum(1 for d in live if d.company_id),  # an archived deal has no associations left
         "deals__contacts": sum(len(set(d.contact_ids)) for d in live),
         "contacts": len(crm.contacts),
@@ -127,6 +138,15 @@ def world_state(world: World) -> dict[str, Any]:
         "owner_history": sorted(
             (d.deal_id, i, o, ms(at)) for d in crm.deals for i, (o, at) in enumerate(d.owner_history)
         ),
+        "amount_history": sorted(
+            (d.deal_id, i, str(a), ms(at)) for d in crm.deals for i, (a, at) in enumerate(d.amount_history)
+        ),
+        "closedate_history": sorted(
+            (d.deal_id, i, ms(v) if v else "", ms(at)) for d in crm.deals for i, (v, at) in enumerate(d.closedate_history)
+        ),
+        "forecast_category_history": sorted(
+            (d.deal_id, i, c, ms(at)) for d in crm.deals for i, (c, at) in enumerate(d.forecast_history)
+        ),
         "deal_companies": sorted((d.deal_id, d.company_id) for d in crm.active_deals if d.company_id),
         "deal_contacts": sorted((d.deal_id, c) for d in crm.active_deals for c in set(d.contact_ids)),
         "contacts": {c.contact_id: (c.email, c.company_id, c.lifecyclestage, ms(c.updated_at)) for c in crm.contacts},
@@ -159,6 +179,9 @@ def raw_state(path: Path) -> dict[str, Any]:
             },
             "stage_history": history("deals__stage_history"),
             "owner_history": history("deals__owner_history"),
+            "amount_history": history("deals__amount_history"),
+            "closedate_history": history("deals__closedate_history"),
+            "forecast_category_history": history("deals__forecast_category_history"),
             "deal_companies": sorted(
                 q(
                     "select d.id, a.id from raw_crm.deals__companies a "
@@ -262,8 +285,12 @@ def test_raw_layer_equals_the_world(loaded: tuple[Path, SandboxServer, RequestLo
     # the world is not trivial: archived deals, reopened deals, reassigned deals, quotas for every rep and month
     assert any(d.is_archived for d in crm.deals) and any(d.reopened for d in crm.deals)
     assert any(len(d.owner_history) > 1 for d in crm.deals)
-    months = (HUB_WORLD.as_of.year - 2025) * 12 + HUB_WORLD.as_of.month
-    assert world_counts(world)["goal_targets"] == len(crm.reps) * months
+    # a quota per rep for every month of the history (the world's own start, not a constant here)
+    months = {(g.month_start.year, g.month_start.month) for g in crm.goal_targets}
+    first, last = min(months), max(months)
+    assert last == (HUB_WORLD.as_of.year, HUB_WORLD.as_of.month)
+    assert len(months) == (last[0] - first[0]) * 12 + last[1] - first[1] + 1
+    assert world_counts(world)["goal_targets"] == len(crm.reps) * len(months)
     assert_equals_world(path, world)
     assert_no_duplicates(path)
     with duckdb.connect(str(path), read_only=True) as con:
@@ -349,6 +376,9 @@ def test_staging_models_build_and_pass_their_tests(
                 "stg_crm__deals",
                 "stg_crm__deal_stage_history",
                 "stg_crm__deal_owner_history",
+                "stg_crm__deal_amount_history",
+                "stg_crm__deal_closedate_history",
+                "stg_crm__deal_forecast_category_history",
                 "stg_crm__deal_companies",
                 "stg_crm__deal_contacts",
                 "stg_crm__contacts",
@@ -359,12 +389,37 @@ def test_staging_models_build_and_pass_their_tests(
                 "stg_crm__deal_pipeline_stages",
             )
         }
+        assert staging_columns(con, "stg_crm__deal_amount_history")[3:6] == [
+            ("amount", "DECIMAL(18,2)"),
+            ("currency", "VARCHAR"),
+            ("valid_from", "TIMESTAMP WITH TIME ZONE"),
+        ]
+        assert staging_columns(con, "stg_crm__deal_closedate_history")[3:5] == [
+            ("closes_at", "TIMESTAMP WITH TIME ZONE"),
+            ("valid_from", "TIMESTAMP WITH TIME ZONE"),
+        ]
         quota = con.execute("select sum(target_amount) from staging.stg_crm__goal_targets").fetchone()[0]
+        # an open deal's closedate is its expected close date, not a close: closed_at stays null while open
+        open_state = con.execute(
+            "select count(*), count(closed_at), count(expected_close_at) from staging.stg_crm__deals where not is_closed"
+        ).fetchone()
+        history_amounts = dict(
+            con.execute(
+                "select deal_id, sum(amount) from staging.stg_crm__deal_amount_history group by deal_id"
+            ).fetchall()
+        )
+    deals = server.app.world.crm.deals
+    still_open = [d for d in deals if d.closed_at is None]
+    assert open_state == (len(still_open), 0, sum(d.closedate is not None for d in still_open))
+    assert history_amounts == {d.deal_id: sum(a for a, _ in d.amount_history) for d in deals}
     counts = world_counts(server.app.world)
     assert staged == {  # 1:1 with raw
         "stg_crm__deals": counts["deals"],
         "stg_crm__deal_stage_history": counts["deals__stage_history"],
         "stg_crm__deal_owner_history": counts["deals__owner_history"],
+        "stg_crm__deal_amount_history": counts["deals__amount_history"],
+        "stg_crm__deal_closedate_history": counts["deals__closedate_history"],
+        "stg_crm__deal_forecast_category_history": counts["deals__forecast_category_history"],
         "stg_crm__deal_companies": counts["deals__companies"],
         "stg_crm__deal_contacts": counts["deals__contacts"],
         "stg_crm__contacts": counts["contacts"],
@@ -503,7 +558,7 @@ def test_search_windows_against_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> 
         client = hubspot.rest_client(
             "hubspot", "contacts.search", server.url, headers={"Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"}
         )
-        since = datetime(2024, 1, 1, tzinfo=UTC)
+        since = min(c.created_at for c in server.app.world.crm.contacts)  # the CRM's import predates the history
         pages = list(search_modified(client, "contacts", "lastmodifieddate", since, ["email"]))
         ids = [r["id"] for p in pages for r in p]
         assert sorted(ids, key=int) == sorted(server.app.world.crm.contacts_by_id, key=int)

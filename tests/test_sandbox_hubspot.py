@@ -161,6 +161,7 @@ def test_open_deals_carry_an_expected_close_date_that_slips_and_a_forecast_categ
         values = [v for v, _ in d.closedate_history]
         assert d.closedate_history[0][1] == d.created_at and values[0] > d.created_at  # guessed at creation
         assert [t for _, t in d.closedate_history] == sorted(t for _, t in d.closedate_history)
+        assert [t for _, t in d.forecast_history] == sorted(t for _, t in d.forecast_history)
         assert {c for c, _ in d.forecast_history} <= set(FORECAST_CATEGORIES)
         if d.closed_at is not None:
             assert d.closedate == d.closed_at

@@ -236,7 +236,18 @@ def hubspot_source(
         archived = list_pages(api, obj.name, {**params, "archived": "true"}, cursor.start)
         yield from incremental_pages(cursor, chain(live, archived), changed_at, contract)
 
-    @dlt.resource(name="deals", primary_key="id", write_disposition="merge", columns=DEALS.columns())
+    # a history entry's value stays HubSpot's string (closedate values would otherwise be parsed as timestamps,
+    # and a cleared date, "", would then split the column)
+    @dlt.resource(
+        name="deals",
+        primary_key="id",
+        write_disposition="merge",
+        columns=DEALS.columns(),
+        nested_hints={
+            table: {"columns": {"value": {"name": "value", "data_type": "text", "nullable": True}}}
+            for table in DEAL_HISTORY.values()
+        },
+    )
     def deals() -> Iterator[Any]:
         """HubSpot deals (archived ones flagged) with stage and owner history and their associations."""
         api, search = client("deals"), search_client("deals")

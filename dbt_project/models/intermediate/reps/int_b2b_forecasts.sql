@@ -1,0 +1,279 @@
+{#- B2B bookings forecast from the pipeline (docs/_draft_pipeline.md), made at each month start F for the target
+    months F, F+1, F+2 (horizons 1-3), per rep (and the rep's territory then) and for the channel (rep_id null).
+    Uses only what was known at F:
+    - the pipeline as it was at F (int_deal_pipeline_snapshots): each open deal's USD amount × a conversion
+      rate: the share of snapshot amount that was won (booked USD) within the target month, learned per
+      forecast category × expected-close offset (overdue, this month, +1, +2, later) × horizon from the
+      snapshots of the previous rate_window months whose target month had ended before F;
+    - plus a run-rate for bookings from deals not in the snapshot (created later, or reopened): the mean of
+      those bookings over the previous run_rate_window months whose target month had ended before F;
+    - an 80% interval: the point × the 10th and 90th percentiles of actual ÷ forecast of this method's own
+      earlier forecasts (same horizon and level, target month ended before F, last error_window months),
+      widened to contain the point; a fixed ×0.5..×1.5 while fewer than min_errors are known.
+    The target is B2B bookings (closed-won amount on the UTC close date at that date's rate, owner at close),
+    computed here from int_deals_attributed (= finance.monthly_revenue.net_revenue_usd for channel b2b). -#}
+{%- set rate_window = 12 -%}
+{%- set run_rate_window = 6 -%}
+{%- set error_window = 24 -%}
+{%- set min_learning_months = 3 -%}
+{%- set min_errors = 6 -%}
+
+with months as (
+    select month_start from {{ ref('int_rep_month_spine') }}
+),
+
+horizons as (
+    select 1 as horizon
+    union all
+    select 2 as horizon
+    union all
+    select 3 as horizon
+),
+
+grid as (
+    select
+        m.month_start as forecast_month,
+        h.horizon,
+        cast({{ dbt.dateadd('month', 'h.horizon - 1', 'm.month_start') }} as date) as target_month,
+        -- the learning window: snapshots whose target month ended before forecast_month
+        cast({{ dbt.dateadd('month', '0 - h.horizon', 'm.month_start') }} as date) as last_learning_month,
+        cast({{ dbt.dateadd('month', '0 - h.horizon - ' ~ (rate_window - 1), 'm.month_start') }} as date)
+            as first_rate_month,
+        cast({{ dbt.dateadd('month', '0 - h.horizon - ' ~ (run_rate_window - 1), 'm.month_start') }} as date)
+            as first_run_rate_month
+    from months as m
+    cross join horizons as h
+),
+
+won as (
+    select deal_id, owner_at_close as rep_id, close_month, amount_usd
+    from {{ ref('int_deals_attributed') }}
+    where is_won
+),
+
+snapshots as (
+    select snapshot_month, deal_id, rep_id, forecast_category, expected_close_month, amount_usd
+    from {{ ref('int_deal_pipeline_snapshots') }}
+),
+
+-- each snapshot deal × horizon: its expected-close offset and what it booked in the target month
+snapshot_outcomes as (
+    select
+        s.snapshot_month,
+        s.deal_id,
+        s.rep_id,
+        g.horizon,
+        coalesce(s.forecast_category, 'unknown') as forecast_category,
+        case
+            when s.expected_close_month is null or s.expected_close_month < s.snapshot_month then -1
+            when {{ dbt.datediff('s.snapshot_month', 's.expected_close_month', 'month') }} >= 3 then 3
+            else {{ dbt.datediff('s.snapshot_month', 's.expected_close_month', 'month') }}
+        end as expected_offset,
+        s.amount_usd,
+        case when w.close_month = g.target_month then w.amount_usd else 0 end as won_in_target_usd
+    from snapshots as s
+    inner join grid as g on g.forecast_month = s.snapshot_month
+    left join won as w on w.deal_id = s.deal_id
+),
+
+learning_months as (
+    select
+        g.forecast_month,
+        g.horizon,
+        count(distinct s.snapshot_month) as rate_months
+    from grid as g
+    inner join snapshots as s
+        on s.snapshot_month between g.first_rate_month and g.last_learning_month
+    group by g.forecast_month, g.horizon
+),
+
+rates as (
+    select
+        g.forecast_month,
+        g.horizon,
+        o.forecast_category,
+        o.expected_offset,
+        case
+            when sum(o.amount_usd) > 0
+                then cast(sum(o.won_in_target_usd) as {{ dbt.type_float() }})
+                / cast(sum(o.amount_usd) as {{ dbt.type_float() }})
+            else 0
+        end as conversion_rate
+    from grid as g
+    inner join snapshot_outcomes as o
+        on o.horizon = g.horizon
+        and o.snapshot_month between g.first_rate_month and g.last_learning_month
+    group by g.forecast_month, g.horizon, o.forecast_category, o.expected_offset
+),
+
+pipeline_part as (
+    select
+        o.snapshot_month as forecast_month,
+        o.horizon,
+        o.rep_id,
+        sum(cast(o.amount_usd as {{ dbt.type_float() }}) * coalesce(r.conversion_rate, 0)) as pipeline_usd
+    from snapshot_outcomes as o
+    left join rates as r
+        on r.forecast_month = o.snapshot_month
+        and r.horizon = o.horizon
+        and r.forecast_category = o.forecast_category
+        and r.expected_offset = o.expected_offset
+    group by o.snapshot_month, o.horizon, o.rep_id
+),
+
+-- bookings of a (snapshot month, horizon)'s target month from deals that were not in that snapshot
+new_deal_bookings as (
+    select
+        g.forecast_month as snapshot_month,
+        g.horizon,
+        w.rep_id,
+        sum(w.amount_usd) as new_usd
+    from grid as g
+    inner join won as w on w.close_month = g.target_month
+    left join snapshots as s on s.snapshot_month = g.forecast_month and s.deal_id = w.deal_id
+    where s.deal_id is null
+    group by g.forecast_month, g.horizon, w.rep_id
+),
+
+run_rate_months as (
+    select g.forecast_month, g.horizon, count(*) as n_months
+    from grid as g
+    inner join months as m on m.month_start between g.first_run_rate_month and g.last_learning_month
+    group by g.forecast_month, g.horizon
+),
+
+run_rate as (
+    select
+        g.forecast_month,
+        g.horizon,
+        n.rep_id,
+        cast(sum(n.new_usd) as {{ dbt.type_float() }}) / max(rm.n_months) as run_rate_usd
+    from grid as g
+    inner join run_rate_months as rm on rm.forecast_month = g.forecast_month and rm.horizon = g.horizon
+    inner join new_deal_bookings as n
+        on n.horizon = g.horizon
+        and n.snapshot_month between g.first_run_rate_month and g.last_learning_month
+    group by g.forecast_month, g.horizon, n.rep_id
+),
+
+rep_keys as (
+    select forecast_month, horizon, rep_id from pipeline_part
+    union
+    select forecast_month, horizon, rep_id from run_rate
+),
+
+rep_points as (
+    select
+        k.forecast_month,
+        k.horizon,
+        k.rep_id,
+        coalesce(p.pipeline_usd, 0) as pipeline_usd,
+        coalesce(r.run_rate_usd, 0) as run_rate_usd
+    from rep_keys as k
+    inner join learning_months as l
+        on l.forecast_month = k.forecast_month and l.horizon = k.horizon and l.rate_months >= {{ min_learning_months }}
+    left join pipeline_part as p on p.forecast_month = k.forecast_month and p.horizon = k.horizon and p.rep_id = k.rep_id
+    left join run_rate as r on r.forecast_month = k.forecast_month and r.horizon = k.horizon and r.rep_id = k.rep_id
+),
+
+points as (
+    select
+        forecast_month,
+        horizon,
+        rep_id,
+        'rep' as forecast_level,
+        pipeline_usd,
+        run_rate_usd
+    from rep_points
+    union all
+    select
+        forecast_month,
+        horizon,
+        cast(null as {{ dbt.type_string() }}) as rep_id,
+        'channel' as forecast_level,
+        sum(pipeline_usd) as pipeline_usd,
+        sum(run_rate_usd) as run_rate_usd
+    from rep_points
+    group by forecast_month, horizon
+),
+
+actuals_by_rep as (
+    select close_month, rep_id, sum(amount_usd) as actual_usd
+    from won
+    group by close_month, rep_id
+),
+
+actuals_channel as (
+    select close_month, sum(amount_usd) as actual_usd
+    from won
+    group by close_month
+),
+
+with_target as (
+    select
+        p.*,
+        g.target_month,
+        p.pipeline_usd + p.run_rate_usd as point_usd
+    from points as p
+    inner join grid as g on g.forecast_month = p.forecast_month and g.horizon = p.horizon
+),
+
+past_errors as (
+    select
+        t.forecast_month,
+        t.target_month,
+        t.horizon,
+        t.forecast_level,
+        cast(coalesce(case when t.rep_id is null then ac.actual_usd else ar.actual_usd end, 0) as {{ dbt.type_float() }})
+        / t.point_usd as actual_ratio
+    from with_target as t
+    left join actuals_by_rep as ar on ar.close_month = t.target_month and ar.rep_id = t.rep_id
+    left join actuals_channel as ac on ac.close_month = t.target_month
+    where t.point_usd > 0
+),
+
+error_quantiles as (
+    select
+        g.forecast_month,
+        g.horizon,
+        e.forecast_level,
+        count(*) as n_errors,
+        percentile_cont(0.1) within group (order by e.actual_ratio) as ratio_p10,
+        percentile_cont(0.9) within group (order by e.actual_ratio) as ratio_p90
+    from grid as g
+    inner join past_errors as e
+        on e.horizon = g.horizon
+        and e.target_month < g.forecast_month
+        and e.forecast_month >= cast({{ dbt.dateadd('month', '0 - ' ~ error_window, 'g.forecast_month') }} as date)
+    group by g.forecast_month, g.horizon, e.forecast_level
+),
+
+intervals as (
+    select
+        t.*,
+        case when q.n_errors >= {{ min_errors }} then q.ratio_p10 else 0.5 end as ratio_low,
+        case when q.n_errors >= {{ min_errors }} then q.ratio_p90 else 1.5 end as ratio_high
+    from with_target as t
+    left join error_quantiles as q
+        on q.forecast_month = t.forecast_month and q.horizon = t.horizon and q.forecast_level = t.forecast_level
+)
+
+select
+    i.forecast_month,
+    i.target_month,
+    i.horizon,
+    'b2b' as channel,
+    i.rep_id,
+    rt.territory,
+    'model' as method,
+    'pipeline_conversion' as model_name,
+    cast(round(i.point_usd, 2) as decimal(18, 2)) as forecast_usd,
+    cast(round(case when i.ratio_low < 1 then i.point_usd * i.ratio_low else i.point_usd end, 2) as decimal(18, 2))
+        as lower_usd,
+    cast(round(case when i.ratio_high > 1 then i.point_usd * i.ratio_high else i.point_usd end, 2) as decimal(18, 2))
+        as upper_usd,
+    cast(round(i.pipeline_usd, 2) as decimal(18, 2)) as pipeline_part_usd,
+    cast(round(i.run_rate_usd, 2) as decimal(18, 2)) as run_rate_part_usd
+from intervals as i
+left join {{ ref('int_rep_territories_monthly') }} as rt
+    on rt.rep_id = i.rep_id and rt.month_start = i.forecast_month
