@@ -142,7 +142,9 @@ def world_state(world: World) -> dict[str, Any]:
             (d.deal_id, i, str(a), ms(at)) for d in crm.deals for i, (a, at) in enumerate(d.amount_history)
         ),
         "closedate_history": sorted(
-            (d.deal_id, i, ms(v) if v else "", ms(at)) for d in crm.deals for i, (v, at) in enumerate(d.closedate_history)
+            (d.deal_id, i, ms(v) if v else "", ms(at))
+            for d in crm.deals
+            for i, (v, at) in enumerate(d.closedate_history)
         ),
         "forecast_category_history": sorted(
             (d.deal_id, i, c, ms(at)) for d in crm.deals for i, (c, at) in enumerate(d.forecast_history)
@@ -450,8 +452,12 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
         load("crm", duckdb_path=path)
         step = log.take()
         assert_equals_world(path, server.app.world)
+        # the search window starts at the latest change loaded (the cursor) less the lookback (60 minutes)
+        cursor = max(max(d.updated_at, d.archived_at or d.updated_at) for d in before.crm.deals)
         changed = {
-            d.deal_id for d in server.app.world.crm.deals if d.updated_at >= before.config.now - timedelta(hours=1)
+            d.deal_id
+            for d in server.app.world.crm.deals
+            if not d.is_archived and d.updated_at >= cursor - timedelta(minutes=60)
         }
         assert deal_requests(step)["read"] == len(changed) > 0 and deal_requests(step)["list"] == 1
         assert len(step) < len(full) * 0.6, (len(step), len(full))
