@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,25 @@ from sandbox.connect import sandbox_env
 from sandbox.hubspot_api import DEMO_ACCESS_TOKEN
 from sandbox.protocol import Request, iso_z
 from sandbox.server import SandboxApp, SandboxServer
-from sandbox.world import World, WorldConfig
+from sandbox.world import World, WorldConfig, build_world
 from tests.helpers import dbt_build, environment, staging_columns
 
 # A world where 20 more days change stages, owners and amounts of loaded deals, archive one and add
 # contacts (asserted from the world itself below, so a change of the simulation cannot make it vacuous).
 HUB_WORLD = WorldConfig(seed=3, scale=0.2, as_of=date(2026, 3, 31))
-ADVANCE_DAYS = 20
+ADVANCE_DAYS = 20  # at least; longer when the world archives no loaded deal that soon (advance_days)
+
+
+def advance_days(config: WorldConfig, after_days: int = 1) -> int:
+    """ADVANCE_DAYS, or as many days as it takes (after the first ``after_days``) for the world to archive a
+    deal that exists by then: the precondition is taken from the world, not assumed of it."""
+    start = replace(config, as_of=config.as_of + timedelta(days=after_days))
+    existing = {d.deal_id for d in build_world(start).crm.deals if not d.is_archived}
+    later = build_world(replace(start, as_of=start.as_of + timedelta(days=365))).crm.deals
+    archivals = sorted(d.archived_at for d in later if d.deal_id in existing and d.archived_at is not None)
+    return max(ADVANCE_DAYS, (archivals[0].date() - start.as_of).days + 1) if archivals else ADVANCE_DAYS
+
+
 NESTED = (
     "deals__stage_history",
     "deals__owner_history",
@@ -464,7 +476,9 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
 
         # 20 more days: stage moves, reassignments, new amounts, an archival, new contacts
         old = server.app.world.crm
-        requests.post(f"{server.url}/_sandbox/advance", params={"days": ADVANCE_DAYS}, timeout=60).raise_for_status()
+        requests.post(
+            f"{server.url}/_sandbox/advance", params={"days": advance_days(HUB_WORLD)}, timeout=60
+        ).raise_for_status()
         after = server.app.world
         crm = after.crm
         prev = old.deals_by_id

@@ -1,6 +1,6 @@
--- One row per calendar day from 2024-12-01 through a year ahead of today.
+-- One row per calendar day from var history_start through a year ahead of today.
 with days as (
-    {{ dbt.date_spine('day', "cast('2024-12-01' as date)", dbt.dateadd('day', 366, 'current_date')) }}
+    {{ dbt.date_spine('day', "cast('" ~ var('history_start') ~ "' as date)", dbt.dateadd('day', 366, 'current_date')) }}
 )
 
 select
