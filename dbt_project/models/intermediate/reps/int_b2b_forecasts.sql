@@ -96,7 +96,7 @@ rates as (
         case
             when sum(o.amount_usd) > 0
                 then cast(sum(o.won_in_target_usd) as {{ dbt.type_float() }})
-                / cast(sum(o.amount_usd) as {{ dbt.type_float() }})
+                    / cast(sum(o.amount_usd) as {{ dbt.type_float() }})
             else 0
         end as conversion_rate
     from grid as g
@@ -172,8 +172,10 @@ rep_points as (
     from rep_keys as k
     inner join learning_months as l
         on l.forecast_month = k.forecast_month and l.horizon = k.horizon and l.rate_months >= {{ min_learning_months }}
-    left join pipeline_part as p on p.forecast_month = k.forecast_month and p.horizon = k.horizon and p.rep_id = k.rep_id
-    left join run_rate as r on r.forecast_month = k.forecast_month and r.horizon = k.horizon and r.rep_id = k.rep_id
+    left join pipeline_part as p
+        on p.forecast_month = k.forecast_month and p.horizon = k.horizon and p.rep_id = k.rep_id
+    left join run_rate as r
+        on r.forecast_month = k.forecast_month and r.horizon = k.horizon and r.rep_id = k.rep_id
 ),
 
 points as (
@@ -224,8 +226,10 @@ past_errors as (
         t.target_month,
         t.horizon,
         t.forecast_level,
-        cast(coalesce(case when t.rep_id is null then ac.actual_usd else ar.actual_usd end, 0) as {{ dbt.type_float() }})
-        / t.point_usd as actual_ratio
+        cast(
+            coalesce(case when t.rep_id is null then ac.actual_usd else ar.actual_usd end, 0)
+            as {{ dbt.type_float() }}
+        ) / t.point_usd as actual_ratio
     from with_target as t
     left join actuals_by_rep as ar on ar.close_month = t.target_month and ar.rep_id = t.rep_id
     left join actuals_channel as ac on ac.close_month = t.target_month
@@ -265,7 +269,7 @@ select
     'b2b' as channel,
     i.rep_id,
     rt.territory,
-    'model' as method,
+    'model' as method,  -- noqa: RF04
     'pipeline_conversion' as model_name,
     cast(round(i.point_usd, 2) as decimal(18, 2)) as forecast_usd,
     cast(round(case when i.ratio_low < 1 then i.point_usd * i.ratio_low else i.point_usd end, 2) as decimal(18, 2))

@@ -107,10 +107,12 @@ select
     cast(qt.quarter_quota_usd - qt.quarter_to_date_bookings_usd as decimal(18, 2)) as remaining_quarter_quota_usd,
     cast(
         case
-            when qt.quarter_quota_usd - qt.quarter_to_date_bookings_usd > 0
+            when qt.quarter_quota_usd > qt.quarter_to_date_bookings_usd
                 then round(
-                    coalesce(qp.quarter_pipeline_usd, 0) / (qt.quarter_quota_usd - qt.quarter_to_date_bookings_usd), 4
-                )
+                        coalesce(qp.quarter_pipeline_usd, 0)
+                        / (qt.quarter_quota_usd - qt.quarter_to_date_bookings_usd),
+                        4
+                    )
         end as decimal(18, 4)
     ) as pipeline_coverage,
     f.forecast_usd
