@@ -105,16 +105,11 @@ select
     cast(coalesce(p.open_deals, 0) as integer) as open_deals,
     cast(coalesce(qp.quarter_pipeline_usd, 0) as decimal(18, 2)) as quarter_pipeline_usd,
     cast(qt.quarter_quota_usd - qt.quarter_to_date_bookings_usd as decimal(18, 2)) as remaining_quarter_quota_usd,
-    cast(
-        case
-            when qt.quarter_quota_usd > qt.quarter_to_date_bookings_usd
-                then round(
-                        coalesce(qp.quarter_pipeline_usd, 0)
-                        / (qt.quarter_quota_usd - qt.quarter_to_date_bookings_usd),
-                        4
-                    )
-        end as decimal(18, 4)
-    ) as pipeline_coverage,
+    case
+        when qt.quarter_quota_usd > qt.quarter_to_date_bookings_usd
+            then {{ ratio_exact('coalesce(qp.quarter_pipeline_usd, 0)',
+                                'qt.quarter_quota_usd - qt.quarter_to_date_bookings_usd', 4) }}
+    end as pipeline_coverage,
     f.forecast_usd
 from grid as g
 left join commissions as c on c.rep_id = g.rep_id and c.month_start = g.month_start
