@@ -271,13 +271,11 @@ select
     rt.territory,
     'model' as method,  -- noqa: RF04
     'pipeline_conversion' as model_name,
-    cast(round(i.point_usd, 2) as decimal(18, 2)) as forecast_usd,
-    cast(round(case when i.ratio_low < 1 then i.point_usd * i.ratio_low else i.point_usd end, 2) as decimal(18, 2))
-        as lower_usd,
-    cast(round(case when i.ratio_high > 1 then i.point_usd * i.ratio_high else i.point_usd end, 2) as decimal(18, 2))
-        as upper_usd,
-    cast(round(i.pipeline_usd, 2) as decimal(18, 2)) as pipeline_part_usd,
-    cast(round(i.run_rate_usd, 2) as decimal(18, 2)) as run_rate_part_usd
+    {{ round_money('i.point_usd') }} as forecast_usd,
+    {{ round_money('case when i.ratio_low < 1 then i.point_usd * i.ratio_low else i.point_usd end') }} as lower_usd,
+    {{ round_money('case when i.ratio_high > 1 then i.point_usd * i.ratio_high else i.point_usd end') }} as upper_usd,
+    {{ round_money('i.pipeline_usd') }} as pipeline_part_usd,
+    {{ round_money('i.run_rate_usd') }} as run_rate_part_usd
 from intervals as i
 left join {{ ref('int_rep_territories_monthly') }} as rt
     on rt.rep_id = i.rep_id and rt.month_start = i.forecast_month
