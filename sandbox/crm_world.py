@@ -750,7 +750,7 @@ def _expectations(
     created = stages[0][1]
     closes = [t for s, t in stages if s in CLOSED_STAGES]
     true_close = closes[-1] if stages[-1][0] in CLOSED_STAGES else created + timedelta(days=rng.uniform(60, 240))
-    confidence = rng.gauss(0.12 if will_win else -0.05, 0.15)
+    confidence = rng.gauss(0.30 if will_win else -0.10, 0.15)
 
     def guess(now: datetime, idx: int, minimum_days: int) -> datetime:
         remaining = max((true_close - now).total_seconds(), 0.0)
