@@ -3,18 +3,25 @@
     Uses only what was known at F:
     - the pipeline as it was at F (int_deal_pipeline_snapshots): each open deal's USD amount × a conversion
       rate: the share of snapshot amount that was won (booked USD) within the target month, learned per
-      forecast category × expected-close offset (overdue, this month, +1, +2, later) × horizon from the
-      snapshots of the previous rate_window months whose target month had ended before F;
+      forecast category × stale (no stage change for stale_after_days) × expected-close offset (overdue, this
+      month, +1, +2, later) × horizon from the snapshots of the previous rate_window months whose target month
+      had ended before F;
     - plus a run-rate for bookings from deals not in the snapshot (created later, or reopened): the mean of
       those bookings over the previous run_rate_window months whose target month had ended before F;
-    - an 80% interval: the point × the 10th and 90th percentiles of actual ÷ forecast of this method's own
-      earlier forecasts (same horizon and level, target month ended before F, last error_window months),
-      widened to contain the point; a fixed ×0.5..×1.5 while fewer than min_errors are known.
+    - an 80% interval: point ± z_80 × scale × sd, where sd² = Σ over the open deals of amount² × r × (1 − r)
+      (each deal is won in the target month or not, r its conversion rate) + the run-rate's month-to-month
+      variance, and scale = the RMS of this method's own earlier errors in units of their sd (same horizon and
+      level, target month ended before F, made in the last error_window months; default_scale while fewer than
+      min_errors are known): the binomial spread, calibrated by how far the method actually missed. Lower
+      bound floored at 0.
     The target is B2B bookings (closed-won amount on the UTC close date at that date's rate, owner at close),
     computed here from int_deals_attributed (= finance.monthly_revenue.net_revenue_usd for channel b2b). -#}
-{%- set rate_window = 12 -%}
-{%- set run_rate_window = 6 -%}
+{%- set rate_window = 24 -%}
+{%- set run_rate_window = 12 -%}
+{%- set stale_after_days = 14 -%}
 {%- set error_window = 24 -%}
+{%- set z_80 = 1.2816 -%}  {#- the standard normal's 90th percentile: a central 80% interval #}
+{%- set default_scale = 1.5 -%}
 {%- set min_learning_months = 3 -%}
 {%- set min_errors = 6 -%}
 
@@ -52,7 +59,7 @@ won as (
 ),
 
 snapshots as (
-    select snapshot_month, deal_id, rep_id, forecast_category, expected_close_month, amount_usd
+    select snapshot_month, deal_id, rep_id, forecast_category, expected_close_month, amount_usd, days_in_stage
     from {{ ref('int_deal_pipeline_snapshots') }}
 ),
 
@@ -64,6 +71,7 @@ snapshot_outcomes as (
         s.rep_id,
         g.horizon,
         coalesce(s.forecast_category, 'unknown') as forecast_category,
+        coalesce(s.days_in_stage, 0) >= {{ stale_after_days }} as is_stale,
         case
             when s.expected_close_month is null or s.expected_close_month < s.snapshot_month then -1
             when {{ dbt.datediff('s.snapshot_month', 's.expected_close_month', 'month') }} >= 3 then 3
@@ -92,6 +100,7 @@ rates as (
         g.forecast_month,
         g.horizon,
         o.forecast_category,
+        o.is_stale,
         o.expected_offset,
         case
             when sum(o.amount_usd) > 0
@@ -103,7 +112,7 @@ rates as (
     inner join snapshot_outcomes as o
         on o.horizon = g.horizon
         and o.snapshot_month between g.first_rate_month and g.last_learning_month
-    group by g.forecast_month, g.horizon, o.forecast_category, o.expected_offset
+    group by g.forecast_month, g.horizon, o.forecast_category, o.is_stale, o.expected_offset
 ),
 
 pipeline_part as (
@@ -111,18 +120,25 @@ pipeline_part as (
         o.snapshot_month as forecast_month,
         o.horizon,
         o.rep_id,
-        sum(cast(o.amount_usd as {{ dbt.type_float() }}) * coalesce(r.conversion_rate, 0)) as pipeline_usd
+        sum(cast(o.amount_usd as {{ dbt.type_float() }}) * coalesce(r.conversion_rate, 0)) as pipeline_usd,
+        -- each open deal is won in the target month or not: the variance of a Bernoulli payoff
+        sum(
+            cast(o.amount_usd as {{ dbt.type_float() }}) * cast(o.amount_usd as {{ dbt.type_float() }})
+            * least(greatest(coalesce(r.conversion_rate, 0), 0), 1)
+            * (1 - least(greatest(coalesce(r.conversion_rate, 0), 0), 1))
+        ) as pipeline_variance
     from snapshot_outcomes as o
     left join rates as r
         on r.forecast_month = o.snapshot_month
         and r.horizon = o.horizon
         and r.forecast_category = o.forecast_category
+        and r.is_stale = o.is_stale
         and r.expected_offset = o.expected_offset
     group by o.snapshot_month, o.horizon, o.rep_id
 ),
 
 -- bookings of a (snapshot month, horizon)'s target month from deals that were not in that snapshot
-new_deal_bookings as (
+new_deal_bookings_by_rep as (
     select
         g.forecast_month as snapshot_month,
         g.horizon,
@@ -135,6 +151,15 @@ new_deal_bookings as (
     group by g.forecast_month, g.horizon, w.rep_id
 ),
 
+-- per rep, and for the channel (level_key '*'): its own monthly series (the channel's variance is not the reps' sum)
+new_deal_bookings as (
+    select snapshot_month, horizon, rep_id as level_key, new_usd from new_deal_bookings_by_rep
+    union all
+    select snapshot_month, horizon, '*' as level_key, sum(new_usd) as new_usd
+    from new_deal_bookings_by_rep
+    group by snapshot_month, horizon
+),
+
 run_rate_months as (
     select g.forecast_month, g.horizon, count(*) as n_months
     from grid as g
@@ -142,24 +167,47 @@ run_rate_months as (
     group by g.forecast_month, g.horizon
 ),
 
-run_rate as (
+run_rate_sums as (
     select
         g.forecast_month,
         g.horizon,
-        n.rep_id,
-        cast(sum(n.new_usd) as {{ dbt.type_float() }}) / max(rm.n_months) as run_rate_usd
+        n.level_key,
+        max(rm.n_months) as n_months,
+        sum(cast(n.new_usd as {{ dbt.type_float() }})) as sum_usd,
+        sum(cast(n.new_usd as {{ dbt.type_float() }}) * cast(n.new_usd as {{ dbt.type_float() }})) as sum_sq_usd
     from grid as g
     inner join run_rate_months as rm on rm.forecast_month = g.forecast_month and rm.horizon = g.horizon
     inner join new_deal_bookings as n
         on n.horizon = g.horizon
         and n.snapshot_month between g.first_run_rate_month and g.last_learning_month
-    group by g.forecast_month, g.horizon, n.rep_id
+    group by g.forecast_month, g.horizon, n.level_key
+),
+
+-- the mean over the window's months (months without such bookings count as 0) and its month-to-month variance
+run_rate as (
+    select
+        forecast_month,
+        horizon,
+        level_key,
+        sum_usd / n_months as run_rate_usd,
+        case
+            when n_months > 1 then greatest((sum_sq_usd - sum_usd * sum_usd / n_months) / (n_months - 1), 0)
+            else 0
+        end as run_rate_variance
+    from run_rate_sums
 ),
 
 rep_keys as (
     select forecast_month, horizon, rep_id from pipeline_part
     union
-    select forecast_month, horizon, rep_id from run_rate
+    select forecast_month, horizon, level_key as rep_id from run_rate
+    where level_key <> '*'
+),
+
+learnable as (
+    select forecast_month, horizon
+    from learning_months
+    where rate_months >= {{ min_learning_months }}
 ),
 
 rep_points as (
@@ -167,46 +215,49 @@ rep_points as (
         k.forecast_month,
         k.horizon,
         k.rep_id,
+        k.rep_id as level_key,
+        'rep' as forecast_level,
         coalesce(p.pipeline_usd, 0) as pipeline_usd,
-        coalesce(r.run_rate_usd, 0) as run_rate_usd
+        coalesce(r.run_rate_usd, 0) as run_rate_usd,
+        coalesce(p.pipeline_variance, 0) + coalesce(r.run_rate_variance, 0) as variance
     from rep_keys as k
-    inner join learning_months as l
-        on l.forecast_month = k.forecast_month and l.horizon = k.horizon and l.rate_months >= {{ min_learning_months }}
+    inner join learnable as l on l.forecast_month = k.forecast_month and l.horizon = k.horizon
     left join pipeline_part as p
         on p.forecast_month = k.forecast_month and p.horizon = k.horizon and p.rep_id = k.rep_id
     left join run_rate as r
-        on r.forecast_month = k.forecast_month and r.horizon = k.horizon and r.rep_id = k.rep_id
+        on r.forecast_month = k.forecast_month and r.horizon = k.horizon and r.level_key = k.rep_id
+),
+
+channel_points as (
+    select
+        rp.forecast_month,
+        rp.horizon,
+        cast(null as {{ dbt.type_string() }}) as rep_id,
+        '*' as level_key,
+        'channel' as forecast_level,
+        sum(rp.pipeline_usd) as pipeline_usd,
+        sum(rp.run_rate_usd) as run_rate_usd,
+        sum(coalesce(pp.pipeline_variance, 0)) + max(coalesce(r.run_rate_variance, 0)) as variance
+    from rep_points as rp
+    left join pipeline_part as pp
+        on pp.forecast_month = rp.forecast_month and pp.horizon = rp.horizon and pp.rep_id = rp.rep_id
+    left join run_rate as r
+        on r.forecast_month = rp.forecast_month and r.horizon = rp.horizon and r.level_key = '*'
+    group by rp.forecast_month, rp.horizon
 ),
 
 points as (
-    select
-        forecast_month,
-        horizon,
-        rep_id,
-        'rep' as forecast_level,
-        pipeline_usd,
-        run_rate_usd
-    from rep_points
+    select * from rep_points
     union all
-    select
-        forecast_month,
-        horizon,
-        cast(null as {{ dbt.type_string() }}) as rep_id,
-        'channel' as forecast_level,
-        sum(pipeline_usd) as pipeline_usd,
-        sum(run_rate_usd) as run_rate_usd
-    from rep_points
-    group by forecast_month, horizon
+    select * from channel_points
 ),
 
 actuals_by_rep as (
-    select close_month, rep_id, sum(amount_usd) as actual_usd
+    select close_month, rep_id as level_key, sum(amount_usd) as actual_usd
     from won
     group by close_month, rep_id
-),
-
-actuals_channel as (
-    select close_month, sum(amount_usd) as actual_usd
+    union all
+    select close_month, '*' as level_key, sum(amount_usd) as actual_usd
     from won
     group by close_month
 ),
@@ -215,35 +266,32 @@ with_target as (
     select
         p.*,
         g.target_month,
-        p.pipeline_usd + p.run_rate_usd as point_usd
+        p.pipeline_usd + p.run_rate_usd as point_usd,
+        sqrt(p.variance) as sd_usd
     from points as p
     inner join grid as g on g.forecast_month = p.forecast_month and g.horizon = p.horizon
 ),
 
+-- the method's earlier errors in units of its own standard deviation
 past_errors as (
     select
         t.forecast_month,
         t.target_month,
         t.horizon,
         t.forecast_level,
-        cast(
-            coalesce(case when t.rep_id is null then ac.actual_usd else ar.actual_usd end, 0)
-            as {{ dbt.type_float() }}
-        ) / t.point_usd as actual_ratio
+        (cast(coalesce(a.actual_usd, 0) as {{ dbt.type_float() }}) - t.point_usd) / t.sd_usd as z_error
     from with_target as t
-    left join actuals_by_rep as ar on ar.close_month = t.target_month and ar.rep_id = t.rep_id
-    left join actuals_channel as ac on ac.close_month = t.target_month
-    where t.point_usd > 0
+    left join actuals_by_rep as a on a.close_month = t.target_month and a.level_key = t.level_key
+    where t.sd_usd > 0
 ),
 
-error_quantiles as (
+calibration as (
     select
         g.forecast_month,
         g.horizon,
         e.forecast_level,
         count(*) as n_errors,
-        percentile_cont(0.1) within group (order by e.actual_ratio) as ratio_p10,
-        percentile_cont(0.9) within group (order by e.actual_ratio) as ratio_p90
+        sqrt(avg(e.z_error * e.z_error)) as scale
     from grid as g
     inner join past_errors as e
         on e.horizon = g.horizon
@@ -255,11 +303,11 @@ error_quantiles as (
 intervals as (
     select
         t.*,
-        case when q.n_errors >= {{ min_errors }} then q.ratio_p10 else 0.5 end as ratio_low,
-        case when q.n_errors >= {{ min_errors }} then q.ratio_p90 else 1.5 end as ratio_high
+        {{ z_80 }} * t.sd_usd
+        * case when c.n_errors >= {{ min_errors }} then c.scale else {{ default_scale }} end as half_width_usd
     from with_target as t
-    left join error_quantiles as q
-        on q.forecast_month = t.forecast_month and q.horizon = t.horizon and q.forecast_level = t.forecast_level
+    left join calibration as c
+        on c.forecast_month = t.forecast_month and c.horizon = t.horizon and c.forecast_level = t.forecast_level
 )
 
 select
@@ -272,8 +320,8 @@ select
     'model' as method,  -- noqa: RF04
     'pipeline_conversion' as model_name,
     {{ round_money('i.point_usd') }} as forecast_usd,
-    {{ round_money('case when i.ratio_low < 1 then i.point_usd * i.ratio_low else i.point_usd end') }} as lower_usd,
-    {{ round_money('case when i.ratio_high > 1 then i.point_usd * i.ratio_high else i.point_usd end') }} as upper_usd,
+    {{ round_money('greatest(i.point_usd - i.half_width_usd, 0)') }} as lower_usd,
+    {{ round_money('i.point_usd + i.half_width_usd') }} as upper_usd,
     {{ round_money('i.pipeline_usd') }} as pipeline_part_usd,
     {{ round_money('i.run_rate_usd') }} as run_rate_part_usd
 from intervals as i

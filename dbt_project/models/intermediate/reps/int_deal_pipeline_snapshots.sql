@@ -30,6 +30,11 @@ stage_ranked as (
                             'deal_id', 'deal_stage', 'entered_at', 'snapshot_at') }}
 ),
 
+stage_entered_ranked as (
+    {{ history_ranked_as_of('deal_months', ['deal_id', 'snapshot_month'], ref('stg_crm__deal_stage_history'),
+                            'deal_id', 'entered_at', 'entered_at', 'snapshot_at') }}
+),
+
 owner_ranked as (
     {{ history_ranked_as_of('deal_months', ['deal_id', 'snapshot_month'], ref('stg_crm__deal_owner_history'),
                             'deal_id', 'owner_id', 'assigned_at', 'snapshot_at') }}
@@ -57,6 +62,8 @@ as_of_then as (
         dm.deal_id,
         dm.currency,
         coalesce(s.deal_stage, dm.deal_stage) as deal_stage,
+        coalesce(se.entered_at, dm.created_at) as stage_entered_at,
+        dm.snapshot_at,
         coalesce(o.owner_id, dm.owner_id) as rep_id,
         coalesce(a.amount, dm.amount) as amount,
         c.closes_at as expected_close_at,
@@ -64,6 +71,8 @@ as_of_then as (
     from deal_months as dm
     left join stage_ranked as s
         on s.deal_id = dm.deal_id and s.snapshot_month = dm.snapshot_month and s.recency = 1
+    left join stage_entered_ranked as se
+        on se.deal_id = dm.deal_id and se.snapshot_month = dm.snapshot_month and se.recency = 1
     left join owner_ranked as o
         on o.deal_id = dm.deal_id and o.snapshot_month = dm.snapshot_month and o.recency = 1
     left join amount_ranked as a
@@ -88,6 +97,8 @@ select
     rt.territory,
     o.deal_stage,
     o.win_probability as stage_probability,
+    o.stage_entered_at,
+    cast({{ dbt.datediff('o.stage_entered_at', 'o.snapshot_at', 'day') }} as integer) as days_in_stage,
     o.forecast_category,
     o.expected_close_at,
     cast({{ dbt.date_trunc('month', 'o.expected_close_at') }} as date) as expected_close_month,
