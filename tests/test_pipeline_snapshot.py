@@ -92,3 +92,24 @@ def test_weighted_amount_is_the_stage_probability_times_the_amount(warehouse: Pa
     assert rows and {r[0] for r in rows} >= {"appointmentscheduled", "contractsent"}
     for _, amount, weighted, probability in rows:
         assert abs(weighted - amount * probability) <= Decimal("0.01")
+
+
+def test_b2b_forecasts_are_non_negative_inside_their_intervals_and_reps_add_up_to_the_channel(warehouse: Path) -> None:
+    rows = query(
+        warehouse,
+        "select forecast_month, horizon, target_month, rep_id, forecast_usd, lower_usd, upper_usd, pipeline_part_usd, "
+        "run_rate_part_usd from intermediate.int_b2b_forecasts",
+    )
+    assert rows and {r[1] for r in rows} == {1, 2, 3}
+    channel: dict[tuple[date, int], Decimal] = {}
+    reps: dict[tuple[date, int], Decimal] = defaultdict(Decimal)
+    for month, horizon, target, rep, point, lower, upper, pipeline_part, run_rate_part in rows:
+        assert target.month == (month.month + horizon - 2) % 12 + 1
+        assert 0 <= lower <= point <= upper and (lower < upper or point == 0)
+        assert abs(point - pipeline_part - run_rate_part) <= Decimal("0.01")
+        if rep is None:
+            channel[(month, horizon)] = point
+        else:
+            reps[(month, horizon)] += point
+    assert channel.keys() == reps.keys()
+    assert all(abs(channel[k] - reps[k]) <= Decimal("0.01") * 30 for k in channel)
