@@ -101,11 +101,12 @@ def test_b2b_forecasts_are_non_negative_inside_their_intervals_and_reps_add_up_t
         "run_rate_part_usd from intermediate.int_b2b_forecasts",
     )
     assert rows and {r[1] for r in rows} == {1, 2, 3}
+    assert sum(r[5] < r[4] < r[6] for r in rows) > len(rows) // 2  # real intervals, not points
     channel: dict[tuple[date, int], Decimal] = {}
     reps: dict[tuple[date, int], Decimal] = defaultdict(Decimal)
     for month, horizon, target, rep, point, lower, upper, pipeline_part, run_rate_part in rows:
         assert target.month == (month.month + horizon - 2) % 12 + 1
-        assert 0 <= lower <= point <= upper and (lower < upper or point == 0)
+        assert 0 <= lower <= point <= upper
         assert abs(point - pipeline_part - run_rate_part) <= Decimal("0.01")
         if rep is None:
             channel[(month, horizon)] = point
