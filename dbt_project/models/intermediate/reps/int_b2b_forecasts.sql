@@ -7,7 +7,8 @@
       month, +1, +2, later) × horizon from the snapshots of the previous rate_window months whose target month
       had ended before F;
     - plus a run-rate for bookings from deals not in the snapshot (created later, or reopened): the mean of
-      those bookings over the previous run_rate_window months whose target month had ended before F;
+      those bookings over the previous run_rate_window months whose target month had ended before F, blended
+      half and half with the same figure a year earlier once a full window is known (B2B demand is seasonal);
     - an 80% interval: point ± z_80 × scale × sd, where sd² = Σ over the open deals of amount² × r × (1 − r)
       (each deal is won in the target month or not, r its conversion rate) + the run-rate's month-to-month
       variance, and scale = the RMS of this method's own earlier errors in units of their sd (same horizon and
@@ -183,18 +184,38 @@ run_rate_sums as (
     group by g.forecast_month, g.horizon, n.level_key
 ),
 
+-- the same (snapshot month, horizon) a year earlier
+last_year as (
+    select
+        g.forecast_month,
+        g.horizon,
+        n.level_key,
+        cast(n.new_usd as {{ dbt.type_float() }}) as last_year_usd
+    from grid as g
+    inner join new_deal_bookings as n
+        on n.horizon = g.horizon
+        and n.snapshot_month = cast({{ dbt.dateadd('month', -12, 'g.forecast_month') }} as date)
+),
+
 -- the mean over the window's months (months without such bookings count as 0) and its month-to-month variance
 run_rate as (
     select
-        forecast_month,
-        horizon,
-        level_key,
-        sum_usd / n_months as run_rate_usd,
+        rs.forecast_month,
+        rs.horizon,
+        rs.level_key,
+        -- with a full year of history, half of it is the same month a year earlier (B2B demand is seasonal)
         case
-            when n_months > 1 then greatest((sum_sq_usd - sum_usd * sum_usd / n_months) / (n_months - 1), 0)
+            when rs.n_months >= {{ run_rate_window }} then 0.5 * rs.sum_usd / rs.n_months + 0.5 * coalesce(ly.last_year_usd, 0)
+            else rs.sum_usd / rs.n_months
+        end as run_rate_usd,
+        case
+            when rs.n_months > 1
+                then greatest((rs.sum_sq_usd - rs.sum_usd * rs.sum_usd / rs.n_months) / (rs.n_months - 1), 0)
             else 0
         end as run_rate_variance
-    from run_rate_sums
+    from run_rate_sums as rs
+    left join last_year as ly
+        on ly.forecast_month = rs.forecast_month and ly.horizon = rs.horizon and ly.level_key = rs.level_key
 ),
 
 rep_keys as (
