@@ -205,7 +205,8 @@ run_rate as (
         rs.level_key,
         -- with a full year of history, half of it is the same month a year earlier (B2B demand is seasonal)
         case
-            when rs.n_months >= {{ run_rate_window }} then 0.5 * rs.sum_usd / rs.n_months + 0.5 * coalesce(ly.last_year_usd, 0)
+            when rs.n_months >= {{ run_rate_window }}
+                then 0.5 * rs.sum_usd / rs.n_months + 0.5 * coalesce(ly.last_year_usd, 0)
             else rs.sum_usd / rs.n_months
         end as run_rate_usd,
         case
