@@ -18,6 +18,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sandbox.demand import daily_orders
 from sandbox.sim import (
     _FIRST,
     _LAST,
@@ -47,6 +48,15 @@ DEAL_STAGES = (
 )
 OPEN_STAGES = tuple(s[0] for s in DEAL_STAGES[:5])
 CLOSED_STAGES = ("closedwon", "closedlost")
+STAGE_PROBABILITY = {s: p for s, _, p in DEAL_STAGES}
+# HubSpot's forecast categories (internal values of the deal property hs_forecast_category): a rep's call on
+# an open deal, CLOSED once won, OMIT (not forecasted) once lost.
+FORECAST_CATEGORIES = ("PIPELINE", "BEST_CASE", "COMMIT", "CLOSED", "OMIT")
+OPEN_FORECAST_CATEGORIES = FORECAST_CATEGORIES[:3]
+# The rep's expected close date (closedate of an open deal): how many times at most a rep pushes it out
+# when it passes (after that the date goes stale, as in real CRMs), and for how long a rep keeps at it.
+MAX_SLIPS = 7
+SLIP_HORIZON = timedelta(days=540)
 
 # Volumes at scale 1 over the default history (docs/architecture.md: The simulated company: ~3k companies, ~6k contacts, ~5k deals).
 COMPANIES_PER_DAY = 2.9
@@ -137,6 +147,18 @@ class Assignment(NamedTuple):
     effective_from: datetime
     territory: str
     manager_id: str | None
+
+
+class OpenDeal(NamedTuple):
+    """An open deal as the pipeline showed it at one instant (Deal.open_at): its values then."""
+
+    deal_id: str
+    owner_id: str
+    stage: str
+    amount: Decimal  # in ``currency``
+    currency: str
+    closedate: datetime | None  # the expected close date then
+    forecast_category: str | None
 
 
 def _at_or_before(history: list | tuple, when: datetime, key: int) -> int:
@@ -267,6 +289,10 @@ class Deal:
     archived_at: datetime | None = None  # when the deal was deleted (archived), if before now
     creator_user_id: int | None = None
     pipeline: str = "default"
+    # closedate over time, oldest first: the rep's expected close date while open (set at creation, moved
+    # by slips and re-estimates), the close time once closed
+    closedate_history: list[tuple[datetime | None, datetime]] = field(default_factory=list)  # (value, since)
+    forecast_history: list[tuple[str, datetime]] = field(default_factory=list)  # (hs_forecast_category, since)
 
     @property
     def stage(self) -> str:
@@ -282,12 +308,25 @@ class Deal:
         return self.archived_at is not None
 
     @property
+    def closedate(self) -> datetime | None:
+        """The closedate property now: the close time of a closed deal, else the rep's expected close date."""
+        if not self.closedate_history:
+            return self.closed_at
+        return self.closedate_history[-1][0]
+
+    @property
+    def forecast_category(self) -> str | None:
+        return self.forecast_history[-1][0] if self.forecast_history else None
+
+    @property
     def updated_at(self) -> datetime:
-        """hs_lastmodifieddate: the latest revealed change (stage, amount, owner, archival)."""
+        """hs_lastmodifieddate: the latest revealed change (stage, amount, owner, close date, category, archival)."""
         latest = max(
             self.stage_history[-1][1],
             self.owner_history[-1][1] if self.owner_history else self.created_at,
             self.amount_history[-1][1] if self.amount_history else self.created_at,
+            self.closedate_history[-1][1] if self.closedate_history else self.created_at,
+            self.forecast_history[-1][1] if self.forecast_history else self.created_at,
         )
         return max(latest, self.archived_at) if self.archived_at else latest
 
@@ -311,6 +350,29 @@ class Deal:
     def stage_at(self, when: datetime) -> str:
         return self.stage_history[_at_or_before(self.stage_history, when, 1)][0]
 
+    def open_at(self, when: datetime) -> OpenDeal | None:
+        """The deal as the pipeline showed it at the instant ``when`` (changes strictly before it), if it was
+        open then: created before it, not archived before it, in an open stage. None otherwise."""
+        if self.created_at >= when or (self.archived_at is not None and self.archived_at < when):
+            return None
+
+        def before(history: list[tuple[Any, datetime]]) -> Any:
+            i = bisect.bisect_left([t for _, t in history], when)
+            return history[i - 1][0] if i else None
+
+        stage = before(self.stage_history)
+        if stage not in OPEN_STAGES:
+            return None
+        return OpenDeal(
+            self.deal_id,
+            before(self.owner_history) or self.owner_id,
+            stage,
+            before(self.amount_history) if self.amount_history else self.amount,
+            self.currency,
+            before(self.closedate_history),
+            before(self.forecast_history),
+        )
+
     @cached_property
     def changes(self) -> list[Change]:
         """The deal's property history as HubSpot tracks it, oldest first."""
@@ -330,14 +392,13 @@ class Deal:
             out.append(Change(at, "hubspot_owner_id", owner, creator if i == 0 else None))
         for amount, at in self.amount_history:
             out.append(Change(at, "amount", amount, by(at)))
-        previous: str | None = None
         for stage, at in self.stage_history:
             out.append(Change(at, "dealstage", stage, by(at)))
-            if stage in CLOSED_STAGES:
-                out.append(Change(at, "closedate", at, by(at)))
-            elif previous in CLOSED_STAGES:
-                out.append(Change(at, "closedate", None, by(at)))  # reopened: the close date is cleared
-            previous = stage
+            out.append(Change(at, "hs_deal_stage_probability", STAGE_PROBABILITY[stage], None))  # calculated
+        for value, at in self.closedate_history:
+            out.append(Change(at, "closedate", value, by(at)))
+        for category, at in self.forecast_history:
+            out.append(Change(at, "hs_forecast_category", category, by(at)))
         out.sort(key=lambda c: c.at)  # stable: creation values first
         return out
 
@@ -667,6 +728,79 @@ def _contacts(
     return chronicle, changes, by_company
 
 
+def _midnight(at: datetime) -> datetime:
+    """A date as HubSpot's date pickers store it: 00:00 UTC of the day."""
+    return datetime(at.year, at.month, at.day, tzinfo=at.tzinfo)
+
+
+def _expectations(
+    rng: Any, stages: list[tuple[str, datetime]], will_win: bool
+) -> tuple[list[tuple[datetime | None, datetime]], list[tuple[str, datetime]]]:
+    """The rep's expected close date and forecast category over the deal's whole (unrevealed) life.
+
+    The rep guesses the close date at creation, optimistically (a log-normal share of the real time to close,
+    median ~0.75), re-estimates now and then when the deal advances (the guess tightens as the deal nears its
+    close: within three weeks of it the rep knows the week), and pushes the date out when it passes with the
+    deal still open (a slip; up to MAX_SLIPS times within SLIP_HORIZON, after which the date goes stale).
+    A stalled deal (never closed) is guessed against a notional close some months out. On closing, closedate
+    is the close time; a reopened deal gets a new guess. The forecast category follows the stage, a per-deal
+    confidence that is a little higher for deals that will be won, noise, and drops with each slip; CLOSED
+    once won, OMIT once lost. Every draw comes from ``rng``, the deal's own stream.
+    """
+    created = stages[0][1]
+    closes = [t for s, t in stages if s in CLOSED_STAGES]
+    true_close = closes[-1] if stages[-1][0] in CLOSED_STAGES else created + timedelta(days=rng.uniform(60, 240))
+    confidence = rng.gauss(0.30 if will_win else -0.10, 0.15)
+
+    def guess(now: datetime, idx: int, minimum_days: int) -> datetime:
+        remaining = max((true_close - now).total_seconds(), 0.0)
+        if remaining < 21 * 86_400:  # the close is near: the rep knows it roughly
+            est = true_close + timedelta(days=rng.uniform(-3, 7))
+        else:
+            share = rng.lognormvariate(-0.3 + 0.05 * idx, max(0.5 - 0.08 * idx, 0.12))
+            est = now + timedelta(seconds=remaining * share + rng.uniform(-5, 10) * 86_400)
+        return _midnight(max(est, now + timedelta(days=minimum_days)))
+
+    def category(idx: int, slips: int) -> str:
+        score = 0.2 * idx + confidence + rng.gauss(0, 0.1) - 0.06 * slips
+        return "PIPELINE" if score < 0.3 else "BEST_CASE" if score < 0.6 else "COMMIT"
+
+    closedates: list[tuple[datetime | None, datetime]] = [(guess(created, 0, rng.randint(7, 21)), created)]
+    categories: list[tuple[str, datetime]] = [(category(0, 0), created)]
+
+    def set_category(value: str, at: datetime) -> None:
+        if value != categories[-1][0]:
+            categories.append((value, at))
+
+    slips, idx, i, clock = 0, 0, 0, created  # clock: the time of the latest event
+    while True:
+        expected = closedates[-1][0]
+        next_at = stages[i + 1][1] if i + 1 < len(stages) else None
+        is_open = stages[i][0] in OPEN_STAGES
+        if is_open and expected is not None and slips < MAX_SLIPS:
+            # the rep notices the passed date within a week and pushes it out
+            noticed = max(expected, clock) + timedelta(seconds=rng.randrange(1, 7 * 86_400))
+            if (next_at is None or noticed < next_at) and noticed < created + SLIP_HORIZON:
+                slips, clock = slips + 1, noticed
+                closedates.append((guess(noticed, idx, rng.randint(7, 45)), noticed))
+                set_category(category(idx, slips), noticed)
+                continue
+        if next_at is None:
+            break
+        i += 1
+        stage, at = stages[i]
+        clock = at
+        if stage in CLOSED_STAGES:
+            closedates.append((at, at))
+            set_category("CLOSED" if stage == "closedwon" else "OMIT", at)
+            continue
+        idx = OPEN_STAGES.index(stage)
+        if stages[i - 1][0] in CLOSED_STAGES or rng.random() < 0.45:  # reopened, or a re-estimate as it advances
+            closedates.append((guess(at, idx, 7), at))
+        set_category(category(idx, slips), at)
+    return closedates, categories
+
+
 def _deals(
     config: WorldConfig,
     full: dict[str, list[Assignment]],
@@ -680,7 +814,7 @@ def _deals(
     first_won: dict[str, datetime] = {}
     for day_index, day in days(config):
         rng = rng_for(seed, "deals", day)
-        for k in range(daily_count(rng, DEALS_PER_DAY * config.scale)):
+        for k in range(daily_orders(seed, "b2b", day, DEALS_PER_DAY * config.scale, rng)):
             created = at_utc(day, rng.randrange(8 * 3600, 20 * 3600))
             company_pick, owner_roll, owner_pick = rng.random(), rng.random(), rng.random()
             contact_picks = (rng.random(), rng.random(), rng.random())
@@ -724,6 +858,10 @@ def _deals(
                     stages.append(("closedwon", at))
                     break
                 stages.append((OPEN_STAGES[idx], at))
+            deal_id = str(20_000_000_000 + day_index * 1_000 + k)
+            closedates, categories = _expectations(
+                rng_for(seed, "deal-forecast", deal_id), stages, stages[-1][0] == "closedwon"
+            )
             final_close = stages[-1][1] if stages[-1][0] in CLOSED_STAGES else None
             horizon = final_close or created + timedelta(days=120)
             span = (horizon - created).total_seconds()
@@ -749,6 +887,8 @@ def _deals(
                 stages = [s for s in stages if s[1] < archived_full]
                 amounts = [a for a in amounts if a[1] < archived_full]
                 owners = [o for o in owners if o[1] < archived_full]
+                closedates = [c for c in closedates if c[1] < archived_full]
+                categories = [c for c in categories if c[1] < archived_full]
             won = [t for s, t in stages if s == "closedwon"]
             if won and (company.company_id not in first_won or won[0] < first_won[company.company_id]):
                 first_won[company.company_id] = won[0]
@@ -758,7 +898,7 @@ def _deals(
             visible_amounts = [a for a in amounts if a[1] < now]
             deals.append(
                 Deal(
-                    deal_id=str(20_000_000_000 + day_index * 1_000 + k),
+                    deal_id=deal_id,
                     name=name,
                     created_at=created,
                     owner_id=visible_owners[-1][0],
@@ -771,6 +911,8 @@ def _deals(
                     contact_ids=contact_ids,
                     archived_at=archived_full if archived_full is not None and archived_full < now else None,
                     creator_user_id=creator,
+                    closedate_history=[c for c in closedates if c[1] < now],
+                    forecast_history=[c for c in categories if c[1] < now],
                 )
             )
     return deals, first_won

@@ -137,6 +137,20 @@ DEAL_PROPS = (
         tuple((s, label) for s, label, _ in DEAL_STAGES),
     ),
     Prop("hs_deal_stage_probability", "Deal probability", "number", "number", "dealinformation", calculated=True),
+    Prop(
+        "hs_forecast_category",
+        "Forecast category",
+        "enumeration",
+        "select",
+        "dealinformation",
+        (
+            ("OMIT", "Not forecasted"),
+            ("PIPELINE", "Pipeline"),
+            ("BEST_CASE", "Best case"),
+            ("COMMIT", "Commit"),
+            ("CLOSED", "Closed won"),
+        ),
+    ),
     _calculated_flag("hs_is_closed", "Is Deal Closed?"),
     _calculated_flag("hs_is_closed_lost", "Is closed lost"),
     _calculated_flag("hs_is_closed_won", "Is Closed Won"),
@@ -394,7 +408,7 @@ def _deal_rec(d: Deal) -> Rec:
             exited[stage] = d.stage_history[i + 1][1]
     props: dict[str, Any] = {
         "amount": d.amount,
-        "closedate": closed,
+        "closedate": d.closedate,  # the rep's expected close date while open, the close time once closed
         "createdate": d.created_at,
         "dealname": d.name,
         "dealstage": d.stage,
@@ -407,6 +421,7 @@ def _deal_rec(d: Deal) -> Rec:
         "hubspot_owner_id": d.owner_id,
         "hubspot_owner_assigneddate": d.owner_history[-1][1] if d.owner_history else d.created_at,
         "hs_deal_stage_probability": _STAGE_PROBABILITY[d.stage],
+        "hs_forecast_category": d.forecast_category,
         "pipeline": d.pipeline,
         "num_associated_contacts": len(d.contact_ids),
         "days_to_close": (closed - d.created_at).days if closed else None,

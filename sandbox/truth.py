@@ -21,6 +21,8 @@ metric definitions of docs/architecture.md: Metric definitions:
 
 - **B2B**: deals won (not archived), on the UTC close date, attributed to the owner at close; lost
   deals counted likewise.
+- **pipeline_monthly**: the open pipeline at each month start × expected-close month × currency
+  (``pipeline_truth``), rebuilt from the deals' own histories.
 - **faults**: under ``--faults heavy`` the sandbox serves some records bad (``faults.bad_records``);
   ingestion quarantines them, so the truth leaves them out (a bad Shopify order with its refunds, a
   bad Amazon order's gross/discounts — its financial events are good records and still count —, a bad
@@ -33,14 +35,15 @@ with ``to_usd`` at the rate of its UTC date, then summed.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox.crm_world import DEAL_STAGES
+from sandbox.crm_world import DEAL_STAGES, Deal
 from sandbox.faults import bad_records
 from sandbox.plan_world import MALFORMED, PLAN_SHEET, build_plan
-from sandbox.sim import to_usd
+from sandbox.sim import HISTORY_START, to_usd
 from sandbox.world import World
 
 ZERO = Decimal("0.00")
@@ -53,6 +56,48 @@ def _month(day: date) -> str:
 
 def _empty() -> dict[str, Any]:
     return {"orders": 0, **{m: ZERO for m in MEASURES}}
+
+
+def month_starts(first: date, last: date) -> list[date]:
+    """Every month start from ``first``'s month through ``last``'s."""
+    out, month = [], date(first.year, first.month, 1)
+    while month <= last:
+        out.append(month)
+        month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return out
+
+
+def pipeline_truth(world: World, deals: Iterable[Deal]) -> list[dict[str, Any]]:
+    """Open pipeline at each month start (00:00 UTC of the 1st) × expected-close month × currency: what
+    marts.pipeline_snapshot_monthly must reconcile to. A deal counts when it was open at the instant (created
+    before it, not archived before it, in an open stage: Deal.open_at, the values set strictly before it);
+    amount as of then, in the deal currency and in USD at the snapshot date's rate (per deal, then summed)."""
+    deals = list(deals)
+    rows: dict[tuple[str, str | None, str], dict[str, Any]] = defaultdict(
+        lambda: {"deals": 0, "amount": ZERO, "amount_usd": ZERO}
+    )
+    for month in month_starts(HISTORY_START, world.config.as_of):
+        at = datetime(month.year, month.month, 1, tzinfo=UTC)
+        for d in deals:
+            state = d.open_at(at)
+            if state is None:
+                continue
+            expected = _month(state.closedate.date()) if state.closedate else None
+            row = rows[(_month(month), expected, state.currency)]
+            row["deals"] += 1
+            row["amount"] += state.amount
+            row["amount_usd"] += to_usd(state.amount, world.usd_per_unit(state.currency, month))
+    return [
+        {
+            "snapshot_month": m,
+            "expected_close_month": e,
+            "currency": c,
+            "deals": r["deals"],
+            "amount": str(r["amount"]),
+            "amount_usd": str(r["amount_usd"]),
+        }
+        for (m, e, c), r in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2]))
+    ]
 
 
 def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
@@ -190,6 +235,7 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
         ],
         "daily": [{"date": d.isoformat(), "channel": c, **fmt(r, "_usd")} for (d, c), r in sorted(usd_daily.items())],
         "plan": plan_truth(world),
+        "pipeline_monthly": pipeline_truth(world, deals),
         "b2b_by_owner": [
             {"month": m, "owner_id": o, "won": r["won"], "lost": r["lost"], "bookings_usd": str(r["bookings_usd"])}
             for (m, o), r in sorted(b2b.items())

@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,34 @@ from sandbox.connect import sandbox_env
 from sandbox.hubspot_api import DEMO_ACCESS_TOKEN
 from sandbox.protocol import Request, iso_z
 from sandbox.server import SandboxApp, SandboxServer
-from sandbox.world import World, WorldConfig
+from sandbox.world import World, WorldConfig, build_world
 from tests.helpers import dbt_build, environment, staging_columns
 
 # A world where 20 more days change stages, owners and amounts of loaded deals, archive one and add
 # contacts (asserted from the world itself below, so a change of the simulation cannot make it vacuous).
 HUB_WORLD = WorldConfig(seed=3, scale=0.2, as_of=date(2026, 3, 31))
-ADVANCE_DAYS = 20
-NESTED = ("deals__stage_history", "deals__owner_history", "deals__companies", "deals__contacts")
+ADVANCE_DAYS = 20  # at least; longer when the world archives no loaded deal that soon (advance_days)
+
+
+def advance_days(config: WorldConfig, after_days: int = 1) -> int:
+    """ADVANCE_DAYS, or as many days as it takes (after the first ``after_days``) for the world to archive a
+    deal that exists by then: the precondition is taken from the world, not assumed of it."""
+    start = replace(config, as_of=config.as_of + timedelta(days=after_days))
+    existing = {d.deal_id for d in build_world(start).crm.deals if not d.is_archived}
+    later = build_world(replace(start, as_of=start.as_of + timedelta(days=365))).crm.deals
+    archivals = sorted(d.archived_at for d in later if d.deal_id in existing and d.archived_at is not None)
+    return max(ADVANCE_DAYS, (archivals[0].date() - start.as_of).days + 1) if archivals else ADVANCE_DAYS
+
+
+NESTED = (
+    "deals__stage_history",
+    "deals__owner_history",
+    "deals__amount_history",
+    "deals__closedate_history",
+    "deals__forecast_category_history",
+    "deals__companies",
+    "deals__contacts",
+)
 TABLES = (
     "deals",
     *NESTED,
@@ -85,6 +105,9 @@ def world_counts(world: World) -> dict[str, int]:
         "deals": len(crm.deals),  # archived ones included (flagged)
         "deals__stage_history": sum(len(d.stage_history) for d in crm.deals),
         "deals__owner_history": sum(len(d.owner_history) for d in crm.deals),
+        "deals__amount_history": sum(len(d.amount_history) for d in crm.deals),
+        "deals__closedate_history": sum(len(d.closedate_history) for d in crm.deals),
+        "deals__forecast_category_history": sum(len(d.forecast_history) for d in crm.deals),
         "deals__companies": sum(1 for d in live if d.company_id),  # an archived deal has no associations left
         "deals__contacts": sum(len(set(d.contact_ids)) for d in live),
         "contacts": len(crm.contacts),
@@ -127,6 +150,17 @@ def world_state(world: World) -> dict[str, Any]:
         "owner_history": sorted(
             (d.deal_id, i, o, ms(at)) for d in crm.deals for i, (o, at) in enumerate(d.owner_history)
         ),
+        "amount_history": sorted(
+            (d.deal_id, i, str(a), ms(at)) for d in crm.deals for i, (a, at) in enumerate(d.amount_history)
+        ),
+        "closedate_history": sorted(
+            (d.deal_id, i, ms(v) if v else "", ms(at))
+            for d in crm.deals
+            for i, (v, at) in enumerate(d.closedate_history)
+        ),
+        "forecast_category_history": sorted(
+            (d.deal_id, i, c, ms(at)) for d in crm.deals for i, (c, at) in enumerate(d.forecast_history)
+        ),
         "deal_companies": sorted((d.deal_id, d.company_id) for d in crm.active_deals if d.company_id),
         "deal_contacts": sorted((d.deal_id, c) for d in crm.active_deals for c in set(d.contact_ids)),
         "contacts": {c.contact_id: (c.email, c.company_id, c.lifecyclestage, ms(c.updated_at)) for c in crm.contacts},
@@ -159,6 +193,9 @@ def raw_state(path: Path) -> dict[str, Any]:
             },
             "stage_history": history("deals__stage_history"),
             "owner_history": history("deals__owner_history"),
+            "amount_history": history("deals__amount_history"),
+            "closedate_history": history("deals__closedate_history"),
+            "forecast_category_history": history("deals__forecast_category_history"),
             "deal_companies": sorted(
                 q(
                     "select d.id, a.id from raw_crm.deals__companies a "
@@ -262,8 +299,12 @@ def test_raw_layer_equals_the_world(loaded: tuple[Path, SandboxServer, RequestLo
     # the world is not trivial: archived deals, reopened deals, reassigned deals, quotas for every rep and month
     assert any(d.is_archived for d in crm.deals) and any(d.reopened for d in crm.deals)
     assert any(len(d.owner_history) > 1 for d in crm.deals)
-    months = (HUB_WORLD.as_of.year - 2025) * 12 + HUB_WORLD.as_of.month
-    assert world_counts(world)["goal_targets"] == len(crm.reps) * months
+    # a quota per rep for every month of the history (the world's own start, not a constant here)
+    months = {(g.month_start.year, g.month_start.month) for g in crm.goal_targets}
+    first, last = min(months), max(months)
+    assert last == (HUB_WORLD.as_of.year, HUB_WORLD.as_of.month)
+    assert len(months) == (last[0] - first[0]) * 12 + last[1] - first[1] + 1
+    assert world_counts(world)["goal_targets"] == len(crm.reps) * len(months)
     assert_equals_world(path, world)
     assert_no_duplicates(path)
     with duckdb.connect(str(path), read_only=True) as con:
@@ -349,6 +390,9 @@ def test_staging_models_build_and_pass_their_tests(
                 "stg_crm__deals",
                 "stg_crm__deal_stage_history",
                 "stg_crm__deal_owner_history",
+                "stg_crm__deal_amount_history",
+                "stg_crm__deal_closedate_history",
+                "stg_crm__deal_forecast_category_history",
                 "stg_crm__deal_companies",
                 "stg_crm__deal_contacts",
                 "stg_crm__contacts",
@@ -359,12 +403,37 @@ def test_staging_models_build_and_pass_their_tests(
                 "stg_crm__deal_pipeline_stages",
             )
         }
+        assert staging_columns(con, "stg_crm__deal_amount_history")[3:6] == [
+            ("amount", "DECIMAL(18,2)"),
+            ("currency", "VARCHAR"),
+            ("valid_from", "TIMESTAMP WITH TIME ZONE"),
+        ]
+        assert staging_columns(con, "stg_crm__deal_closedate_history")[3:5] == [
+            ("closes_at", "TIMESTAMP WITH TIME ZONE"),
+            ("valid_from", "TIMESTAMP WITH TIME ZONE"),
+        ]
         quota = con.execute("select sum(target_amount) from staging.stg_crm__goal_targets").fetchone()[0]
+        # an open deal's closedate is its expected close date, not a close: closed_at stays null while open
+        open_state = con.execute(
+            "select count(*), count(closed_at), count(expected_close_at) from staging.stg_crm__deals where not is_closed"
+        ).fetchone()
+        history_amounts = dict(
+            con.execute(
+                "select deal_id, sum(amount) from staging.stg_crm__deal_amount_history group by deal_id"
+            ).fetchall()
+        )
+    deals = server.app.world.crm.deals
+    still_open = [d for d in deals if d.closed_at is None]
+    assert open_state == (len(still_open), 0, sum(d.closedate is not None for d in still_open))
+    assert history_amounts == {d.deal_id: sum(a for a, _ in d.amount_history) for d in deals}
     counts = world_counts(server.app.world)
     assert staged == {  # 1:1 with raw
         "stg_crm__deals": counts["deals"],
         "stg_crm__deal_stage_history": counts["deals__stage_history"],
         "stg_crm__deal_owner_history": counts["deals__owner_history"],
+        "stg_crm__deal_amount_history": counts["deals__amount_history"],
+        "stg_crm__deal_closedate_history": counts["deals__closedate_history"],
+        "stg_crm__deal_forecast_category_history": counts["deals__forecast_category_history"],
         "stg_crm__deal_companies": counts["deals__companies"],
         "stg_crm__deal_contacts": counts["deals__contacts"],
         "stg_crm__contacts": counts["contacts"],
@@ -395,15 +464,21 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
         load("crm", duckdb_path=path)
         step = log.take()
         assert_equals_world(path, server.app.world)
+        # the search window starts at the latest change loaded (the cursor) less the lookback (60 minutes)
+        cursor = max(max(d.updated_at, d.archived_at or d.updated_at) for d in before.crm.deals)
         changed = {
-            d.deal_id for d in server.app.world.crm.deals if d.updated_at >= before.config.now - timedelta(hours=1)
+            d.deal_id
+            for d in server.app.world.crm.deals
+            if not d.is_archived and d.updated_at >= cursor - timedelta(minutes=60)
         }
         assert deal_requests(step)["read"] == len(changed) > 0 and deal_requests(step)["list"] == 1
         assert len(step) < len(full) * 0.6, (len(step), len(full))
 
         # 20 more days: stage moves, reassignments, new amounts, an archival, new contacts
         old = server.app.world.crm
-        requests.post(f"{server.url}/_sandbox/advance", params={"days": ADVANCE_DAYS}, timeout=60).raise_for_status()
+        requests.post(
+            f"{server.url}/_sandbox/advance", params={"days": advance_days(HUB_WORLD)}, timeout=60
+        ).raise_for_status()
         after = server.app.world
         crm = after.crm
         prev = old.deals_by_id
@@ -503,7 +578,7 @@ def test_search_windows_against_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> 
         client = hubspot.rest_client(
             "hubspot", "contacts.search", server.url, headers={"Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"}
         )
-        since = datetime(2024, 1, 1, tzinfo=UTC)
+        since = min(c.created_at for c in server.app.world.crm.contacts)  # the CRM's import predates the history
         pages = list(search_modified(client, "contacts", "lastmodifieddate", since, ["email"]))
         ids = [r["id"] for p in pages for r in p]
         assert sorted(ids, key=int) == sorted(server.app.world.crm.contacts_by_id, key=int)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import requests
 
 from orchestration.runner import RunOutcome
 from sandbox.server import SandboxServer
+from sandbox.sim import to_usd
 from sandbox.truth import compute_truth
 from tests.helpers import DBT_PROJECT_DIR, dbt_build, query, run_main
 
@@ -137,6 +139,54 @@ def test_territory_is_the_current_one_for_months_after_the_last_move(
         owner = owners[rep]
         if month > owner.history[-1].effective_from.strftime("%Y-%m"):
             assert v["territory"] == owner.territory, (month, rep)
+
+
+def test_pipeline_coverage_is_the_quarters_open_pipeline_over_its_remaining_quota(
+    first_run: RunOutcome, warehouse: Path, sandbox: SandboxServer
+) -> None:
+    """Recomputed from the world: deals open at the month start (their values then, USD at that date's rate)
+    owned by the rep and expected to close in the rest of the quarter ÷ (the quarter's goal targets − the
+    quarter's bookings before the month, from the truth)."""
+    world = sandbox.app.world
+    quota: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for g in world.crm.goal_targets:
+        quota[(g.owner_id, g.month_start.strftime("%Y-%m"))] += g.amount_usd
+    booked = {(r["owner_id"], r["month"]): Decimal(r["bookings_usd"]) for r in compute_truth(world)["b2b_by_owner"]}
+    rows = query(
+        warehouse,
+        "select rep_id, month_start, quarter_pipeline_usd, remaining_quarter_quota_usd, pipeline_coverage, "
+        "forecast_usd from marts.rep_performance_monthly",
+    )
+    checked = covered = 0
+    for rep, month, pipeline_usd, remaining, coverage, _ in rows:
+        first = date(month.year, 3 * ((month.month - 1) // 3) + 1, 1)
+        quarter = [date(first.year, first.month + i, 1) for i in range(3)]
+        at = datetime(month.year, month.month, 1, tzinfo=UTC)
+        expected_pipeline = Decimal("0.00")
+        for d in world.deals:
+            s = d.open_at(at)
+            if s and s.owner_id == rep and s.closedate and month <= s.closedate.date().replace(day=1) <= quarter[-1]:
+                expected_pipeline += to_usd(s.amount, world.usd_per_unit(s.currency, month))
+        left = sum(quota[(rep, q.strftime("%Y-%m"))] for q in quarter) - sum(
+            booked.get((rep, q.strftime("%Y-%m")), Decimal(0)) for q in quarter if q < month
+        )
+        assert (pipeline_usd, remaining) == (expected_pipeline, left), (rep, month)
+        want = (expected_pipeline / left).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if left > 0 else None
+        assert coverage == want, (rep, month, coverage, want)
+        checked += 1
+        covered += bool(coverage)  # pipeline and quota left (0 without pipeline, null once the quota is met)
+    assert checked and covered >= 10
+    # forecast_usd is the rep's horizon-1 forecast: the reps' forecasts add up to the channel's (to rounding)
+    forecasts = defaultdict(Decimal)
+    for rep, month, *_, forecast in rows:
+        forecasts[month] += forecast or 0
+    channel = dict(
+        query(
+            warehouse,
+            "select forecast_month, forecast_usd from intermediate.int_b2b_forecasts where horizon = 1 and rep_id is null",
+        )
+    )
+    assert channel and all(abs(forecasts[m] - v) <= Decimal("0.01") * 30 for m, v in channel.items())
 
 
 def test_dbt_build_of_the_rep_models_passes(first_run: RunOutcome, warehouse: Path, tmp_path: Path) -> None:

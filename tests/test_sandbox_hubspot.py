@@ -13,7 +13,7 @@ import requests
 
 from ingestion.sources.hubspot import DEAL_PROPERTIES
 from sandbox import hubspot_api
-from sandbox.crm_world import CLOSED_STAGES, OPEN_STAGES
+from sandbox.crm_world import CLOSED_STAGES, FORECAST_CATEGORIES, OPEN_STAGES, STAGE_PROBABILITY
 from sandbox.protocol import Request, iso_z
 from sandbox.server import SandboxApp, SandboxServer
 from sandbox.world import World, WorldConfig, build_world
@@ -146,10 +146,50 @@ def test_crm_records_never_depend_on_as_of_only_their_revealed_events_do() -> No
         )
         assert n.stage_history[: len(d.stage_history)] == d.stage_history
         assert n.owner_history[: len(d.owner_history)] == d.owner_history
+        assert n.closedate_history[: len(d.closedate_history)] == d.closedate_history
+        assert n.forecast_history[: len(d.forecast_history)] == d.forecast_history
     contacts = {c.contact_id: c for c in new.contacts}
     for c in old.contacts:
         assert (contacts[c.contact_id].email, contacts[c.contact_id].company_id) == (c.email, c.company_id)
     assert len(new.deals) > len(old.deals) and len(new.contacts) > len(old.contacts)
+
+
+def test_open_deals_carry_an_expected_close_date_that_slips_and_a_forecast_category() -> None:
+    deals = build_world(replace(WORLD, scale=0.3)).crm.deals
+    now = replace(WORLD, scale=0.3).now
+    for d in deals:
+        values = [v for v, _ in d.closedate_history]
+        assert d.closedate_history[0][1] == d.created_at and values[0] > d.created_at  # guessed at creation
+        assert [t for _, t in d.closedate_history] == sorted(t for _, t in d.closedate_history)
+        assert [t for _, t in d.forecast_history] == sorted(t for _, t in d.forecast_history)
+        assert {c for c, _ in d.forecast_history} <= set(FORECAST_CATEGORIES)
+        if d.closed_at is not None:
+            assert d.closedate == d.closed_at
+            assert d.forecast_category == ("CLOSED" if d.stage == "closedwon" else "OMIT")
+        elif not d.is_archived:
+            assert d.forecast_category in ("PIPELINE", "BEST_CASE", "COMMIT")
+            assert d.closedate is not None and d.closedate.hour == 0  # a date, as the rep picks it
+
+    # reps push passed dates out: some deals slip several times before closing; the last guess before
+    # a win is closer to the real close than the first one
+    def slips(d: object) -> int:  # the date had passed and was pushed out
+        h = d.closedate_history  # type: ignore[attr-defined]
+        return sum(1 for (was, _), (new, at) in zip(h, h[1:]) if was is not None and was < at < new)
+
+    slipped = [d for d in deals if slips(d) >= 2]
+    assert slipped and any(d.stage == "closedwon" for d in slipped)
+    won = [d for d in deals if d.stage == "closedwon" and len(d.closedate_history) > 2]
+    first_error = sum(abs((d.closedate_history[0][0] - d.closed_at).days) for d in won)
+    last_error = sum(abs((d.closedate_history[-2][0] - d.closed_at).days) for d in won)
+    assert last_error < first_error
+
+    # a rep commits more often to deals that end up won
+    def commit_share(ds: list) -> float:
+        return sum(any(c == "COMMIT" for c, _ in d.forecast_history) for d in ds) / len(ds)
+
+    lost = [d for d in deals if d.stage == "closedlost"]
+    assert commit_share([d for d in deals if d.stage == "closedwon"]) > commit_share(lost)
+    assert all(t < now for d in deals for _, t in d.closedate_history)
 
 
 def test_contacts_include_shopify_customers_with_emails_typed_differently(hub: SandboxServer, world: World) -> None:
@@ -211,7 +251,11 @@ def test_the_ingestion_sources_request_still_gets_every_property(hub: SandboxSer
             d.currency,
             d.owner_id,
         )
-        assert p["closedate"] == (iso_z(d.closed_at, millis=True) if d.closed_at else None)
+        # closedate: the close time of a closed deal, the rep's expected close date (a midnight) of an open one
+        assert p["closedate"] == iso_z(d.closedate, millis=True)
+        assert d.closed_at is None or d.closedate == d.closed_at
+        assert p["hs_forecast_category"] == d.forecast_category
+        assert p["hs_deal_stage_probability"] == str(STAGE_PROBABILITY[d.stage])
         assert r["updatedAt"] == p["hs_lastmodifieddate"] == iso_z(d.updated_at, millis=True)
         assert p[f"hs_date_entered_{d.stage_history[0][0]}"] is not None
     owners = _get(hub, "/crm/v3/owners", limit=100).json()
@@ -247,7 +291,10 @@ def test_read_one_object_by_id_and_by_id_property(hub: SandboxServer, world: Wor
 def test_property_history_is_the_worlds_history_newest_first(hub: SandboxServer, world: World) -> None:
     deals = {d.deal_id: d for d in world.crm.deals if not d.is_archived}
     listed = _list_all(
-        hub, "/crm/v3/objects/deals", limit=100, propertiesWithHistory="dealstage,hubspot_owner_id,amount"
+        hub,
+        "/crm/v3/objects/deals",
+        limit=100,
+        propertiesWithHistory="dealstage,hubspot_owner_id,amount,closedate,hs_forecast_category",
     )
     assert len(listed) == len(deals)
     for r in listed:
@@ -258,6 +305,15 @@ def test_property_history_is_the_worlds_history_newest_first(hub: SandboxServer,
         ]
         assert [h["value"] for h in history["hubspot_owner_id"]] == [o for o, _ in reversed(d.owner_history)]
         assert [h["value"] for h in history["amount"]] == [str(a) for a, _ in reversed(d.amount_history)]
+        assert [(h["value"], h["timestamp"]) for h in history["closedate"]] == [
+            (iso_z(v, millis=True), iso_z(t, millis=True)) for v, t in reversed(d.closedate_history)
+        ]
+        assert [(h["value"], h["timestamp"]) for h in history["hs_forecast_category"]] == [
+            (c, iso_z(t, millis=True)) for c, t in reversed(d.forecast_history)
+        ]
+        assert all(
+            set(h) >= {"value", "timestamp", "sourceType", "sourceId", "updatedByUserId"} for h in history["closedate"]
+        )
         assert all(set(h) >= {"value", "timestamp", "sourceType"} for h in history["dealstage"])
         assert history["dealstage"][0]["updatedByUserId"] == int(d.owner_at(d.stage_history[-1][1])) - 60_000_000
         assert set(r["properties"]) == DEAL_DEFAULT_PROPERTIES

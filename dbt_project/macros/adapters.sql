@@ -37,3 +37,21 @@
     ((percentile_disc(0.5) within group (order by {{ expr }})
       + percentile_disc(0.5) within group (order by {{ expr }} desc)) * 0.5)
 {%- endmacro %}
+
+{# `numerator` / `denominator` rounded half away from zero to `scale` decimals, exactly, as DECIMAL(18, scale), for two
+   money amounts (at most 2 decimals) and a positive denominator: a ratio such as pipeline coverage. DuckDB divides
+   DECIMALs in floating point (6.53185 would round to 6.5318), so it divides in integer cents. #}
+{% macro ratio_exact(numerator, denominator, scale) -%}
+    {{ return(adapter.dispatch('ratio_exact')(numerator, denominator, scale)) }}
+{%- endmacro %}
+
+{% macro default__ratio_exact(numerator, denominator, scale) -%}
+    cast(round(cast({{ numerator }} as numeric) / cast({{ denominator }} as numeric), {{ scale }}) as decimal(18, {{ scale }}))
+{%- endmacro %}
+
+{% macro duckdb__ratio_exact(numerator, denominator, scale) -%}
+    {%- set n = "cast(cast(" ~ numerator ~ " as decimal(18, 2)) * 100 as hugeint)" -%}
+    {%- set d = "cast(cast(" ~ denominator ~ " as decimal(18, 2)) * 100 as hugeint)" -%}
+    cast(cast(sign({{ n }}) * ((abs({{ n }}) * {{ 10 ** scale }} * 2 + {{ d }}) // (2 * {{ d }})) as decimal(28, 0))
+         * {{ "0." ~ "0" * (scale - 1) ~ "1" }} as decimal(18, {{ scale }}))
+{%- endmacro %}

@@ -20,3 +20,9 @@
 {% macro usd_per_unit(alias, currency_col) -%}
     case when {{ currency_col }} = 'USD' then cast(1 as decimal(18, 8)) else {{ alias }}.usd_per_unit end
 {%- endmacro %}
+
+{# A computed estimate (possibly floating point, e.g. a forecast) as money: numeric first (PostgreSQL rounds only
+   numerics), then rounded to the cent as DECIMAL(18,2). #}
+{% macro round_money(expr) -%}
+    cast(round(cast({{ expr }} as {{ dbt.type_numeric() }}), 2) as decimal(18, 2))
+{%- endmacro %}

@@ -48,3 +48,7 @@ def type_numeric():
 
 def type_timestamp():
     return "timestamp"
+
+
+def type_float():
+    return "double"

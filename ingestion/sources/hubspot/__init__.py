@@ -7,6 +7,8 @@ Resources (tables), all merged on HubSpot's ``id`` unless said otherwise:
   properties included. Nested tables, replaced with their deal on every merge:
   ``deals__stage_history`` (``propertiesWithHistory=dealstage``: one row per stage the deal entered,
   with the timestamp and who moved it), ``deals__owner_history`` (``hubspot_owner_id``: reassignments),
+  ``deals__amount_history``, ``deals__closedate_history`` (the rep's expected close date while open, moved
+  by slips; the close time once closed) and ``deals__forecast_category_history`` (``hs_forecast_category``),
   ``deals__companies`` and ``deals__contacts`` (the deal's associations; an archived deal has none left).
 - ``contacts`` (the primary company in ``properties__associatedcompanyid``; PII: email, names, phone),
   ``companies``, ``goal_targets`` (monthly quota per owner: ``hs_target_amount`` for
@@ -183,8 +185,8 @@ def read_one(client: RESTClient, obj: str, record_id: str, params: dict[str, Any
 
 def deal_row(record: dict[str, Any]) -> dict[str, Any]:
     """A deal as loaded: the record, with its property histories and associations lifted into lists
-    (nested tables ``deals__stage_history``, ``deals__owner_history``, ``deals__companies``,
-    ``deals__contacts``); their entries stay as HubSpot sends them."""
+    (nested tables ``deals__<DEAL_HISTORY table>``, ``deals__companies``, ``deals__contacts``); their
+    entries stay as HubSpot sends them."""
     row = {k: v for k, v in record.items() if k not in ("propertiesWithHistory", "associations")}
     history = record.get("propertiesWithHistory") or {}
     for prop, table in DEAL_HISTORY.items():
@@ -234,7 +236,18 @@ def hubspot_source(
         archived = list_pages(api, obj.name, {**params, "archived": "true"}, cursor.start)
         yield from incremental_pages(cursor, chain(live, archived), changed_at, contract)
 
-    @dlt.resource(name="deals", primary_key="id", write_disposition="merge", columns=DEALS.columns())
+    # a history entry's value stays HubSpot's string (closedate values would otherwise be parsed as timestamps,
+    # and a cleared date, "", would then split the column)
+    @dlt.resource(
+        name="deals",
+        primary_key="id",
+        write_disposition="merge",
+        columns=DEALS.columns(),
+        nested_hints={
+            table: {"columns": {"value": {"name": "value", "data_type": "text", "nullable": True}}}
+            for table in DEAL_HISTORY.values()
+        },
+    )
     def deals() -> Iterator[Any]:
         """HubSpot deals (archived ones flagged) with stage and owner history and their associations."""
         api, search = client("deals"), search_client("deals")

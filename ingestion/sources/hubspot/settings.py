@@ -39,13 +39,21 @@ DEAL_PROPERTIES = (
     "hs_is_closed",
     "hs_is_closed_lost",
     "hs_deal_stage_probability",
+    "hs_forecast_category",
     "hubspot_owner_assigneddate",
     "days_to_close",
     "num_associated_contacts",
     *(f"hs_date_exited_{s}" for s in DEAL_STAGES),
 )
 # propertiesWithHistory -> the nested table (of deals) that holds the property's history
-DEAL_HISTORY = {"dealstage": "stage_history", "hubspot_owner_id": "owner_history"}
+# (amount, closedate and forecast category histories rebuild any past month's pipeline as it was then)
+DEAL_HISTORY = {
+    "dealstage": "stage_history",
+    "hubspot_owner_id": "owner_history",
+    "amount": "amount_history",
+    "closedate": "closedate_history",
+    "hs_forecast_category": "forecast_category_history",
+}
 DEAL_ASSOCIATIONS = ("companies", "contacts")
 
 
@@ -149,6 +157,9 @@ NESTED_TABLES = (
     "owners__teams",
     "deals__stage_history",
     "deals__owner_history",
+    "deals__amount_history",
+    "deals__closedate_history",
+    "deals__forecast_category_history",
     "deals__companies",
     "deals__contacts",
     "deal_pipelines__stages",

@@ -7,7 +7,10 @@ select
     properties__deal_currency_code as currency,
     {{ to_money('properties__amount') }} as amount,
     cast(properties__createdate as timestamp with time zone) as created_at,
-    cast(properties__closedate as timestamp with time zone) as closed_at,
+    -- closedate is the close time of a closed deal, but the rep's expected close date of an open one
+    case
+        when properties__hs_is_closed = 'true' then cast(properties__closedate as timestamp with time zone)
+    end as closed_at,
     cast(updated_at as timestamp with time zone) as updated_at,
     properties__dealstage = 'closedwon' as is_won,
     properties__dealstage = 'closedlost' as is_lost,
@@ -21,5 +24,9 @@ select
         cast(properties__hs_date_entered_{{ stage }} as timestamp with time zone) as entered_{{ stage }}_at,
         cast(properties__hs_date_exited_{{ stage }} as timestamp with time zone) as exited_{{ stage }}_at,
     {%- endfor %}
+    case
+        when properties__hs_is_closed = 'false' then cast(properties__closedate as timestamp with time zone)
+    end as expected_close_at,
+    properties__hs_forecast_category as forecast_category,
     _dlt_id as dlt_id
 from {{ source('raw_crm', 'deals') }}
