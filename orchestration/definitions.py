@@ -14,6 +14,7 @@ def load_definitions() -> Definitions:
     from orchestration.assets.forecast import commerce_forecasts
     from orchestration.assets.ingestion import raw_assets
     from orchestration.assets.transform import dbt_asset_defs
+    from orchestration.checks.backtest import backtest_checks
     from orchestration.checks.gx_checks import gx_checks
     from orchestration.resources import resources
     from orchestration.schedules import automation, jobs, schedules
@@ -21,7 +22,7 @@ def load_definitions() -> Definitions:
 
     return Definitions(
         assets=[*raw_assets(), *dbt_asset_defs(), commerce_forecasts],
-        asset_checks=gx_checks(),
+        asset_checks=[*gx_checks(), *backtest_checks()],
         jobs=jobs,
         schedules=schedules,
         sensors=[*sensors, automation],

@@ -73,7 +73,9 @@ USER_ID_OFFSET = 60_000_000  # HubSpot user id of an owner = owner id - 60,000,0
 # Owners 0-3 head a territory (no manager), 4-7 lead a team in it (managed by the head),
 # 8-23 are reps managed by the head or the lead of their territory. Leads and reps carry quota.
 N_OWNERS = 24
-N_MOVES = 6  # reps who change territory or manager during the history
+MOVES_UNTIL = date(
+    2030, 1, 1
+)  # reps change territory or manager every 60-120 days (drawn up to here, revealed as time passes)
 QUOTA_GOAL_NAME = "B2B bookings quota"
 
 INDUSTRIES = ("RESTAURANTS", "HOSPITALITY", "FOOD_BEVERAGES", "FOOD_PRODUCTION", "WHOLESALE")
@@ -494,15 +496,14 @@ def _full_owner_history(seed: int) -> tuple[list[tuple[str, str, str, datetime]]
             manager = str(OWNER_ID_BASE + t + (4 if (i // 4) % 2 else 0))
         histories[i] = [Assignment(created, TERRITORIES[t], manager)]
     moves = rng_for(seed, "owner-moves")
-    movers = moves.sample(range(8, N_OWNERS), N_MOVES)
-    for n, i in enumerate(movers):
-        # spread over the history so that every stretch of it sees some (days 45..~625)
-        when = at_utc(
-            HISTORY_START + timedelta(days=45 + n * 100 + moves.randint(0, 80)), moves.randrange(8 * 3600, 18 * 3600)
-        )
+    day, n = 45 + moves.randint(0, 30), 0
+    while HISTORY_START + timedelta(days=day) < MOVES_UNTIL:  # life goes on: a move every 60-120 days
+        i = moves.randrange(8, N_OWNERS)
+        when = at_utc(HISTORY_START + timedelta(days=day), moves.randrange(8 * 3600, 18 * 3600))
+        day, n = day + moves.randint(60, 120), n + 1
         current = histories[i][-1]
         t = TERRITORIES.index(current.territory)
-        if n % 2 == 0:  # a move to another territory, under its head or its lead
+        if n % 2:  # a move to another territory, under its head or its lead
             new_t = moves.choice([x for x in range(4) if x != t])
             manager = str(OWNER_ID_BASE + new_t + moves.choice((0, 4)))
             histories[i].append(Assignment(when, TERRITORIES[new_t], manager))

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from orchestration.runner import RunOutcome
+from sandbox.crm_world import _full_owner_history
 from sandbox.server import SandboxServer
 from sandbox.sim import to_usd
 from sandbox.truth import compute_truth
@@ -200,9 +201,16 @@ def test_dim_sales_rep_adds_a_version_when_a_rep_changes_manager(
     before = query(warehouse, "select rep_id, count(*) from marts.dim_sales_rep group by rep_id")
     assert all(n == 1 for _, n in before)  # history starts at the first load: one version per rep
     loaded_through = sandbox.app.config.as_of
-    requests.post(f"{sandbox.url}/_sandbox/advance?days=30", timeout=60).raise_for_status()
+    # the world moves a rep every 60-120 days: advance to the day after the next move
+    _, full = _full_owner_history(sandbox.app.config.seed)
+    next_move = min(
+        a.effective_from.date() for h in full.values() for a in h if a.effective_from.date() > loaded_through
+    )
+    days = (next_move - loaded_through).days
+    assert 0 < days <= 120
+    requests.post(f"{sandbox.url}/_sandbox/advance?days={days}", timeout=60).raise_for_status()
     moved = [o for o in sandbox.app.world.owners if o.history[-1].effective_from.date() > loaded_through]
-    assert moved, "the world should move a rep within the 30 advanced days"
+    assert moved, f"the world should move a rep within the {days} advanced days"
     run_main()
     rows = query(
         warehouse,
