@@ -1,5 +1,5 @@
 """The commerce forecast: each channel's monthly net revenue for the three months from a forecast month F,
-from the daily history before F only (docs/_draft_forecast.md).
+from the daily history before F only (docs/architecture.md: Forecasts).
 
 The model has two stages, both fitted with statsmodels on data before F:
 1. A daily calendar regression (OLS) of log net revenue on what the calendar says in advance: a log-linear

@@ -1,4 +1,4 @@
-"""The sales plan finance keeps in a spreadsheet (docs/_draft_plan.md): a pure function of the WorldConfig.
+"""The sales plan finance keeps in a spreadsheet (docs/architecture.md: The plan): a pure function of the WorldConfig.
 
 Monthly targets of net revenue in USD (``net_revenue_usd``, the metric of finance.monthly_revenue) per
 channel, and for ``b2b`` per territory. Versions:

@@ -1,4 +1,4 @@
-"""Google Sheets API v4 (docs/_draft_plan.md): the sales plan spreadsheet finance keeps (``sandbox/plan_world.py``).
+"""Google Sheets API v4 (docs/architecture.md: The plan): the sales plan spreadsheet finance keeps (``sandbox/plan_world.py``).
 
 - ``GET /v4/spreadsheets/{spreadsheetId}``: the Spreadsheet resource (``spreadsheetId``, ``properties``,
   ``sheets[].properties``, ``spreadsheetUrl``); ``ranges`` limits the sheets, ``includeGridData=true`` adds

@@ -1,4 +1,4 @@
-"""Pipeline snapshots, pipeline coverage and the B2B pipeline forecast (docs/_draft_pipeline.md): the pipeline as it
+"""Pipeline snapshots, pipeline coverage and the B2B pipeline forecast (docs/architecture.md: Deals as a pipeline): the pipeline as it
 was at each month start, rebuilt by the warehouse from the deals' property histories, equals a recount from the
 world's own deal histories (sandbox objects, never the API); coverage and the forecast follow from it."""
 

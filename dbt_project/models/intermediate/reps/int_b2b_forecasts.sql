@@ -1,4 +1,4 @@
-{#- B2B bookings forecast from the pipeline (docs/_draft_pipeline.md), made at each month start F for the target
+{#- B2B bookings forecast from the pipeline (docs/architecture.md: Deals as a pipeline), made at each month start F for the target
     months F, F+1, F+2 (horizons 1-3), per rep (and the rep's territory then) and for the channel (rep_id null).
     Uses only what was known at F:
     - the pipeline as it was at F (int_deal_pipeline_snapshots): each open deal's USD amount × a conversion

@@ -1,4 +1,4 @@
-{#- Deal × month start (docs/_draft_pipeline.md): every deal open at 00:00 UTC of the 1st of a month, as the CRM
+{#- Deal × month start (docs/architecture.md: Deals as a pipeline): every deal open at 00:00 UTC of the 1st of a month, as the CRM
     showed it then, rebuilt from the property histories (changes strictly before the instant), never from
     today's values: created before it, not archived before it, in an open stage then. Stage, amount, expected
     close date (closedate then), forecast category and owner as of then; the owner's territory then; USD at

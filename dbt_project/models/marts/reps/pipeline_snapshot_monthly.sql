@@ -1,4 +1,4 @@
--- Open pipeline as it was at each month start (docs/_draft_pipeline.md), rebuilt from the deal property histories
+-- Open pipeline as it was at each month start (docs/architecture.md: Deals as a pipeline), rebuilt from the deal property histories
 -- (int_deal_pipeline_snapshots). Grain: snapshot_month × rep_id × territory × expected_close_month ×
 -- forecast_category × stage. USD per deal at the snapshot date's rate, then summed; weighted by the stage's
 -- win probability (pipeline stages) per deal, rounded once per row.
