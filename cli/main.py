@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             server.stop()
     from cli.summary import render_summary
 
-    text, reconciled = render_summary(warehouse_path(), outcome.checks, truth, outcome.success)
+    text, reconciled = render_summary(warehouse_path(), outcome.checks, truth, outcome.success, outcome.warned)
     print("\n" + text)
     print(f"[salesdw] finished in {time.monotonic() - started:.0f}s")
     return 0 if outcome.success and reconciled and not outcome.failed_checks else 1

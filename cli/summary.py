@@ -119,7 +119,11 @@ def backtest_rows(con: Warehouse) -> list[list[Any]]:
 
 
 def render_summary(
-    warehouse: Path, checks: list[tuple[str, str, bool]], truth: dict[str, Any] | None, run_ok: bool
+    warehouse: Path,
+    checks: list[tuple[str, str, bool]],
+    truth: dict[str, Any] | None,
+    run_ok: bool,
+    warned: set[tuple[str, str]] | None = None,
 ) -> tuple[str, bool]:
     """The printed summary, and whether everything reconciled (raw counts and channel totals vs truth).
     `warehouse` is the DuckDB file; on the postgres target the database of the environment is read."""
@@ -189,9 +193,14 @@ def render_summary(
             _table(["channel", "horizon", *BACKTEST_METHODS, "coverage"], backtest),
             "",
         ]
-    failed = [c for c in checks if not c[2]]
-    out.append(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+    warnings = [c for c in checks if not c[2] and (c[0], c[1]) in (warned or set())]
+    failed = [c for c in checks if not c[2] and c not in warnings]
+    out.append(
+        f"Checks: {len(checks) - len(failed) - len(warnings)} passed, {len(failed)} failed"
+        + (f", {len(warnings)} warned (non-blocking)" if warnings else "")
+    )
     out += [f"  FAILED {asset}: {name}" for asset, name, _ in failed]
+    out += [f"  WARNED {asset}: {name} (see the check's metadata)" for asset, name, _ in warnings]
     out.append(
         f"Run: {'succeeded' if run_ok else 'FAILED'}; reconciliation with sandbox truth: "
         f"{'n/a' if truth is None else ('exact' if reconciled else 'MISMATCH')}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult
 
 from ingestion.pipelines import SOURCES
 from orchestration.assets.transform import ORDERS_KEY, daily_partitions
@@ -25,6 +25,7 @@ class RunOutcome:
     success: bool
     results: list[ExecuteInProcessResult]
     checks: list[tuple[str, str, bool]] = field(default_factory=list)  # (asset, check, passed)
+    warned: set[tuple[str, str]] = field(default_factory=set)  # (asset, check) failed with severity WARN
 
     @property
     def result(self) -> ExecuteInProcessResult:
@@ -37,7 +38,12 @@ class RunOutcome:
 
     @property
     def failed_checks(self) -> list[tuple[str, str, bool]]:
-        return [c for c in self.checks if not c[2]]
+        """Checks that failed with severity ERROR (a warning, such as the backtest's, is not a failure)."""
+        return [c for c in self.checks if not c[2] and (c[0], c[1]) not in self.warned]
+
+    @property
+    def warned_checks(self) -> list[tuple[str, str, bool]]:
+        return [c for c in self.checks if not c[2] and (c[0], c[1]) in self.warned]
 
     def check_metadata(self, check_name: str) -> dict[str, Any]:
         for e in self.all_events:
@@ -95,14 +101,13 @@ def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_leve
         results.append(result)
         if not result.success:
             break
-    checks = [
-        (
-            e.event_specific_data.asset_key.to_user_string(),
-            e.event_specific_data.check_name,
-            e.event_specific_data.passed,
-        )
-        for r in results
-        for e in r.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    evaluations = [
+        e.event_specific_data for r in results for e in r.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
-    return RunOutcome(all(r.success for r in results) and len(results) == len(plan), results, checks)
+    checks = [(c.asset_key.to_user_string(), c.check_name, c.passed) for c in evaluations]
+    warned = {
+        (c.asset_key.to_user_string(), c.check_name)
+        for c in evaluations
+        if not c.passed and c.severity == AssetCheckSeverity.WARN
+    }
+    return RunOutcome(all(r.success for r in results) and len(results) == len(plan), results, checks, warned)

@@ -27,7 +27,7 @@
 {%- set min_errors = 6 -%}
 
 with months as (
-    select month_start from {{ ref('int_rep_month_spine') }}
+    select snapshot_month as month_start from {{ ref('int_pipeline_snapshot_months') }}
 ),
 
 horizons as (

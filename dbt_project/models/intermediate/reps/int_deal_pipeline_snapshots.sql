@@ -3,11 +3,11 @@
     today's values: created before it, not archived before it, in an open stage then. Stage, amount, expected
     close date (closedate then), forecast category and owner as of then; the owner's territory then; USD at
     the snapshot date's rate (docs/architecture.md, Metric definitions). -#}
-with months as (
+with snapshots as (
     select
-        month_start as snapshot_month,
-        cast(month_start as {{ dbt.type_timestamp() }}) as snapshot_at
-    from {{ ref('int_rep_month_spine') }}
+        snapshot_month,
+        cast(snapshot_month as {{ dbt.type_timestamp() }}) as snapshot_at
+    from {{ ref('int_pipeline_snapshot_months') }}
 ),
 
 deals as (
@@ -18,7 +18,7 @@ deals as (
 -- a deal closed (for good) before the instant was not open then: only the others need their histories
 deal_months as (
     select m.snapshot_month, m.snapshot_at, d.*
-    from months as m
+    from snapshots as m
     inner join deals as d
         on d.created_at < m.snapshot_at
         and (d.archived_at is null or d.archived_at >= m.snapshot_at)

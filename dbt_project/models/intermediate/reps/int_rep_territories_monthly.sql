@@ -3,9 +3,9 @@
 -- (months before the recorded history, which starts at the first load) the rep's earliest version.
 with months as (
     select
-        month_start,
-        cast(month_start as {{ dbt.type_timestamp() }}) as month_start_at
-    from {{ ref('int_rep_month_spine') }}
+        snapshot_month as month_start,
+        cast(snapshot_month as {{ dbt.type_timestamp() }}) as month_start_at
+    from {{ ref('int_pipeline_snapshot_months') }}
 ),
 
 versions as (
