@@ -124,7 +124,7 @@ def test_advancing_the_world_brings_new_and_changed_records(
     old_truth = compute_truth(sandbox.app.world)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         old_ids = {r[0] for r in con.execute("select id from raw_shopify.orders").fetchall()}
-        old_stages = dict(con.execute("select id, properties__dealstage from raw_crm.deals").fetchall())
+        old_deals = dict(con.execute("select id, properties__hs_lastmodifieddate from raw_crm.deals").fetchall())
     assert requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 25}, timeout=60).ok
     new_truth = compute_truth(sandbox.app.world)
     _run()
@@ -137,9 +137,10 @@ def test_advancing_the_world_brings_new_and_changed_records(
             where o.id in ({",".join(map(str, old_ids))}) and r.created_at >= timestamp '2026-07-01 00:00:00+00'""").fetchone()[
             0
         ]
-        new_stages = dict(con.execute("select id, properties__dealstage from raw_crm.deals").fetchall())
+        new_deals = dict(con.execute("select id, properties__hs_lastmodifieddate from raw_crm.deals").fetchall())
     assert late_refunds > 0
-    assert sum(1 for k, v in old_stages.items() if new_stages[k] != v) > 0  # deals moved stage
+    # deals loaded before changed since (a stage, an amount, a slipped expected close date)
+    assert sum(1 for k, v in old_deals.items() if new_deals[k] != v) > 0
 
 
 def test_dbt_docs_generate_documents_every_public_table(first_run: RunOutcome, warehouse: Path, tmp_path: Path) -> None:

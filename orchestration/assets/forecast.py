@@ -183,8 +183,9 @@ def commerce_forecasts(context: AssetExecutionContext) -> MaterializeResult:
         )
 
         def progress(month: date, made: list[MonthForecast], missed: list[Skipped], seconds: float) -> None:
-            for s in missed:
-                context.log.warning(f"{month:%Y-%m} {s.channel}: skipped, {s.reason}")
+            for s in missed:  # too little history is expected at the start: info; anything else is a warning
+                log = context.log.info if "needed" in s.reason else context.log.warning
+                log(f"{month:%Y-%m} {s.channel}: skipped, {s.reason}")
             context.log.info(
                 f"{month:%Y-%m}: {len(made)} forecasts for {len({f.channel for f in made})} channel(s) in {seconds:.1f}s"
             )
@@ -196,6 +197,7 @@ def commerce_forecasts(context: AssetExecutionContext) -> MaterializeResult:
     fitted = sorted({f.forecast_month for f in forecasts})
     metadata: dict[str, Any] = {
         "rows": rows,
+        "dagster/row_count": table_rows,  # the whole table, as every table asset records
         "months_fitted": len(fitted),
         "months_skipped": len(set(months) - set(fitted)),
         "seconds": round(time.monotonic() - started, 2),

@@ -1,3 +1,4 @@
+{{ config(tags=['planning']) }}
 {#- The two naive forecasts every model is judged against (docs/architecture.md, Metric definitions), per
     channel, for every forecast month whose previous month is complete and every horizon 1-3:
     - seasonal_naive: the actual of the target month a year earlier;

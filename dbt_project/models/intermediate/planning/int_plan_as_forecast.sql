@@ -1,4 +1,3 @@
-{{ config(tags=['planning']) }}
 {#- The plan as a forecast (marts.forecast_accuracy's method 'plan'): for a forecast made at forecast_month (a month
     start, with what was known before it) of target_month, horizon h = 1..3 months ahead (1 = the month starting at
     forecast_month), the target of the latest plan version published on or before forecast_month that covers the

@@ -1,4 +1,3 @@
-{{ config(tags=['planning']) }}
 {#- The plan's targets with what their version says: kind, year, the first month it covers and when it was
     published. The lead's forecast uses it as a baseline: the plan as known at a forecast date is the latest
     version with published_date <= that date. -#}

@@ -1,3 +1,4 @@
+{{ config(tags=['planning']) }}
 {#- The forecast target per channel and month: finance.monthly_revenue's net revenue, and whether the month is
     complete (its last day is on or before the last day with activity in the warehouse). A month still in progress
     is not an actual yet: forecasts and baselines never read it. -#}

@@ -45,7 +45,8 @@ select
     r.month_start,
     r.quota_usd,
     r.bookings_usd,
-    case when r.quota_usd > 0 then {{ ratio_exact('r.bookings_usd', 'r.quota_usd', 4) }} end as attainment_pct,
+    cast(case when r.quota_usd > 0 then {{ ratio_exact('r.bookings_usd', 'r.quota_usd', 4) }} end as decimal(18, 4))
+        as attainment_pct,
     cast(round(coalesce(c.commission_usd, 0), 2) as decimal(18, 2)) as commission_usd
 from rep_months as r
 left join commission as c

@@ -30,17 +30,17 @@ select
     max(target_month) as last_target_month,
     {{ to_money('sum(actual_usd)') }} as actual_usd,
     {{ to_money('sum(forecast_usd)') }} as forecast_usd,
-    case
+    cast(case
         when sum(actual_usd) > 0 then {{ ratio_exact('sum(abs(actual_usd - forecast_usd))', 'sum(actual_usd)', 4) }}
-    end as wape,
-    case
+    end as decimal(18, 4)) as wape,
+    cast(case
         when sum(actual_usd) > 0 then {{ ratio_exact('sum(forecast_usd - actual_usd)', 'sum(actual_usd)', 4) }}
-    end as bias,
-    case
+    end as decimal(18, 4)) as bias,
+    cast(case
         when count(lower_usd) > 0
             then {{ ratio_exact(
                 'sum(case when actual_usd between lower_usd and upper_usd then 1 else 0 end)', 'count(lower_usd)', 4
             ) }}
-    end as interval_coverage
+    end as decimal(18, 4)) as interval_coverage
 from backtest
 group by channel, horizon, method

@@ -1,4 +1,3 @@
-{{ config(tags=['planning']) }}
 {#- The plan's targets, 1:1 with raw_plan.targets: renamed and typed. Every load reads the whole sheet and merges
     each row it finds (with that load's id; a load without any valid row fails instead), so a row finance deleted
     from the sheet is the one whose load id is older than the newest: is_in_current_sheet = false. -#}
