@@ -100,5 +100,7 @@ def test_salesdw_run_under_heavy_faults_prints_a_reconciled_summary_reports_the_
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
         got = sorted(con.execute("select record_id from raw_quarantine.records").fetchall())
         reasons = [r[0] for r in con.execute("select reason from raw_quarantine.records").fetchall()]
-    assert got == sorted((b["record_id"],) for b in truth["bad_records"])  # exactly the bad ones, each once
+    # exactly the bad records served and the plan sheet's malformed rows, each once
+    expected = [b["record_id"] for b in truth["bad_records"]] + [m["record_id"] for m in truth["plan"]["malformed"]]
+    assert got == sorted((r,) for r in expected)
     assert all(reasons)
