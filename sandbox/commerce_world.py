@@ -158,6 +158,18 @@ class ShopifyOrder:
     cancelled_at: datetime | None
     refunds: list[Refund] = field(default_factory=list)
     edits: list[OrderEdit] = field(default_factory=list)
+    traffic: Any = None  # the TrafficSource of the session that placed it (sandbox/marketing_world.py)
+
+    @property
+    def landing_site(self) -> str | None:
+        """The landing page of that session, with its UTM parameters (and the ad click id) as the store saw it."""
+        if self.traffic is None:
+            return None
+        return self.traffic.landing_site(f"Cj0K{(self.order_id * 2654435761) % 10**12:012d}")
+
+    @property
+    def referring_site(self) -> str | None:
+        return self.traffic.referring_site if self.traffic is not None else None
 
     @property
     def gross(self) -> Decimal:

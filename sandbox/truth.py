@@ -42,6 +42,7 @@ from typing import Any
 
 from sandbox.crm_world import DEAL_STAGES, Deal
 from sandbox.faults import bad_records
+from sandbox.marketing_truth import marketing_truth
 from sandbox.plan_world import MALFORMED, PLAN_SHEET, build_plan
 from sandbox.sim import HISTORY_START, to_usd
 from sandbox.world import World
@@ -227,6 +228,11 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             "ebay.orders.line_items": sum(len(o.lines) for o in commerce.ebay_orders),
             "ebay.orders.refunds": sum(len(o.refunds) for o in commerce.ebay_orders),
             "fx.rates": sum(len(v) for v in world.fx.values()),
+            "shopify.checkouts": len(world.marketing.checkouts),
+            "google_ads.campaign_days": sum(1 for a in world.marketing.ad_days if a.campaign.platform == "google_ads"),
+            "meta.campaign_days": sum(1 for a in world.marketing.ad_days if a.campaign.platform == "meta"),
+            "amazon_ads.campaign_days": sum(1 for a in world.marketing.ad_days if a.campaign.platform == "amazon_ads"),
+            "ga4.session_rows": len(world.marketing.session_days),
         },
         "monthly": [{"month": m, "channel": c, **fmt(r, "_usd")} for (m, c), r in sorted(monthly_usd.items())],
         "monthly_local": [
@@ -235,6 +241,7 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
         ],
         "daily": [{"date": d.isoformat(), "channel": c, **fmt(r, "_usd")} for (d, c), r in sorted(usd_daily.items())],
         "plan": plan_truth(world),
+        "marketing": marketing_truth(world, shopify_orders),
         "pipeline_monthly": pipeline_truth(world, deals),
         "b2b_by_owner": [
             {"month": m, "owner_id": o, "won": r["won"], "lost": r["lost"], "bookings_usd": str(r["bookings_usd"])}

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from sandbox.commerce_world import AmazonOrder, CommerceWorld, Product, ShopifyOrder, build_commerce
 from sandbox.crm_world import CrmWorld, Deal, Owner, build_crm
+from sandbox.marketing_world import MarketingWorld, build_marketing
 from sandbox.sim import DEFAULT_AS_OF, FX_CURRENCIES, FX_START, HISTORY_START, RATE_QUANTUM, WorldConfig, rng_for
 
 __all__ = ["DEFAULT_AS_OF", "World", "WorldConfig", "build_world"]
@@ -24,6 +25,7 @@ class World:
     fx: dict[date, dict[str, Decimal]]  # business day -> currency -> USD per unit
     crm: CrmWorld
     commerce: CommerceWorld
+    marketing: MarketingWorld
 
     @property
     def owners(self) -> list[Owner]:
@@ -79,5 +81,12 @@ def _fx(seed: int, as_of: date) -> dict[date, dict[str, Decimal]]:
 @lru_cache(maxsize=4)
 def build_world(config: WorldConfig) -> World:
     commerce = build_commerce(config)
+    marketing = build_marketing(config, commerce)  # also gives every Shopify order its traffic source
     # the CRM knows some of the store's customers (the same person, emails typed differently)
-    return World(config=config, fx=_fx(config.seed, config.as_of), crm=build_crm(config, commerce), commerce=commerce)
+    return World(
+        config=config,
+        fx=_fx(config.seed, config.as_of),
+        crm=build_crm(config, commerce),
+        commerce=commerce,
+        marketing=marketing,
+    )
