@@ -96,6 +96,57 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
 
 
+def _ratio(amount: Any, spend: Any) -> str:
+    return "" if amount is None or not spend else f"{Decimal(amount) / Decimal(spend):.2f}"
+
+
+def marketing_rows(con: Warehouse, truth: dict[str, Any] | None) -> tuple[list[list[Any]], bool]:
+    """Spend per platform (USD and account currency) against the truth, and the platform-reported ROAS beside the
+    warehouse's own (attributed net sales from the warehouse's orders ÷ spend); no rows before the marts exist."""
+    if not con.table_exists("marts", "fct_ad_spend_daily") or not con.table_exists(
+        "marts", "marketing_performance_monthly"
+    ):
+        return [], True
+    spend = {
+        (platform, currency): (usd, local)
+        for platform, currency, usd, local in con.rows(
+            "select platform, currency, sum(spend_usd), sum(spend) from marts.fct_ad_spend_daily group by 1, 2"
+        )
+    }
+    roas = {
+        platform: (attributed, platform_value, spent)
+        for platform, attributed, platform_value, spent in con.rows(
+            "select platform, sum(attributed_net_sales_usd), sum(platform_conversion_value_usd), sum(spend_usd) "
+            "from marts.marketing_performance_monthly where platform is not null group by 1"
+        )
+    }
+    want: dict[tuple[str, str], list[Decimal]] = {}
+    for r in (truth or {}).get("marketing", {}).get("ad_spend_monthly", []):
+        w = want.setdefault((r["platform"], r["currency"]), [Decimal(0), Decimal(0)])
+        w[0] += Decimal(r["spend_usd"])
+        w[1] += Decimal(r["spend"])
+    ok_all, rows, shown = True, [], set()
+    for key in sorted(set(spend) | set(want)):
+        usd, local = spend.get(key, (None, None))
+        expected = want.get(key) if truth else None
+        ok = expected is None or (usd == expected[0] and local == expected[1])
+        ok_all &= ok
+        attributed, platform_value, spent = roas.get(key[0], (None, None, None))
+        first = key[0] not in shown  # the platform's ROAS on its first row (it spans its accounts' currencies)
+        shown.add(key[0])
+        rows.append(
+            [
+                *key,
+                local,
+                usd,
+                _ratio(attributed, spent) if first else "",
+                _ratio(platform_value, spent) if first else "",
+                "" if expected is None else ("= truth" if ok else "MISMATCH"),
+            ]
+        )
+    return rows, ok_all
+
+
 BACKTEST_METHODS = ("model", "seasonal_naive", "trailing_3m", "plan")
 
 
@@ -146,6 +197,8 @@ def render_summary(
         totals = channel_totals(con)
         quarantined = quarantine_counts(con)
         backtest = backtest_rows(con)
+        marketing, marketing_ok = marketing_rows(con, truth)
+        reconciled &= marketing_ok
     expected_totals = truth_channel_totals(truth) if truth else {}
     rows = []
     for t in totals:
@@ -187,6 +240,13 @@ def render_summary(
         _table(["source/resource", "records", ""], [r + [""] * (3 - len(r)) for r in rows]) if rows else "  none",
         "",
     ]
+    if marketing:
+        out += [
+            "Marketing (marts.fct_ad_spend_daily spend vs sandbox truth; ROAS over the whole history, per platform: "
+            "the warehouse's attributed net sales vs the platform's own conversion value, never summed)",
+            _table(["platform", "currency", "spend", "spend USD", "ROAS", "platform ROAS", ""], marketing),
+            "",
+        ]
     if backtest:
         out += [
             "Forecast backtest (marts.forecast_accuracy: WAPE over the last 12 complete months; coverage of the 80 % interval)",
