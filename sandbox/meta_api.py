@@ -382,7 +382,7 @@ def post_insights(req: Request, world: World, version: str, account_id: str) -> 
     days = (q.until - q.since).days + 1
     with _RUNS_LOCK:
         run_id = str(6_120_000_000_000_000 + next(_RUN_IDS))
-        _RUNS[run_id] = ReportRun(run_id, q, insight_rows(world, q), 1 + max(0, days) // 365, time.time())
+        _RUNS[run_id] = ReportRun(run_id, q, insight_rows(world, q), 1 + max(0, days) // 400, time.time())
         while len(_RUNS) > MAX_RUNS:
             _RUNS.popitem(last=False)
     return Response(200, {"report_run_id": run_id})

@@ -150,36 +150,45 @@ def meta_ads_source(
                     out.append(r)
             yield out
 
-    def poll(run_id: str) -> str:
+    def submit(account: str, since: date, until: date) -> str:
+        url = root + INSIGHTS_PATH.format(version=api_version, account_id=account)
+        return str(session.post(url, data=params(since, until)).json()["report_run_id"])
+
+    def status(run_id: str) -> str:
+        body = session.get(root + REPORT_RUN_PATH.format(version=api_version, report_run_id=run_id)).json()
+        status = str(body.get("async_status"))
+        if status == "Job Completed" and int(body.get("async_percent_completion") or 0) < 100:
+            return "Job Running"
+        return status
+
+    def report_runs(account: str, spans: list[tuple[date, date]]) -> Iterator[list[dict[str, Any]]]:
+        """One report run per span, submitted together (Meta runs them side by side), polled round by round
+        with exponential backoff; each completed run's pages are read; a failed run is submitted again."""
+        runs = {submit(account, *span): (span, 1) for span in spans}
         delay, deadline = poll_initial_s, time.monotonic() + poll_timeout_s
-        while True:
-            body = session.get(root + REPORT_RUN_PATH.format(version=api_version, report_run_id=run_id)).json()
-            status = body.get("async_status")
-            if status == "Job Completed" and int(body.get("async_percent_completion") or 0) == 100:
-                return status
-            if status in ("Job Failed", "Job Skipped"):
-                return status
+        while runs:
+            for run_id, (span, attempt) in list(runs.items()):
+                state = status(run_id)
+                if state == "Job Completed":
+                    del runs[run_id]
+                    log.info("meta_ads: report run %s (act_%s, %s..%s) completed", run_id, account, *span)
+                    path = REPORT_INSIGHTS_PATH.format(version=api_version, report_run_id=run_id)
+                    yield from pages(client, path, params={"limit": page_size}, data_selector="data")
+                elif state in ("Job Failed", "Job Skipped"):
+                    del runs[run_id]
+                    if attempt >= SUBMIT_ATTEMPTS:
+                        raise IngestionHTTPError(
+                            f"meta_ads/{RESOURCE}: report run for act_{account} {span[0]}..{span[1]}: {state} "
+                            f"{attempt} times"
+                        )
+                    log.warning("meta_ads: report run %s %s (attempt %d), submitting again", run_id, state, attempt)
+                    runs[submit(account, *span)] = (span, attempt + 1)
+            if not runs:
+                return
             if time.monotonic() > deadline:
-                raise IngestionHTTPError(f"meta_ads/{RESOURCE}: report run {run_id} still {status!r} after polling")
+                raise IngestionHTTPError(f"meta_ads/{RESOURCE}: report runs {sorted(runs)} not done after polling")
             time.sleep(delay)
             delay = min(poll_max_s, delay * 2)
-
-    def report_run(account: str, since: date, until: date) -> Iterator[list[dict[str, Any]]]:
-        url = root + INSIGHTS_PATH.format(version=api_version, account_id=account)
-        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
-            run_id = session.post(url, data=params(since, until)).json()["report_run_id"]
-            status = poll(run_id)
-            if status == "Job Completed":
-                log.info("meta_ads: report run %s (act_%s, %s..%s) completed", run_id, account, since, until)
-                yield from pages(
-                    client,
-                    REPORT_INSIGHTS_PATH.format(version=api_version, report_run_id=run_id),
-                    params={"limit": page_size},
-                    data_selector="data",
-                )
-                return
-            log.warning("meta_ads: report run %s %s (attempt %d/%d)", run_id, status, attempt, SUBMIT_ATTEMPTS)
-        raise IngestionHTTPError(f"meta_ads/{RESOURCE}: report runs for act_{account} {since}..{until} kept failing")
 
     def window(account: str, since: date, until: date) -> Iterator[list[dict[str, Any]]]:
         if (until - since).days + 1 <= sync_max_days:
@@ -200,8 +209,7 @@ def meta_ads_source(
                 log.info(
                     "meta_ads: act_%s %s..%s is too much data synchronously, using a report run", account, since, until
                 )
-        for start, stop in _spans(since, until, async_window_days):
-            yield from report_run(account, start, stop)
+        yield from report_runs(account, list(_spans(since, until, async_window_days)))
 
     @dlt.resource(
         name=RESOURCE,
