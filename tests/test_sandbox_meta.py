@@ -79,7 +79,9 @@ def test_paging_follows_full_next_urls_to_every_row(app: SandboxApp) -> None:
     first = call(app, US, daily("2026-05-01", "2026-06-30", limit="40")).body
     assert set(first["paging"]["cursors"]) == {"before", "after"}
     assert first["paging"]["next"].startswith("http") and "after=" in first["paging"]["next"]
-    last = call(app, US, {**daily("2026-05-01", "2026-06-30", limit="40"), "after": first["paging"]["cursors"]["after"]})
+    last = call(
+        app, US, {**daily("2026-05-01", "2026-06-30", limit="40"), "after": first["paging"]["cursors"]["after"]}
+    )
     assert last.body["data"][0] == rows[40]
     # the last page has no next
     final = call(app, US, daily("2026-06-30", "2026-06-30", limit="40")).body
