@@ -18,7 +18,7 @@ import dlt
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.sources import amazon, ebay, fx, google_sheets, hubspot, shopify
+from ingestion.sources import amazon, ebay, fx, google_analytics, google_sheets, hubspot, meta_ads, shopify
 
 __all__ = ["SOURCES", "LoadResult", "load", "make_pipeline", "refresh_quarantine_view"]
 
@@ -82,6 +82,19 @@ SOURCES: dict[str, SourceSpec] = {
             "raw_plan",
             google_sheets.plan_source,
             {"spreadsheet_id": "unset", "access_token": "unset", "api_key": None},
+        ),
+        SourceSpec(
+            "google_analytics",
+            "raw_ga4",
+            google_analytics.google_analytics_source,
+            {"property_id": "0", "access_token": "unset"},
+        ),
+        SourceSpec(
+            "meta_ads",
+            "raw_meta",
+            meta_ads.meta_ads_source,
+            {"access_token": "unset", "ad_account_ids": ["unset"], "base_url": "http://unset"},
+            meta_ads.NESTED_TABLES,
         ),
     )
 }

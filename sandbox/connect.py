@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import amazon_api, ebay_api, hubspot_api, plan_world, sheets_api, shopify_api
+from sandbox import amazon_api, ebay_api, ga4_api, hubspot_api, meta_api, plan_world, sheets_api, shopify_api
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -25,4 +25,10 @@ def sandbox_env(url: str) -> dict[str, str]:
         "SOURCES__PLAN__BASE_URL": url,
         "SOURCES__PLAN__SPREADSHEET_ID": plan_world.SPREADSHEET_ID,
         "SOURCES__PLAN__ACCESS_TOKEN": sheets_api.DEMO_ACCESS_TOKEN,
+        "SOURCES__GOOGLE_ANALYTICS__BASE_URL": url,
+        "SOURCES__GOOGLE_ANALYTICS__PROPERTY_ID": ga4_api.DEMO_PROPERTY_ID,
+        "SOURCES__GOOGLE_ANALYTICS__ACCESS_TOKEN": ga4_api.DEMO_ACCESS_TOKEN,
+        "SOURCES__META_ADS__BASE_URL": url,
+        "SOURCES__META_ADS__ACCESS_TOKEN": meta_api.DEMO_ACCESS_TOKEN,
+        "SOURCES__META_ADS__AD_ACCOUNT_IDS": '["' + '", "'.join(meta_api.ACCOUNTS) + '"]',
     }

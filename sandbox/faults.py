@@ -294,6 +294,11 @@ def _url_next(query: dict[str, str], response: Response) -> dict[str, str] | Non
     return dict(parse_qsl(urlsplit(url).query)) if isinstance(url, str) and url else None
 
 
+def _graph_next(query: dict[str, str], response: Response) -> dict[str, str] | None:
+    url = (response.body.get("paging") or {}).get("next")  # Meta Graph: paging.next, a full URL
+    return dict(parse_qsl(urlsplit(url).query)) if isinstance(url, str) and url else None
+
+
 @dataclass(frozen=True)
 class Listing:
     """A paginated list endpoint: where its records are, and how a request names its place in a chain."""
@@ -326,6 +331,7 @@ LISTINGS: tuple[Listing, ...] = (
     # Amazon: NextToken overrides every other parameter (clients may still resend them).
     Listing("GET", re.compile(r"/orders/v0/orders"), ("payload", "Orders"), "NextToken", ("NextToken",), _amazon_next),
     Listing("GET", re.compile(r"/sell/fulfillment/v1/order"), ("orders",), "offset", None, _url_next),
+    Listing("GET", re.compile(r"/v\d+\.\d+/(?:act_)?\d+/insights"), ("data",), "after", None, _graph_next),
 )
 _SHOPIFY_LIST = re.compile(r"/admin/api/[^/]+/(orders|customers|products)\.json")
 

@@ -181,9 +181,10 @@ class AdDay:
         if lag >= settle:
             return spend, self.platform_conversions, self.platform_value
         share = Decimal(str(round(0.5 + 0.5 * lag / settle, 4)))
+        whole = Decimal(1) if platform == "meta" else Decimal("0.01")  # Meta counts whole actions
         return (
             spend,
-            (self.platform_conversions * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            (self.platform_conversions * share).quantize(whole, rounding=ROUND_HALF_UP),
             money(self.platform_value * share),
         )
 
