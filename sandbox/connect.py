@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import amazon_api, ebay_api, hubspot_api, plan_world, sheets_api, shopify_api
+from sandbox import amazon_ads_api, amazon_api, ebay_api, hubspot_api, plan_world, sheets_api, shopify_api
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -25,4 +25,10 @@ def sandbox_env(url: str) -> dict[str, str]:
         "SOURCES__PLAN__BASE_URL": url,
         "SOURCES__PLAN__SPREADSHEET_ID": plan_world.SPREADSHEET_ID,
         "SOURCES__PLAN__ACCESS_TOKEN": sheets_api.DEMO_ACCESS_TOKEN,
+        "SOURCES__AMAZON_ADS__BASE_URL": url,
+        "SOURCES__AMAZON_ADS__TOKEN_URL": f"{url}/auth/o2/token",
+        "SOURCES__AMAZON_ADS__CLIENT_ID": amazon_ads_api.DEMO_CLIENT_ID,
+        "SOURCES__AMAZON_ADS__CLIENT_SECRET": amazon_ads_api.DEMO_CLIENT_SECRET,
+        "SOURCES__AMAZON_ADS__REFRESH_TOKEN": amazon_ads_api.DEMO_REFRESH_TOKEN,
+        "SOURCES__AMAZON_ADS__POLL_INTERVAL_S": "0.05",  # the sandbox's reports complete after a few polls
     }
