@@ -18,7 +18,7 @@ import dlt
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.sources import amazon, ebay, fx, google_sheets, hubspot, shopify
+from ingestion.sources import amazon, amazon_ads, ebay, fx, google_sheets, hubspot, shopify
 
 __all__ = ["SOURCES", "LoadResult", "load", "make_pipeline", "refresh_quarantine_view"]
 
@@ -82,6 +82,13 @@ SOURCES: dict[str, SourceSpec] = {
             "raw_plan",
             google_sheets.plan_source,
             {"spreadsheet_id": "unset", "access_token": "unset", "api_key": None},
+        ),
+        SourceSpec(
+            "amazon_ads",
+            "raw_amazon_ads",
+            amazon_ads.amazon_ads_source,
+            {"client_id": "unset", "client_secret": "unset", "refresh_token": "unset"},
+            amazon_ads.NESTED_TABLES,
         ),
     )
 }
