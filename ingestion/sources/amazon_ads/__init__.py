@@ -15,7 +15,8 @@ cursors (one per profile) move only once every window was read. Broken rows go t
 Config (dlt section ``amazon_ads``: ``[sources.amazon_ads]`` or ``SOURCES__AMAZON_ADS__*``): ``client_id``,
 ``client_secret``, ``refresh_token`` (the Ads app's LWA credentials), ``token_url``, ``base_url`` (the region's
 endpoint), ``profile_ids`` (default: every profile of ``/v2/profiles``), ``start_date``, ``end_date``,
-``lookback_days``, ``poll_interval_s``, ``max_in_flight``.
+``lookback_days``, ``poll_interval_s``, ``max_in_flight``, and the rates the pacers keep to once Amazon has
+throttled (``create_reports_per_s``, ``polls_per_s``; default the low tier of Amazon's dynamic reporting throttles).
 """
 
 from __future__ import annotations
@@ -137,6 +138,8 @@ def amazon_ads_source(
     lookback_days: int = LOOKBACK_DAYS,
     poll_interval_s: float = POLL_INTERVAL_S,
     max_in_flight: int = MAX_IN_FLIGHT,
+    create_reports_per_s: float = CREATE_REPORT_LIMIT[1],
+    polls_per_s: float = GET_REPORT_LIMIT[1],
 ) -> Any:
     auth = RefreshTokenAuth(
         "amazon_ads", token_url, client_id, client_secret, refresh_token, basic_client_auth=False
@@ -147,8 +150,8 @@ def amazon_ads_source(
         return rest_client("amazon_ads", resource, base_url, auth=auth, headers=headers, pacer=Pacer(*limit))
 
     profiles_client = client("profiles", PROFILES_LIMIT)
-    create_client = client("create_report", CREATE_REPORT_LIMIT)
-    poll_client = client("get_report", GET_REPORT_LIMIT)
+    create_client = client("create_report", (CREATE_REPORT_LIMIT[0], create_reports_per_s))
+    poll_client = client("get_report", (GET_REPORT_LIMIT[0], polls_per_s))
     files = ResilientSession("amazon_ads", "report_files")  # the pre-signed S3 URL: no Amazon auth, no headers
 
     def read_profiles() -> list[dict[str, Any]]:
