@@ -533,6 +533,7 @@ def download(req: Request, world: World, key: str) -> Response:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "amazon_ads"
+LIST_PARAMS: dict[str, tuple[str, ...]] = {}  # no list-valued query parameters (report requests are JSON bodies)
 PATH_PREFIXES = ("/v2/profiles", "/reporting/", f"/{BUCKET}/")
 # Amazon throttles reporting dynamically (by the report queue of the region) and publishes no fixed numbers: real is
 # a fixed low tier (report creation 1 per 5 s with a burst of 5; polls 1/s, burst 10), demo the same buckets scaled.

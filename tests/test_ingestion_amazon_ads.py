@@ -268,3 +268,35 @@ def test_windows_are_at_most_31_days_and_cover_the_range() -> None:
         (date(2024, 3, 3), date(2024, 3, 5)),
     ]
     assert windows(date(2024, 1, 2), date(2024, 1, 1)) == []
+
+
+def test_the_load_and_staging_run_on_postgresql(server: SandboxServer, tmp_path: Path) -> None:
+    """The same raw rows and staging models on PostgreSQL (SALESDW_TARGET=postgres), to the cent."""
+    from tests.pg_scratch import scratch_database
+
+    with scratch_database("salesdw_amazon_ads") as name:
+        env = {
+            "SALESDW_TARGET": "postgres",
+            "SALESDW_POSTGRES_DSN": f"postgresql://postgres@127.0.0.1:5432/{name}",
+            "PGDATABASE": name,
+            "SOURCES__AMAZON_ADS__END_DATE": server.app.config.as_of.isoformat(),
+        }
+        with environment(env):
+            result = load("amazon_ads", duckdb_path=tmp_path / "unused.duckdb")
+            assert result.quarantined == 0
+            dbt_build(
+                tmp_path / "unused.duckdb", ["stg_amazon_ads__sp_campaign_days", "stg_amazon_ads__profiles"], tmp_path
+            )
+            rows = query(
+                tmp_path,
+                "select to_char(date_day, 'YYYY-MM'), profile_id, campaign_id, currency, sum(spend), sum(impressions), "
+                "sum(clicks), sum(sales_14d), count(*) from staging.stg_amazon_ads__sp_campaign_days group by 1, 2, 3, 4",
+            )
+            types = query(
+                tmp_path,
+                "select column_name, data_type, numeric_precision, numeric_scale from information_schema.columns "
+                "where table_schema = 'staging' and table_name = 'stg_amazon_ads__sp_campaign_days' "
+                "and column_name in ('spend', 'purchases_14d')",
+            )
+    assert {tuple(r[:4]): tuple(r[4:]) for r in rows} == truth_monthly(server.app.config)
+    assert sorted(types) == [("purchases_14d", "bigint", 64, 0), ("spend", "numeric", 18, 2)]
