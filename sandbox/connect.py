@@ -31,4 +31,8 @@ def sandbox_env(url: str) -> dict[str, str]:
         "SOURCES__AMAZON_ADS__CLIENT_SECRET": amazon_ads_api.DEMO_CLIENT_SECRET,
         "SOURCES__AMAZON_ADS__REFRESH_TOKEN": amazon_ads_api.DEMO_REFRESH_TOKEN,
         "SOURCES__AMAZON_ADS__POLL_INTERVAL_S": "0.05",  # the sandbox's reports complete after a few polls
+        # the pacers' rates once throttled: the demo tier (an injected 429 must not slow a demo to Amazon's low tier;
+        # with --rate-limits real the sandbox's 429s and Retry-After still hold the source to the real tier)
+        "SOURCES__AMAZON_ADS__CREATE_REPORTS_PER_S": str(amazon_ads_api.LIMITS["amazon_ads.createReport"]["demo"][1]),
+        "SOURCES__AMAZON_ADS__POLLS_PER_S": str(amazon_ads_api.LIMITS["amazon_ads.getReport"]["demo"][1]),
     }

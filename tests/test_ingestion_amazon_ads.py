@@ -25,6 +25,7 @@ from sandbox.marketing_truth import marketing_truth
 from sandbox.marketing_world import AMAZON_PROFILES
 from sandbox.protocol import Request, Response
 from sandbox.server import SandboxApp, SandboxServer
+from sandbox.truth import compute_truth
 from sandbox.world import WorldConfig, build_world
 from tests.conftest import TEST_WORLD
 from tests.helpers import dbt_build, environment, query
@@ -79,6 +80,10 @@ def loaded(server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> P
 def test_spend_per_campaign_and_month_equals_the_truth(loaded: Path) -> None:
     expected = truth_monthly(TEST_WORLD)
     assert loaded_monthly(loaded) == expected
+    counts = compute_truth(build_world(TEST_WORLD))["record_counts"]
+    assert query(loaded, "select count(*) from raw_amazon_ads.sp_campaign_days") == [
+        (counts["amazon_ads.campaign_days"],)
+    ]
     assert {k[1] for k in expected} == {p.account_id for p in AMAZON_PROFILES}
     (types,) = query(loaded, "select distinct typeof(cost) || typeof(sales_14d) from raw_amazon_ads.sp_campaign_days")
     assert types == ("DECIMAL(18,2)DECIMAL(18,2)",)
