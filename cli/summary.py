@@ -32,6 +32,7 @@ RAW_TABLE_OF_TRUTH = {
     "ebay.orders.line_items": "raw_ebay.orders__line_items",
     "ebay.orders.refunds": "raw_ebay.orders__payment_summary__refunds",
     "fx.rates": "raw_fx.rates",
+    "amazon_ads.campaign_days": "raw_amazon_ads.sp_campaign_days",
 }
 
 

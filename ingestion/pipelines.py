@@ -18,7 +18,7 @@ import dlt
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.sources import amazon, ebay, fx, google_analytics, google_sheets, hubspot, meta_ads, shopify
+from ingestion.sources import amazon, amazon_ads, ebay, fx, google_analytics, google_sheets, hubspot, meta_ads, shopify
 
 __all__ = ["SOURCES", "LoadResult", "load", "make_pipeline", "refresh_quarantine_view"]
 
@@ -95,6 +95,13 @@ SOURCES: dict[str, SourceSpec] = {
             meta_ads.meta_ads_source,
             {"access_token": "unset", "ad_account_ids": ["unset"], "base_url": "http://unset"},
             meta_ads.NESTED_TABLES,
+        ),
+        SourceSpec(
+            "amazon_ads",
+            "raw_amazon_ads",
+            amazon_ads.amazon_ads_source,
+            {"client_id": "unset", "client_secret": "unset", "refresh_token": "unset"},
+            amazon_ads.NESTED_TABLES,
         ),
     )
 }

@@ -64,9 +64,12 @@ def error(status: int, code: str, message: str) -> Response:
 class TokenIssuer:
     """LWA: refresh tokens for access tokens that expire after an hour (of the server's own clock)."""
 
-    def __init__(self, clock) -> None:
+    def __init__(self, clock, clients: dict[str, tuple[str, str]] | None = None) -> None:
         self.clock = clock
         self.issued: dict[str, float] = {}
+        # client id -> (client secret, refresh token): the SP-API app, and other LWA apps (Amazon Ads: LWA_CLIENTS)
+        self.clients = {DEMO_CLIENT_ID: (DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN), **(clients or {})}
+        self.client_of: dict[str, str] = {}  # access token -> the client id it was issued to
 
     def exchange(self, req: Request) -> Response:
         form = req.form()
@@ -74,9 +77,11 @@ class TokenIssuer:
             return Response(
                 400, {"error": "unsupported_grant_type", "error_description": "grant_type must be refresh_token"}
             )
-        if (form.get("client_id"), form.get("client_secret")) != (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET):
+        client_id = form.get("client_id", "")
+        secret, refresh_token = self.clients.get(client_id, (None, None))
+        if secret is None or form.get("client_secret") != secret:
             return Response(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
-        if form.get("refresh_token") != DEMO_REFRESH_TOKEN:
+        if form.get("refresh_token") != refresh_token:
             return Response(
                 400,
                 {
@@ -87,11 +92,12 @@ class TokenIssuer:
         issued_at = self.clock()
         token = "Atza|" + hashlib.sha256(f"{issued_at}:{len(self.issued)}".encode()).hexdigest()
         self.issued[token] = issued_at
+        self.client_of[token] = client_id
         return Response(
             200,
             {
                 "access_token": token,
-                "refresh_token": DEMO_REFRESH_TOKEN,
+                "refresh_token": refresh_token,
                 "token_type": "bearer",
                 "expires_in": TOKEN_TTL_S,
             },

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sandbox import amazon_api, ebay_api, ga4_api, hubspot_api, meta_api, plan_world, sheets_api, shopify_api
+from sandbox import (
+    amazon_ads_api,
+    amazon_api,
+    ebay_api,
+    ga4_api,
+    hubspot_api,
+    meta_api,
+    plan_world,
+    sheets_api,
+    shopify_api,
+)
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -31,4 +41,14 @@ def sandbox_env(url: str) -> dict[str, str]:
         "SOURCES__META_ADS__BASE_URL": url,
         "SOURCES__META_ADS__ACCESS_TOKEN": meta_api.DEMO_ACCESS_TOKEN,
         "SOURCES__META_ADS__AD_ACCOUNT_IDS": '["' + '", "'.join(meta_api.ACCOUNTS) + '"]',
+        "SOURCES__AMAZON_ADS__BASE_URL": url,
+        "SOURCES__AMAZON_ADS__TOKEN_URL": f"{url}/auth/o2/token",
+        "SOURCES__AMAZON_ADS__CLIENT_ID": amazon_ads_api.DEMO_CLIENT_ID,
+        "SOURCES__AMAZON_ADS__CLIENT_SECRET": amazon_ads_api.DEMO_CLIENT_SECRET,
+        "SOURCES__AMAZON_ADS__REFRESH_TOKEN": amazon_ads_api.DEMO_REFRESH_TOKEN,
+        "SOURCES__AMAZON_ADS__POLL_INTERVAL_S": "0.05",  # the sandbox's reports complete after a few polls
+        # the pacers' rates once throttled: the demo tier (an injected 429 must not slow a demo to Amazon's low tier;
+        # with --rate-limits real the sandbox's 429s and Retry-After still hold the source to the real tier)
+        "SOURCES__AMAZON_ADS__CREATE_REPORTS_PER_S": str(amazon_ads_api.LIMITS["amazon_ads.createReport"]["demo"][1]),
+        "SOURCES__AMAZON_ADS__POLLS_PER_S": str(amazon_ads_api.LIMITS["amazon_ads.getReport"]["demo"][1]),
     }

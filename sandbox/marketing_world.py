@@ -67,6 +67,10 @@ CONVERSION_SETTLE_DAYS = {"google_ads": 3, "meta": 7, "amazon_ads": 14}
 SPEND_CREDIT_DAYS = {"google_ads": 2, "amazon_ads": 2}  # invalid-click credits land within this many days
 SPEND_CREDIT = Decimal("0.015")  # the share of recent spend that is later credited back
 GA4_SETTLE_DAYS = 1
+WHOLE_CONVERSIONS = (
+    "meta",
+    "amazon_ads",
+)  # Meta's actions and Amazon's purchases14d are counts; Google's may be fractional
 OVERCOUNT = {"google_ads": (1.15, 1.35), "meta": (1.5, 1.9), "amazon_ads": (1.2, 1.4)}
 WEEKDAY_CVR = (1.02, 1.04, 1.03, 1.0, 0.96, 0.93, 0.97)  # Monday .. Sunday
 PROMOTION_CVR = 1.2
@@ -181,7 +185,7 @@ class AdDay:
         if lag >= settle:
             return spend, self.platform_conversions, self.platform_value
         share = Decimal(str(round(0.5 + 0.5 * lag / settle, 4)))
-        whole = Decimal(1) if platform == "meta" else Decimal("0.01")  # Meta counts whole actions
+        whole = Decimal(1) if platform in WHOLE_CONVERSIONS else Decimal("0.01")
         return (
             spend,
             (self.platform_conversions * share).quantize(whole, rounding=ROUND_HALF_UP),
@@ -684,8 +688,8 @@ def build_marketing(config: WorldConfig, commerce: CommerceWorld) -> MarketingWo
             lo, hi = OVERCOUNT[ad.campaign.platform]
             over = rng.uniform(lo, hi)
             conv = Decimal(str(round(ad.true_orders * over + (rng.random() * 0.6 if ad.true_orders else 0), 2)))
-            if ad.campaign.platform == "meta":
-                conv = conv.quantize(Decimal(1), rounding=ROUND_HALF_UP)  # Meta counts whole actions
+            if ad.campaign.platform in WHOLE_CONVERSIONS:
+                conv = conv.quantize(Decimal(1), rounding=ROUND_HALF_UP)
             avg = ad.true_value / ad.true_orders if ad.true_orders else Decimal(0)
             if ad.campaign.platform == "meta" and ad.campaign.currency != "USD":
                 avg = avg / FX_START[ad.campaign.currency]  # EU buyers' orders, valued in the account's currency

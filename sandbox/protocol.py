@@ -66,6 +66,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     def encode(self) -> bytes:
+        if isinstance(self.body, bytes):  # a file (a gzipped report) or an XML error, sent as it is
+            return self.body
         return json.dumps(self.body, default=_json_default, separators=(",", ":")).encode()
 
 

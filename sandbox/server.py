@@ -12,7 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from sandbox import amazon_api, ebay_api, fx_api, ga4_api, hubspot_api, meta_api, sheets_api, shopify_api
+from sandbox import (
+    amazon_ads_api,
+    amazon_api,
+    ebay_api,
+    fx_api,
+    ga4_api,
+    hubspot_api,
+    meta_api,
+    sheets_api,
+    shopify_api,
+)
 from sandbox.faults import (
     FAULT_MODES,
     TOKEN_PATHS,
@@ -46,6 +56,7 @@ VENDORS: tuple[ModuleType, ...] = (
     sheets_api,
     ga4_api,
     meta_api,
+    amazon_ads_api,
 )
 
 
@@ -77,7 +88,9 @@ class SandboxApp:
             policies.update(getattr(v, "LIMIT_POLICIES", {}))
         self.limiter = RateLimiter(rate_limits, {b: lim for v in VENDORS for b, lim in v.LIMITS.items()}, policies)
         self.faults: FaultInjector | None = None if faults == "none" else FaultInjector(faults, self.fault_seed)
-        self.tokens = amazon_api.TokenIssuer(time.monotonic)
+        self.tokens = amazon_api.TokenIssuer(
+            time.monotonic, {k: v for m in VENDORS for k, v in getattr(m, "LWA_CLIENTS", {}).items()}
+        )
         self._lock = threading.Lock()
         self.world: World = build_world(config)
         self.routes: list[tuple[ModuleType, Route]] = [(v, r) for v in VENDORS for r in v.ROUTES]
@@ -242,12 +255,13 @@ class _Handler(BaseHTTPRequestHandler):
         body = fault.truncate(data) if fault is not None and kind in ("truncated_json", "short_body") else data
         try:
             self.send_response(response.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", response.headers.get("Content-Type", "application/json; charset=utf-8"))
             # truncated_json: a complete message whose JSON is invalid; short_body: announces the whole
             # body, sends a prefix and closes (a short read)
             self.send_header("Content-Length", str(len(data) if kind == "short_body" else len(body)))
             for k, v in response.headers.items():
-                self.send_header(k, v)
+                if k != "Content-Type":
+                    self.send_header(k, v)
             self.end_headers()
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. timed out on a slow fault)
