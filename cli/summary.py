@@ -15,6 +15,7 @@ RAW_TABLE_OF_TRUTH = {
     "shopify.orders.refunds": "raw_shopify.orders__refunds",
     "shopify.customers": "raw_shopify.customers",
     "shopify.products": "raw_shopify.products",
+    "shopify.checkouts": "raw_shopify.abandoned_checkouts",
     "crm.deals": "raw_crm.deals",
     "crm.owners": "raw_crm.owners",
     "crm.owners.teams": "raw_crm.owners__teams",

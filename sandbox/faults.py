@@ -325,6 +325,9 @@ LISTINGS: tuple[Listing, ...] = (
         ("page_info",),
         _link_next,
     ),
+    Listing(
+        "GET", re.compile(r"/admin/api/[^/]+/checkouts\.json"), ("checkouts",), "page_info", ("page_info",), _link_next
+    ),
     # HubSpot: the next request repeats every parameter with a new ``after`` (or follows paging.next.link);
     # search (POST, cursor in the JSON body) is not shifted.
     Listing("GET", re.compile(r"/crm/v3/objects/[^/]+/?|/crm/v3/owners/?"), ("results",), "after", None, _hubspot_next),

@@ -16,6 +16,14 @@ documents them; repeated (``ids=1&ids=2``) and Rails' bracket form (``ids[]=1&id
 as on the other lists. Orders are ``placed`` and, some, ``cancelled``; products ``create``. The
 simulated shop never deletes an order, so ``filter=Order&verb=destroy`` is an empty list.
 
+``checkouts.json`` (abandoned checkouts, ``world.marketing.checkouts``) and ``checkouts/count.json``: the
+documented parameters ``limit``, ``since_id``, ``created_at_min/max``, ``updated_at_min/max`` and ``status``
+(``open`` default, ``closed``: the simulated shop never closes one, so an empty list), paged like the other
+lists (``fields`` kept too; ``ids`` is not a parameter of this endpoint and is ignored). Every order and
+checkout carries its web session (``landing_site``: path + query string with the UTM parameters,
+``referring_site``: null when none, ``source_name: "web"``). A checkout's update that lies past the world's
+clock is not visible yet (``updated_at`` = ``created_at`` until a later world).
+
 All three list endpoints share one implementation (``list_resource``), as on Shopify:
 
 - ``limit`` 1..250 (default 50); cursor pagination through the ``Link`` header
@@ -48,6 +56,7 @@ the world), so every page is a binary search, not a scan of all orders.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
@@ -58,6 +67,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.commerce_world import Product, ShopifyCustomer, ShopifyOrder
+from sandbox.marketing_world import AbandonedCheckout
 from sandbox.protocol import (
     Request,
     Response,
@@ -221,6 +231,11 @@ def render_order(o: ShopifyOrder, world: World) -> dict[str, Any]:
             "created_at": t(o.customer.created_at),
             "currency": "USD",
         },
+        # the web session that placed the order (sandbox/marketing_world.py): landing page with its query string
+        "landing_site": o.landing_site,
+        "referring_site": o.referring_site,
+        "landing_site_ref": None,
+        "source_name": "web",
     }
 
 
@@ -353,10 +368,11 @@ class Resource:
     matcher: Callable[[dict[str, str], World], Callable[[Any], bool] | Response]
     render: Callable[[Any, World], dict[str, Any]]
     list_filters: tuple[str, ...] = ("ids",)  # comma-separated list filters (repeats honoured too)
+    by_ids: bool = True  # ``ids`` filters the list (abandoned checkouts have no such parameter: ignored)
 
     @property
     def filters(self) -> tuple[str, ...]:
-        return ("ids", "since_id", *TIME_FILTERS, *self.extra_filters)
+        return (*(("ids",) if self.by_ids else ()), "since_id", *TIME_FILTERS, *self.extra_filters)
 
 
 def _order_matcher(filters: dict[str, str], world: World) -> Callable[[ShopifyOrder], bool] | Response:
@@ -506,6 +522,158 @@ EVENTS = Resource(
     render_event,
     ("ids", "filter"),
 )
+
+
+# --- abandoned checkouts ----------------------------------------------------------------------
+
+
+def checkout_updated_at(c: AbandonedCheckout, world: World) -> datetime:
+    """The checkout's last update as the shop sees it at the world's clock: a checkout started late on the
+    ``as_of`` day whose update lies past ``now`` still shows its creation (the update arrives with a later world)."""
+    return c.updated_at if c.updated_at <= world.config.now else c.created_at
+
+
+def _hex(checkout_id: int, purpose: str) -> str:
+    """A stable 32-digit hex token of a checkout (cart token, recovery key)."""
+    return hashlib.blake2b(f"{purpose}:{checkout_id}".encode(), digest_size=16).hexdigest()
+
+
+def _checkout_presentment(c: AbandonedCheckout) -> str:
+    """The buyer's currency: the offset tells the market (the world keeps no currency on a checkout)."""
+    return {0: "GBP", 1: "EUR"}.get(c.utc_offset_hours, "USD")
+
+
+def render_checkout(c: AbandonedCheckout, world: World) -> dict[str, Any]:
+    """An abandoned checkout (Shopify REST ``checkouts.json``): money in shop currency (USD) as decimal strings,
+    timestamps in the customer's offset, ``customer`` absent for a guest. Taxes and shipping are not yet
+    computed on an abandoned cart here: ``total_price`` = ``subtotal_price``, ``total_tax`` = ``"0.00"``."""
+    t = lambda at: iso_offset(at, c.utc_offset_hours)
+    subtotal = c.subtotal
+    cur = _checkout_presentment(c)
+    key = _hex(c.checkout_id, "recover")
+    grams = sum((3000 if p.large else 500) * q for p, q in c.lines)
+    out: dict[str, Any] = {
+        "id": c.checkout_id,
+        "token": c.token,
+        "cart_token": _hex(c.checkout_id, "cart"),
+        "email": c.email,
+        "gateway": None,
+        "buyer_accepts_marketing": c.checkout_id % 3 == 0,
+        "buyer_accepts_sms": False,
+        "created_at": t(c.created_at),
+        "updated_at": t(checkout_updated_at(c, world)),
+        "completed_at": None,
+        "closed_at": None,
+        "landing_site": c.source.landing_site(f"Cj0K{(c.checkout_id * 2654435761) % 10**12:012d}"),
+        "referring_site": c.source.referring_site,
+        "note": None,
+        "note_attributes": [],
+        "location_id": None,
+        "source_name": "web",
+        "source_identifier": None,
+        "source_url": None,
+        "device_id": None,
+        "phone": None,
+        "sms_marketing_phone": None,
+        "customer_locale": {1: "de", 0: "en-GB"}.get(c.utc_offset_hours, "en"),
+        "name": f"#{c.checkout_id}",
+        "abandoned_checkout_url": f"https://pastapro.myshopify.com/{SHOP_ID}/checkouts/{c.token}/recover?key={key}",
+        "discount_codes": [],
+        "tax_lines": [],
+        "shipping_lines": [],
+        "taxes_included": False,
+        "total_weight": grams,
+        "currency": "USD",
+        "presentment_currency": cur,
+        "total_line_items_price": str(subtotal),
+        "total_line_items_price_set": _money_set(subtotal, cur),
+        "total_discounts": "0.00",
+        "total_discounts_set": _money_set(Decimal("0.00"), cur),
+        "subtotal_price": str(subtotal),
+        "subtotal_price_set": _money_set(subtotal, cur),
+        "total_tax": "0.00",
+        "total_tax_set": _money_set(Decimal("0.00"), cur),
+        "total_price": str(subtotal),
+        "total_price_set": _money_set(subtotal, cur),
+        "total_duties": None,
+        "line_items": [
+            {
+                "key": f"{p.variant_id}:{key[:16]}{n:02d}",
+                "product_id": p.product_id,
+                "variant_id": p.variant_id,
+                "sku": p.sku,
+                "title": p.title,
+                "variant_title": "",
+                "vendor": "PastaPro",
+                "quantity": q,
+                "price": str(p.price_usd),
+                "line_price": str(money(p.price_usd * q)),
+                "compare_at_price": None,
+                "grams": 3000 if p.large else 500,
+                "requires_shipping": True,
+                "taxable": True,
+                "gift_card": False,
+                "fulfillment_service": "manual",
+                "applied_discounts": [],
+                "discount_codes": [],
+                "tax_lines": [],
+                "properties": None,
+                "destination_location_id": None,
+                "origin_location_id": None,
+            }
+            for n, (p, q) in enumerate(c.lines)
+        ],
+    }
+    if c.customer is not None:
+        count, spent, updated, last = customer_stats(c.customer, world)
+        out["customer"] = {
+            "id": c.customer.customer_id,
+            "email": c.customer.email,
+            "first_name": c.customer.first_name,
+            "last_name": c.customer.last_name,
+            "created_at": t(c.customer.created_at),
+            "updated_at": t(updated),
+            "orders_count": count,
+            "total_spent": str(spent),
+            "last_order_id": last.order_id if last else None,
+            "state": "enabled",
+            "verified_email": True,
+            "tax_exempt": False,
+            "currency": "USD",
+            "admin_graphql_api_id": f"gid://shopify/Customer/{c.customer.customer_id}",
+        }
+    return out
+
+
+def _checkout_matcher(filters: dict[str, str], world: World) -> Callable[[AbandonedCheckout], bool] | Response:
+    status = filters.get("status", "open")
+    if status not in ("open", "closed"):
+        return Response(400, {"errors": {"status": ["is not included in the list"]}})
+    return lambda c: status == "open"  # the simulated shop never closes an abandoned checkout
+
+
+CHECKOUTS = Resource(
+    "checkouts",
+    ("status",),
+    lambda w: w.marketing.checkouts,
+    lambda c: c.checkout_id,
+    lambda c: c.created_at,
+    checkout_updated_at,
+    _checkout_matcher,
+    render_checkout,
+    (),
+    by_ids=False,
+)
+
+
+def list_checkouts(req: Request, world: World, version: str = API_VERSION) -> Response:
+    return list_resource(req, world, CHECKOUTS, version)
+
+
+def count_checkouts(req: Request, world: World, version: str = API_VERSION) -> Response:
+    """``GET checkouts/count.json``: how many abandoned checkouts match the list's filters (no paging)."""
+    ids = _matching_ids(CHECKOUTS, {k: req.query[k] for k in CHECKOUTS.filters if k in req.query}, world)
+    return ids if isinstance(ids, Response) else Response(200, {"count": len(ids)})
 
 
 def _matching_ids(res: Resource, filters: dict[str, str], world: World) -> list[int] | Response:
@@ -723,6 +891,7 @@ LIST_PARAMS = {
     "customers.json": ("ids", "fields"),
     "products.json": ("ids", "fields"),
     "events.json": ("ids", "fields", "filter"),
+    "checkouts.json": ("fields",),
     "shop.json": ("fields",),
 }
 PATH_PREFIXES = ("/admin/",)
@@ -754,6 +923,8 @@ ROUTES = [
     route("GET", rf"{_V}/customers\.json", "shopify", list_customers),
     route("GET", rf"{_V}/products\.json", "shopify", list_products),
     route("GET", rf"{_V}/events\.json", "shopify", list_events),
+    route("GET", rf"{_V}/checkouts\.json", "shopify", list_checkouts),
+    route("GET", rf"{_V}/checkouts/count\.json", "shopify", count_checkouts),
     route("GET", rf"{_V}/shop\.json", "shopify", get_shop),
     route("GET", r"/admin/oauth/access_scopes\.json", "shopify", get_access_scopes),
 ]

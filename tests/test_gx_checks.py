@@ -10,10 +10,13 @@ import pytest
 
 from orchestration.checks.gx_runner import SuiteSpec, ValidationOutcome, validate
 from orchestration.checks.gx_suites import (
+    AMAZON_ADS_CAMPAIGN_DAYS,
     AMAZON_ORDER_ITEMS,
     AMAZON_ORDERS,
     CRM_DEALS,
     FX_RATES,
+    GA4_TRAFFIC,
+    META_INSIGHTS,
     RAW_SUITES,
     SHOPIFY_LINE_ITEMS,
     SHOPIFY_ORDERS,
@@ -58,6 +61,19 @@ create table raw_fx.rates (rate decimal(18, 8), rate_date varchar, base_currency
 insert into raw_fx.rates values
     (1.03418055, '2025-01-02', 'EUR', 'USD'), (1.03500000, '2025-01-03', 'EUR', 'USD'),
     (1.25000000, '2025-01-02', 'GBP', 'USD'), (0.69584389, '2025-01-02', 'CAD', 'USD');
+create schema raw_ga4; create schema raw_meta; create schema raw_amazon_ads;
+create table raw_ga4.traffic_daily (row_key varchar, date date, session_default_channel_group varchar,
+    sessions bigint, engaged_sessions bigint, ecommerce_purchases bigint, purchase_revenue decimal(18, 2),
+    currency_code varchar);
+insert into raw_ga4.traffic_daily values ('k1', '2025-01-02', 'Paid Search', 40, 25, 2, 81.20, 'USD'),
+    ('k2', '2025-01-02', 'Direct', 12, 12, 0, 0.00, 'USD');
+create table raw_meta.campaign_insights (insight_key varchar, account_id varchar, campaign_id varchar,
+    date_start date, date_stop date, account_currency varchar, spend decimal(18, 2), impressions bigint, clicks bigint);
+insert into raw_meta.campaign_insights values ('1:2:2025-01-02', '1', '2', '2025-01-02', '2025-01-02', 'USD', 25.10,
+    4100, 38), ('3:4:2025-01-02', '3', '4', '2025-01-02', '2025-01-02', 'EUR', 0.00, 0, 0);
+create table raw_amazon_ads.sp_campaign_days (profile_id varchar, campaign_id varchar, date date, currency varchar,
+    cost decimal(18, 2), sales_14d decimal(18, 2), impressions bigint, clicks bigint, purchases_14d bigint);
+insert into raw_amazon_ads.sp_campaign_days values ('36', '30', '2025-01-02', 'GBP', 9.81, 64.20, 3900, 14, 3);
 """
 
 
@@ -161,6 +177,34 @@ BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to
                 ("expect_compound_columns_to_be_unique", "['base_currency', 'quote_currency', 'rate_date']"),
             },
             id="fx_rates",
+        ),
+        pytest.param(
+            GA4_TRAFFIC,
+            "insert into raw_ga4.traffic_daily values ('k1', '2025-01-03', 'Paid', 5, 6, -1, 1.00, 'EUR')",
+            {
+                ("expect_column_values_to_be_unique", "row_key"),
+                (IN_SET, "channel_group"),
+                (IN_SET, "currency_code"),
+                (BETWEEN, "ecommerce_purchases"),
+                ("expect_column_pair_values_a_to_be_greater_than_b", "None"),
+            },
+            id="ga4_traffic_daily",
+        ),
+        pytest.param(
+            META_INSIGHTS,
+            "insert into raw_meta.campaign_insights values "
+            "('1:5:2025-01-02', '1', '5', '2025-01-02', '2025-01-08', 'JPY', -1.00, 10, 1)",
+            {(BETWEEN, "spend"), (IN_SET, "account_currency"), ("expect_column_pair_values_to_be_equal", "None")},
+            id="meta_campaign_insights",
+        ),
+        pytest.param(
+            AMAZON_ADS_CAMPAIGN_DAYS,
+            "insert into raw_amazon_ads.sp_campaign_days values ('36', '30', '2025-01-02', 'GBP', 1.00, null, 1, 1, 0)",
+            {
+                ("expect_column_values_to_not_be_null", "sales_14d"),
+                ("expect_compound_columns_to_be_unique", "['profile_id', 'campaign_id', 'date']"),
+            },
+            id="amazon_ads_sp_campaign_days",
         ),
     ],
 )

@@ -144,7 +144,7 @@ def test_source_is_registered_with_its_new_tables_and_truth_keys() -> None:
 
 def test_one_pacer_serves_every_resource_of_the_shop(first_load: tuple[Path, list[tuple[str, Any]]]) -> None:
     clients = first_load[1]
-    assert {resource for resource, _ in clients} == {"orders", "customers", "products"}
+    assert {resource for resource, _ in clients} == {"orders", "customers", "products", "checkouts"}
     pacers = {id(pacer) for _, pacer in clients}
     assert len(pacers) == 1 and clients[0][1] is not None  # one leaky bucket per shop, not per endpoint
 

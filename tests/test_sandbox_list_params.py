@@ -107,6 +107,13 @@ def test_shopify_shop_fields(server: SandboxServer) -> None:
     }
 
 
+def test_shopify_checkouts_fields(server: SandboxServer) -> None:
+    def keys(pairs: Pairs) -> set[str]:
+        return {k for r in _shopify(server, "checkouts.json", [("limit", "5"), *pairs]).json()["checkouts"] for k in r}
+
+    assert _same_answer(keys, "fields", ["id", "landing_site"], brackets=True) == {"id", "landing_site"}
+
+
 # --- HubSpot: properties, propertiesWithHistory, associations (list and read) ---
 
 
@@ -246,6 +253,7 @@ COVERED = {
 } | {
     ("shopify", "events.json", "filter"),
     ("shopify", "shop.json", "fields"),
+    ("shopify", "checkouts.json", "fields"),
     *(
         ("hubspot", e, p)
         for e in ("GET /crm/v3/objects/{obj}", "GET /crm/v3/objects/{obj}/{id}")

@@ -177,6 +177,79 @@ AMAZON_FINANCIAL_EVENT_LINES = SuiteSpec(
     ],
 )
 
+AD_CURRENCIES = ["USD", "EUR", "GBP"]  # the ad accounts' currencies
+
+
+def ad_figures(*money_cols: str) -> list[gxe.Expectation]:
+    """An ad platform's day: its money and counts present and never negative."""
+    return [
+        *not_null(*money_cols, "impressions", "clicks"),
+        *non_negative(*money_cols, "impressions", "clicks"),
+    ]
+
+
+GA4_TRAFFIC = SuiteSpec(
+    name="raw_ga4_traffic_daily",
+    asset=("raw_ga4", "traffic_daily"),
+    sql="""
+        select row_key, date, session_default_channel_group as channel_group, sessions, engaged_sessions,
+               ecommerce_purchases, purchase_revenue, currency_code
+        from raw_ga4.traffic_daily""",
+    expectations=lambda: [
+        *key("row_key"),
+        *not_null("date", "channel_group", "sessions", "engaged_sessions", "ecommerce_purchases", "purchase_revenue"),
+        *non_negative("sessions", "engaged_sessions", "ecommerce_purchases", "purchase_revenue"),
+        in_set(
+            "channel_group",
+            [
+                "Paid Search",
+                "Paid Shopping",
+                "Paid Social",
+                "Organic Search",
+                "Organic Social",
+                "Email",
+                "Referral",
+                "Direct",
+                "Unassigned",
+            ],
+        ),
+        in_set("currency_code", ["USD"]),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="sessions", column_B="engaged_sessions", or_equal=True),
+    ],
+)
+
+META_INSIGHTS = SuiteSpec(
+    name="raw_meta_campaign_insights",
+    asset=("raw_meta", "campaign_insights"),
+    sql="""
+        select insight_key, account_id, campaign_id, date_start, date_stop, account_currency, spend, impressions, clicks
+        from raw_meta.campaign_insights""",
+    expectations=lambda: [
+        *key("insight_key"),
+        *not_null("account_id", "campaign_id", "date_start", "account_currency"),
+        *ad_figures("spend"),
+        in_set("account_currency", AD_CURRENCIES),
+        # time_increment=1: every row is one day
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="date_start", column_B="date_stop"),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["account_id", "campaign_id", "date_start"]),
+    ],
+)
+
+AMAZON_ADS_CAMPAIGN_DAYS = SuiteSpec(
+    name="raw_amazon_ads_sp_campaign_days",
+    asset=("raw_amazon_ads", "sp_campaign_days"),
+    sql="""
+        select profile_id, campaign_id, date, currency, cost, sales_14d, impressions, clicks, purchases_14d
+        from raw_amazon_ads.sp_campaign_days""",
+    expectations=lambda: [
+        *not_null("profile_id", "campaign_id", "date", "currency"),
+        *ad_figures("cost", "sales_14d"),
+        *non_negative("purchases_14d"),
+        in_set("currency", AD_CURRENCIES),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["profile_id", "campaign_id", "date"]),
+    ],
+)
+
 RAW_SUITES: list[SuiteSpec] = [
     SHOPIFY_ORDERS,
     SHOPIFY_LINE_ITEMS,
@@ -186,5 +259,8 @@ RAW_SUITES: list[SuiteSpec] = [
     FX_RATES,
     EBAY_ORDERS,
     AMAZON_FINANCIAL_EVENT_LINES,
+    GA4_TRAFFIC,
+    META_INSIGHTS,
+    AMAZON_ADS_CAMPAIGN_DAYS,
 ]
 SUITES_BY_ASSET: dict[tuple[str, str], SuiteSpec] = {s.asset: s for s in RAW_SUITES}

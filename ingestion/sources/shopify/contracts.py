@@ -60,3 +60,21 @@ def products_contract() -> Contract:
             each("variants", present("id"), non_negative_decimal_string("price")),
         ),
     )
+
+
+def checkouts_contract() -> Contract:
+    """Abandoned checkouts: an id, a known currency, money as decimal strings, whole positive quantities."""
+    return Contract(
+        "shopify",
+        "abandoned_checkouts",
+        "id",
+        checks=(
+            present("id"),
+            present("updated_at"),
+            currency_known("currency"),
+            non_negative_decimal_string("subtotal_price"),
+            non_negative_decimal_string("total_price"),
+            each("line_items", quantity_positive("quantity"), non_negative_decimal_string("price")),
+        ),
+        integer_fields=("line_items.quantity",),
+    )

@@ -11,9 +11,17 @@ API_VERSION = "2024-10"
 MAX_PAGE_SIZE = 250  # `limit` of the list endpoints
 # the shop's REST Admin leaky bucket (per app × store, shared by every endpoint): 40 requests, 2 per second
 BUCKET_SIZE, LEAK_PER_S = 40, 2.0
-RESOURCES = ("orders", "customers", "products")
+RESOURCES = ("orders", "customers", "products", "checkouts")
 # dlt nested tables (child tables) the warehouse reads
-NESTED_TABLES = ("orders__line_items", "orders__refunds", "orders__refunds__refund_line_items", "products__variants")
+NESTED_TABLES = (
+    "orders__line_items",
+    "orders__refunds",
+    "orders__refunds__refund_line_items",
+    "products__variants",
+    "abandoned_checkouts__line_items",
+)
+# abandoned checkouts list one status at a time (``open`` by default): both are read, so none is missed
+CHECKOUT_STATUSES = ("open", "closed")
 
 
 def rate_limit_reading(headers: Mapping[str, str]) -> Reading:

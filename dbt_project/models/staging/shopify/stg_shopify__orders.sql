@@ -21,6 +21,14 @@ select
     {{ to_money('subtotal_price') }} as subtotal_price,
     {{ to_money('total_tax') }} as total_tax,
     {{ to_money('total_price') }} as total_price,
+    -- the web session that placed the order: its landing page (query string with the UTM parameters) and referrer
+    landing_site,
+    nullif(referring_site, '') as referring_site,
+    {{ url_query_param('landing_site', 'utm_source') }} as utm_source,
+    {{ url_query_param('landing_site', 'utm_medium') }} as utm_medium,
+    {{ url_query_param('landing_site', 'utm_campaign') }} as utm_campaign,
+    {{ url_query_param('landing_site', 'utm_id') }} as utm_id,
+    {{ url_host('referring_site') }} as referring_host,
     _dlt_id as dlt_id,
     _dlt_load_id as dlt_load_id
 from deduplicated
