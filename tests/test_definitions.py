@@ -32,9 +32,8 @@ def test_every_dbt_source_is_a_dlt_asset_and_every_raw_asset_reaches_a_mart() ->
         assert graph.get(key).is_materializable, f"{key.to_user_string()} is not produced by dlt"
     # lineage: every raw table the warehouse reads flows into the marts
     for key in raw:
-        if key.path[1] in ("quarantine", "deals__contacts", "abandoned_checkouts", "abandoned_checkouts__line_items"):
-            # quarantine is a dead end by design; deal↔contact roles and abandoned checkouts (staged in
-            # stg_shopify__abandoned_checkouts for the web funnel) are not modeled in marts yet
+        if key.path[1] in ("quarantine", "deals__contacts"):
+            # quarantine is a dead end by design; deal↔contact roles are not modeled in marts yet
             continue
         seen, todo = set(), [key]
         while todo:

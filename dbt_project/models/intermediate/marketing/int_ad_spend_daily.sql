@@ -1,6 +1,7 @@
 {#- The three ad platforms' daily campaign figures in one shape, as each platform reports them (recent days
     restated by the next load): Google Ads ad groups summed to the campaign, Meta campaigns, Amazon Ads Sponsored
-    Products campaigns (account = the advertising profile). Spend and the platform's own conversion value are
+    Products campaigns (account = the advertising profile, with its marketplace). Google's campaign type (SEARCH,
+    SHOPPING, ...) from its campaigns list. Spend and the platform's own conversion value are
     converted to USD per campaign-day at the UTC date's rate (int_fx_rates_carried: the last earlier business day's
     rate on weekends), rounded to the cent per row; a missing rate leaves *_usd null and the tests fail. -#}
 with google as (
@@ -86,6 +87,9 @@ select
         when u.platform = 'amazon_ads' then 'sponsored_products'
         else {{ marketing_channel('u.channel_group') }}
     end as marketing_channel,
+    case when u.platform = 'amazon_ads' then 'SPONSORED_PRODUCTS' else gc.channel_type end as campaign_type,
+    p.marketplace_id,
+    p.country_code,
     u.currency,
     {{ to_money('u.spend') }} as spend,
     {{ usd_per_unit('r', 'u.currency') }} as usd_per_unit,
@@ -97,4 +101,8 @@ select
     {{ to_usd('u.platform_conversion_value', usd_per_unit('r', 'u.currency')) }} as platform_conversion_value_usd,
     cast(u.ad_groups as integer) as ad_groups
 from grouped as u
+left join {{ ref('stg_google_ads__campaigns') }} as gc
+    on u.platform = 'google_ads' and gc.customer_id = u.account_id and gc.campaign_id = u.campaign_id
+left join {{ ref('stg_amazon_ads__profiles') }} as p
+    on u.platform = 'amazon_ads' and p.profile_id = u.account_id
 {{ join_fx_rate('r', 'u.currency', 'u.date_day') }}

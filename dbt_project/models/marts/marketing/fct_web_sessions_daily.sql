@@ -1,8 +1,8 @@
 {#- Public: the web funnel per UTC date × GA4 session source (channel group, source, medium, campaign name and id):
     GA4's sessions, engaged sessions and purchases as GA4 reports them, beside the warehouse's Shopify sales orders
     whose OWN visit was that source (int_touch_sales_daily, attribution 'session'; no last-click credit here) and
-    their net sales. Both sides are kept where the other has no row (a source without sessions that day, or GA4
-    rows without an order). -#}
+    their net sales, and the abandoned checkouts Shopify lists (with an email) by their own visit, named by the same
+    rules (macros/marketing.sql). Every side is kept where the others have no row. -#}
 {%- set keys = ['date_day', 'channel_group', 'source', 'medium', 'campaign_name', 'campaign_id'] -%}
 with ga4 as (
     select
@@ -26,6 +26,27 @@ orders as (
     where attribution = 'session'
 ),
 
+checkout_touches as (
+    select
+        cast(created_at as date) as date_day,
+        {{ touch_source('utm_source', 'utm_medium', 'referring_host') }} as source,
+        {{ touch_medium('utm_source', 'utm_medium', 'referring_host') }} as medium,
+        {{ touch_campaign('utm_source', 'utm_medium', 'utm_campaign', 'referring_host') }} as campaign_name,
+        {{ touch_campaign_id('utm_source', 'utm_medium', 'utm_id') }} as campaign_id
+    from {{ ref('stg_shopify__abandoned_checkouts') }}
+),
+
+checkouts as (
+    select
+        date_day,
+        {{ default_channel_group('source', 'medium', 'campaign_name') }} as channel_group,
+        source,
+        medium,
+        campaign_name,
+        campaign_id
+    from checkout_touches
+),
+
 unioned as (
     select
         {{ keys | join(', ') }},
@@ -36,7 +57,8 @@ unioned as (
         ga4_purchase_revenue_usd,
         0 as orders,
         0 as new_customers,
-        cast(0 as decimal(18, 2)) as net_sales_usd
+        cast(0 as decimal(18, 2)) as net_sales_usd,
+        0 as abandoned_checkouts
     from ga4
     union all
     select
@@ -48,8 +70,22 @@ unioned as (
         cast(0 as decimal(18, 2)) as ga4_purchase_revenue_usd,
         orders,
         new_customers,
-        net_sales_usd
+        net_sales_usd,
+        0 as abandoned_checkouts
     from orders
+    union all
+    select
+        {{ keys | join(', ') }},
+        0 as ga4_rows,
+        0 as sessions,
+        0 as engaged_sessions,
+        0 as ga4_purchases,
+        cast(0 as decimal(18, 2)) as ga4_purchase_revenue_usd,
+        0 as orders,
+        0 as new_customers,
+        cast(0 as decimal(18, 2)) as net_sales_usd,
+        1 as abandoned_checkouts
+    from checkouts
 ),
 
 combined as (
@@ -62,7 +98,8 @@ combined as (
         sum(ga4_purchase_revenue_usd) as ga4_purchase_revenue_usd,
         sum(orders) as orders,
         sum(new_customers) as new_customers,
-        sum(net_sales_usd) as net_sales_usd
+        sum(net_sales_usd) as net_sales_usd,
+        sum(abandoned_checkouts) as abandoned_checkouts
     from unioned
     group by {{ keys | join(', ') }}
 )
@@ -84,5 +121,6 @@ select
     cast(orders as integer) as orders,
     cast(new_customers as integer) as new_customers,
     {{ to_money('net_sales_usd') }} as net_sales_usd,
+    cast(abandoned_checkouts as integer) as abandoned_checkouts,
     case when sessions > 0 then {{ divide_exact('orders', 'sessions', 4) }} end as conversion_rate
 from combined
