@@ -18,7 +18,7 @@ import dlt
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.sources import amazon, ebay, fx, google_sheets, hubspot, shopify
+from ingestion.sources import amazon, ebay, fx, google_ads, google_sheets, hubspot, shopify
 
 __all__ = ["SOURCES", "LoadResult", "load", "make_pipeline", "refresh_quarantine_view"]
 
@@ -82,6 +82,21 @@ SOURCES: dict[str, SourceSpec] = {
             "raw_plan",
             google_sheets.plan_source,
             {"spreadsheet_id": "unset", "access_token": "unset", "api_key": None},
+        ),
+        SourceSpec(
+            "google_ads",
+            "raw_google_ads",
+            google_ads.google_ads_source,
+            {
+                "developer_token": "unset",
+                "client_id": "unset",
+                "client_secret": "unset",
+                "refresh_token": "unset",
+                "customer_ids": ["0000000000"],
+                "base_url": "http://unset",
+                "token_url": "http://unset",
+            },
+            google_ads.NESTED_TABLES,
         ),
     )
 }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sandbox import amazon_api, ebay_api, hubspot_api, plan_world, sheets_api, shopify_api
+import json
+
+from sandbox import amazon_api, ebay_api, google_ads_api, google_oauth, hubspot_api, plan_world, sheets_api, shopify_api
+from sandbox.marketing_world import GOOGLE_ACCOUNT, GOOGLE_MANAGER_ID
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -25,4 +28,12 @@ def sandbox_env(url: str) -> dict[str, str]:
         "SOURCES__PLAN__BASE_URL": url,
         "SOURCES__PLAN__SPREADSHEET_ID": plan_world.SPREADSHEET_ID,
         "SOURCES__PLAN__ACCESS_TOKEN": sheets_api.DEMO_ACCESS_TOKEN,
+        "SOURCES__GOOGLE_ADS__BASE_URL": url,
+        "SOURCES__GOOGLE_ADS__TOKEN_URL": f"{url}{google_oauth.TOKEN_PATH}",
+        "SOURCES__GOOGLE_ADS__DEVELOPER_TOKEN": google_ads_api.DEMO_DEVELOPER_TOKEN,
+        "SOURCES__GOOGLE_ADS__CLIENT_ID": google_oauth.ADS_CLIENT_ID,
+        "SOURCES__GOOGLE_ADS__CLIENT_SECRET": google_oauth.ADS_CLIENT_SECRET,
+        "SOURCES__GOOGLE_ADS__REFRESH_TOKEN": google_oauth.ADS_REFRESH_TOKEN,
+        "SOURCES__GOOGLE_ADS__LOGIN_CUSTOMER_ID": GOOGLE_MANAGER_ID,
+        "SOURCES__GOOGLE_ADS__CUSTOMER_IDS": json.dumps([GOOGLE_ACCOUNT.account_id]),
     }

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from sandbox import amazon_api, ebay_api, fx_api, hubspot_api, sheets_api, shopify_api
+from sandbox import amazon_api, ebay_api, fx_api, google_ads_api, google_oauth, hubspot_api, sheets_api, shopify_api
 from sandbox.faults import (
     FAULT_MODES,
     TOKEN_PATHS,
@@ -37,7 +37,16 @@ DEFAULT_SLOW_S = 35.0  # past the 30 s timeout of ingestion.http.session.Resilie
 # PATH_PREFIXES with not_found(req) (its own 404 for paths it has no endpoint for) and response_headers(req)
 # (headers it sends on every response, e.g. Shopify's X-Shopify-API-Version), and LIST_PARAMS (its list-valued
 # query parameters, read with Request.values; tests/test_sandbox_list_params.py covers every one).
-VENDORS: tuple[ModuleType, ...] = (shopify_api, hubspot_api, amazon_api, ebay_api, fx_api, sheets_api)
+VENDORS: tuple[ModuleType, ...] = (
+    shopify_api,
+    hubspot_api,
+    amazon_api,
+    ebay_api,
+    fx_api,
+    sheets_api,
+    google_oauth,
+    google_ads_api,
+)
 
 
 class SandboxApp:
