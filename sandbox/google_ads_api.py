@@ -18,8 +18,8 @@
   LAST_MONTH) on :data:`FIELDS`. ``segments.date`` in SELECT needs a finite date range in WHERE; metrics without
   ``segments.date`` are summed over the range (all days without one). Errors: 400 ``INVALID_ARGUMENT`` with a
   ``GoogleAdsFailure`` (``queryError`` UNRECOGNIZED_FIELD, PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE,
-  PROHIBITED_FIELD_IN_SELECT_CLAUSE, EXPECTED_FILTERS_ON_DATE_RANGE, BAD_RESOURCE_TYPE_IN_FROM_CLAUSE, INVALID_DATE_FORMAT,
-  BAD_ENUM_CONSTANT, REQUESTED_METRICS_FOR_MANAGER, UNEXPECTED_INPUT..., with ``trigger`` and ``requestId``).
+  EXPECTED_FILTERS_ON_DATE_RANGE, BAD_RESOURCE_TYPE_IN_FROM_CLAUSE, INVALID_DATE_FORMAT, BAD_ENUM_CONSTANT,
+  BAD_OPERATOR, REQUESTED_METRICS_FOR_MANAGER, UNEXPECTED_INPUT..., with ``trigger``; ``requestId`` in the failure).
 - Rows: ``FROM ad_group``: one per ad group × day of ``world.marketing.ad_days`` (Google campaigns), the
   campaign-day's figures split over its ad groups by ``AdDay.ad_group_shares`` so that the ad groups sum exactly to
   the campaign (cost in whole cents as micros, impressions, clicks, conversions to hundredths, value to cents; the
@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ DAILY_OPERATIONS = 15_000  # Basic access
 MANAGER_NAME = "PastaPro MCC"
 SERVICE = "googleads.googleapis.com"
 UNIT = Decimal("0.01")
+_THROTTLED = itertools.count()  # request ids of the server's 429s
 
 # field -> (resource, JSON path of the row, kind) ; kinds: id (int64 string), int (int64 string), text, enum, date,
 # double (hundredths / cents as a JSON number)
@@ -849,7 +851,8 @@ def throttled(bucket: str, wait_s: float) -> Response:
     # the daily operations (the server's bucket; its wait is the time until the window frees a slot), or an
     # injected 429 (wait 1 s): the short-term rate
     daily = bucket == "google_ads" and wait_s > 1.0
-    return _quota(daily, wait_s, LATEST_VERSION, "sandbox-throttled-000000")
+    rid = base64.urlsafe_b64encode(hashlib.blake2b(f"throttled:{next(_THROTTLED)}".encode(), digest_size=16).digest())
+    return _quota(daily, wait_s, LATEST_VERSION, rid.decode()[:22])  # no request here: the latest version's failure
 
 
 def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
