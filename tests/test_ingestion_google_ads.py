@@ -5,6 +5,7 @@ are quarantined with their reason, and the staging models build and equal the ra
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -277,3 +278,19 @@ def test_a_wrong_refresh_token_fails_with_googles_oauth_error(server: SandboxSer
     with pytest.raises(Exception, match="invalid_grant") as raised:
         list(source.resources["campaigns"])
     assert google_oauth.ADS_CLIENT_SECRET not in str(raised.value)
+
+
+def test_the_source_rides_out_the_seeded_faults(tmp_path: Path) -> None:
+    """Google's 429/5xx bodies, dropped connections and truncated streams are retried: the same rows come through."""
+    expected = truth_monthly(build_world(TEST_WORLD))
+    injected: Counter[str] = Counter()
+    for fault_seed in range(30):
+        app = SandboxApp(TEST_WORLD, rate_limits="off", faults="heavy", fault_seed=fault_seed, slow_s=0.2)
+        warehouse = tmp_path / f"faults_{fault_seed}.duckdb"
+        with SandboxServer(app, port=0) as faulty, environment(sandbox_env(faulty.url)):
+            load("google_ads", duckdb_path=warehouse)
+        assert raw_monthly(warehouse) == expected
+        injected.update(app.faults.injected)  # type: ignore[union-attr]
+        if sum(injected.values()) >= 2:
+            break
+    assert sum(injected.values()) >= 2, injected
