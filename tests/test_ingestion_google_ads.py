@@ -21,6 +21,7 @@ from sandbox.connect import sandbox_env
 from sandbox.marketing_truth import marketing_truth
 from sandbox.marketing_world import CONVERSION_SETTLE_DAYS, GOOGLE_ACCOUNT, SPEND_CREDIT_DAYS
 from sandbox.server import SandboxApp, SandboxServer
+from sandbox.truth import compute_truth
 from sandbox.world import World, build_world
 from tests.conftest import TEST_WORLD
 from tests.helpers import dbt_build, environment, query, staging_columns
@@ -94,6 +95,8 @@ def test_spend_per_campaign_month_equals_the_truth_to_the_cent(loaded: Path) -> 
     (groups,) = query(loaded, "select count(*) from raw_google_ads.ad_group_stats")[0]
     ad_days = [ad for ad in world.marketing.ad_days if ad.campaign.platform == "google_ads"]
     assert groups == sum(len(ad.campaign.ad_group_ids) for ad in ad_days)
+    (campaign_days,) = query(loaded, "select count(distinct (campaign_id, date)) from raw_google_ads.ad_group_stats")[0]
+    assert campaign_days == compute_truth(world)["record_counts"]["google_ads.campaign_days"]
     assert {type(v) for row in query(loaded, RAW_MONTHLY) for v in row[6:8]} == {Decimal}
     campaigns = query(loaded, "select campaign_id, campaign_name, start_date, end_date from raw_google_ads.campaigns")
     google = [c for c in world.marketing.campaigns if c.platform == "google_ads" and c.start_date <= TEST_WORLD.as_of]
