@@ -55,7 +55,6 @@ from ingestion.sources.google_ads.settings import (
 __all__ = ["NESTED_TABLES", "google_ads_source", "year_windows"]
 
 
-
 def normalize_customer_id(value: str | int) -> str:
     """``456-123-7890`` (as the Google Ads UI writes it) -> ``4561237890``."""
     digits = str(value).replace("-", "").strip()
