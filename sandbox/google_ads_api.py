@@ -642,8 +642,9 @@ def run_query(req: Request, world: World, customer_id: str, query_text: str) -> 
         q = parse_query(query_text)
         low, high = validate(q, world.config.as_of, customer_id)
     except QueryError as exc:
-        return failure(400, "INVALID_ARGUMENT", "queryError", exc.reason, exc.message, rid, version=version,
-                       trigger=exc.trigger)  # fmt: skip
+        return failure(
+            400, "INVALID_ARGUMENT", "queryError", exc.reason, exc.message, rid, version=version, trigger=exc.trigger
+        )
     rows = [r for r in build_rows(world, q, customer_id, low, high) if all(matches(r, c) for c in q.conditions)]
     if q.order:
         for f, desc in reversed(q.order):
@@ -679,8 +680,15 @@ def _body(req: Request, allowed: tuple[str, ...], rid: str) -> dict[str, Any] | 
                 ],
             )
     if not isinstance(body.get("query"), str) or not body["query"].strip():
-        return failure(400, "INVALID_ARGUMENT", "queryError", "UNEXPECTED_END_OF_QUERY",
-                       "Error in query: unexpected end of query.", rid, version=req.path.split("/")[1])  # fmt: skip
+        return failure(
+            400,
+            "INVALID_ARGUMENT",
+            "queryError",
+            "UNEXPECTED_END_OF_QUERY",
+            "Error in query: unexpected end of query.",
+            rid,
+            version=req.path.split("/")[1],
+        )
     return body
 
 
@@ -718,8 +726,15 @@ def search(req: Request, world: World, version: str, customer_id: str) -> Respon
             if state["q"] != hashlib.sha256(body["query"].encode()).hexdigest()[:16]:
                 raise ValueError("another query")
         except (ValueError, KeyError, TypeError):
-            return failure(400, "INVALID_ARGUMENT", "requestError", "INVALID_PAGE_TOKEN", "Page token is invalid.",
-                           rid, version=version)  # fmt: skip
+            return failure(
+                400,
+                "INVALID_ARGUMENT",
+                "requestError",
+                "INVALID_PAGE_TOKEN",
+                "Page token is invalid.",
+                rid,
+                version=version,
+            )
     rows = run_query(req, world, customer_id, body["query"])
     if isinstance(rows, Response):
         return rows
@@ -766,15 +781,36 @@ def authorize(app: Any, req: Request) -> Response | None:
     rid = request_id(req)
     token = google_oauth.bearer(req)
     if token is None:
-        return failure(401, "UNAUTHENTICATED", "authenticationError", "OAUTH_TOKEN_HEADER_INVALID",
-                       "Oauth token HTTP header is malformed.", rid, version=version)  # fmt: skip
+        return failure(
+            401,
+            "UNAUTHENTICATED",
+            "authenticationError",
+            "OAUTH_TOKEN_HEADER_INVALID",
+            "Oauth token HTTP header is malformed.",
+            rid,
+            version=version,
+        )
     check = google_oauth.verify(token)
     if check.status == "expired":
-        return failure(401, "UNAUTHENTICATED", "authenticationError", "OAUTH_TOKEN_EXPIRED",
-                       "Oauth token is expired.", rid, version=version)  # fmt: skip
+        return failure(
+            401,
+            "UNAUTHENTICATED",
+            "authenticationError",
+            "OAUTH_TOKEN_EXPIRED",
+            "Oauth token is expired.",
+            rid,
+            version=version,
+        )
     if check.status != "valid":
-        return failure(401, "UNAUTHENTICATED", "authenticationError", "OAUTH_TOKEN_INVALID",
-                       "Oauth token is invalid.", rid, version=version)  # fmt: skip
+        return failure(
+            401,
+            "UNAUTHENTICATED",
+            "authenticationError",
+            "OAUTH_TOKEN_INVALID",
+            "Oauth token is invalid.",
+            rid,
+            version=version,
+        )
     if check.scope != google_oauth.ADS_SCOPE:
         return _status_error(
             403,
@@ -802,12 +838,26 @@ def authorize(app: Any, req: Request) -> Response | None:
             version=version,
         )
     if developer_token != DEMO_DEVELOPER_TOKEN:
-        return failure(401, "UNAUTHENTICATED", "authenticationError", "DEVELOPER_TOKEN_INVALID",
-                       "The developer token is not valid.", rid, version=version)  # fmt: skip
+        return failure(
+            401,
+            "UNAUTHENTICATED",
+            "authenticationError",
+            "DEVELOPER_TOKEN_INVALID",
+            "The developer token is not valid.",
+            rid,
+            version=version,
+        )
     customer_id = req.path.split("/")[3] if req.path.count("/") >= 3 else ""
     if not customer_id.isdigit():
-        return failure(400, "INVALID_ARGUMENT", "authenticationError", "CLIENT_CUSTOMER_ID_INVALID",
-                       "Client customer ID is not a number.", rid, version=version)  # fmt: skip
+        return failure(
+            400,
+            "INVALID_ARGUMENT",
+            "authenticationError",
+            "CLIENT_CUSTOMER_ID_INVALID",
+            "Client customer ID is not a number.",
+            rid,
+            version=version,
+        )
     login = req.headers.get("login-customer-id")
     reachable = {GOOGLE_ACCOUNT.account_id, GOOGLE_MANAGER_ID}
     if customer_id not in reachable or (login is not None and login not in (customer_id, GOOGLE_MANAGER_ID)):
