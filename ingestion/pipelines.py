@@ -18,7 +18,18 @@ import dlt
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
-from ingestion.sources import amazon, amazon_ads, ebay, fx, google_analytics, google_sheets, hubspot, meta_ads, shopify
+from ingestion.sources import (
+    amazon,
+    amazon_ads,
+    ebay,
+    fx,
+    google_ads,
+    google_analytics,
+    google_sheets,
+    hubspot,
+    meta_ads,
+    shopify,
+)
 
 __all__ = ["SOURCES", "LoadResult", "load", "make_pipeline", "refresh_quarantine_view"]
 
@@ -102,6 +113,21 @@ SOURCES: dict[str, SourceSpec] = {
             amazon_ads.amazon_ads_source,
             {"client_id": "unset", "client_secret": "unset", "refresh_token": "unset"},
             amazon_ads.NESTED_TABLES,
+        ),
+        SourceSpec(
+            "google_ads",
+            "raw_google_ads",
+            google_ads.google_ads_source,
+            {
+                "developer_token": "unset",
+                "client_id": "unset",
+                "client_secret": "unset",
+                "refresh_token": "unset",
+                "customer_ids": ["0000000000"],
+                "base_url": "http://unset",
+                "token_url": "http://unset",
+            },
+            google_ads.NESTED_TABLES,
         ),
     )
 }

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 from sandbox import (
     amazon_ads_api,
     amazon_api,
     ebay_api,
     ga4_api,
+    google_ads_api,
+    google_oauth,
     hubspot_api,
     meta_api,
     plan_world,
     sheets_api,
     shopify_api,
 )
+from sandbox.marketing_world import GOOGLE_ACCOUNT, GOOGLE_MANAGER_ID
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -51,4 +56,12 @@ def sandbox_env(url: str) -> dict[str, str]:
         # with --rate-limits real the sandbox's 429s and Retry-After still hold the source to the real tier)
         "SOURCES__AMAZON_ADS__CREATE_REPORTS_PER_S": str(amazon_ads_api.LIMITS["amazon_ads.createReport"]["demo"][1]),
         "SOURCES__AMAZON_ADS__POLLS_PER_S": str(amazon_ads_api.LIMITS["amazon_ads.getReport"]["demo"][1]),
+        "SOURCES__GOOGLE_ADS__BASE_URL": url,
+        "SOURCES__GOOGLE_ADS__TOKEN_URL": f"{url}{google_oauth.TOKEN_PATH}",
+        "SOURCES__GOOGLE_ADS__DEVELOPER_TOKEN": google_ads_api.DEMO_DEVELOPER_TOKEN,
+        "SOURCES__GOOGLE_ADS__CLIENT_ID": google_oauth.ADS_CLIENT_ID,
+        "SOURCES__GOOGLE_ADS__CLIENT_SECRET": google_oauth.ADS_CLIENT_SECRET,
+        "SOURCES__GOOGLE_ADS__REFRESH_TOKEN": google_oauth.ADS_REFRESH_TOKEN,
+        "SOURCES__GOOGLE_ADS__LOGIN_CUSTOMER_ID": GOOGLE_MANAGER_ID,
+        "SOURCES__GOOGLE_ADS__CUSTOMER_IDS": json.dumps([GOOGLE_ACCOUNT.account_id]),
     }

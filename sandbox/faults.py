@@ -74,7 +74,7 @@ KIND_WEIGHTS: tuple[tuple[str, float], ...] = (
 KINDS = tuple(k for k, _ in KIND_WEIGHTS)
 TOKEN_KINDS = frozenset({"http_500", "http_502", "http_503", "dropped", "truncated_json", "short_body"})
 TRANSPORT_KINDS = frozenset({"slow", "dropped", "truncated_json", "short_body"})
-TOKEN_PATHS = re.compile(r"/auth/o2/token|/identity/v1/oauth2/token|/oauth/v\d+/token|/oauth2?/token")
+TOKEN_PATHS = re.compile(r"/auth/o2/token|/identity/v1/oauth2/token|/oauth/v\d+/token|/oauth2?/token|/token")
 
 BAD_RECORD_RATE = 0.003
 QUANTITY_AS_STRING_RATE = 0.05

@@ -18,6 +18,8 @@ from sandbox import (
     ebay_api,
     fx_api,
     ga4_api,
+    google_ads_api,
+    google_oauth,
     hubspot_api,
     meta_api,
     sheets_api,
@@ -57,6 +59,8 @@ VENDORS: tuple[ModuleType, ...] = (
     ga4_api,
     meta_api,
     amazon_ads_api,
+    google_oauth,
+    google_ads_api,
 )
 
 

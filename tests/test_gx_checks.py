@@ -18,6 +18,7 @@ from orchestration.checks.gx_suites import (
     GA4_TRAFFIC,
     META_INSIGHTS,
     RAW_SUITES,
+    SHOPIFY_ABANDONED_CHECKOUTS,
     SHOPIFY_LINE_ITEMS,
     SHOPIFY_ORDERS,
 )
@@ -74,6 +75,10 @@ insert into raw_meta.campaign_insights values ('1:2:2025-01-02', '1', '2', '2025
 create table raw_amazon_ads.sp_campaign_days (profile_id varchar, campaign_id varchar, date date, currency varchar,
     cost decimal(18, 2), sales_14d decimal(18, 2), impressions bigint, clicks bigint, purchases_14d bigint);
 insert into raw_amazon_ads.sp_campaign_days values ('36', '30', '2025-01-02', 'GBP', 9.81, 64.20, 3900, 14, 3);
+create table raw_shopify.abandoned_checkouts (id bigint, currency varchar, created_at timestamptz,
+    updated_at timestamptz, subtotal_price varchar, total_price varchar);
+insert into raw_shopify.abandoned_checkouts values
+    (37, 'USD', '2025-01-02 10:00:00+00', '2025-01-02 10:40:00+00', '12.98', '12.98');
 """
 
 
@@ -205,6 +210,17 @@ BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to
                 ("expect_compound_columns_to_be_unique", "['profile_id', 'campaign_id', 'date']"),
             },
             id="amazon_ads_sp_campaign_days",
+        ),
+        pytest.param(
+            SHOPIFY_ABANDONED_CHECKOUTS,
+            "insert into raw_shopify.abandoned_checkouts values "
+            "(38, 'USD', '2025-01-02 10:00:00+00', '2025-01-02 09:00:00+00', '1,00', '1.00')",
+            {
+                ("expect_column_values_to_match_regex", "subtotal_raw"),
+                ("expect_column_values_to_not_be_null", "subtotal_price"),
+                ("expect_column_pair_values_a_to_be_greater_than_b", "None"),
+            },
+            id="shopify_abandoned_checkouts",
         ),
     ],
 )

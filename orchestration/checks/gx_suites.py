@@ -250,6 +250,24 @@ AMAZON_ADS_CAMPAIGN_DAYS = SuiteSpec(
     ],
 )
 
+SHOPIFY_ABANDONED_CHECKOUTS = SuiteSpec(
+    name="raw_shopify_abandoned_checkouts",
+    asset=("raw_shopify", "abandoned_checkouts"),
+    sql=f"""
+        select id, currency, timezone('UTC', created_at) as created_at, timezone('UTC', updated_at) as updated_at,
+               subtotal_price as subtotal_raw, {money("subtotal_price", "subtotal_price")},
+               {money("total_price", "total_price")}
+        from raw_shopify.abandoned_checkouts""",
+    expectations=lambda: [
+        *key("id"),
+        *not_null("currency", "created_at", "updated_at", "subtotal_price", "total_price"),
+        in_set("currency", ["USD"]),
+        gxe.ExpectColumnValuesToMatchRegex(column="subtotal_raw", regex=MONEY_STRING),
+        *non_negative("subtotal_price", "total_price"),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="updated_at", column_B="created_at", or_equal=True),
+    ],
+)
+
 RAW_SUITES: list[SuiteSpec] = [
     SHOPIFY_ORDERS,
     SHOPIFY_LINE_ITEMS,
@@ -262,5 +280,6 @@ RAW_SUITES: list[SuiteSpec] = [
     GA4_TRAFFIC,
     META_INSIGHTS,
     AMAZON_ADS_CAMPAIGN_DAYS,
+    SHOPIFY_ABANDONED_CHECKOUTS,
 ]
 SUITES_BY_ASSET: dict[tuple[str, str], SuiteSpec] = {s.asset: s for s in RAW_SUITES}
