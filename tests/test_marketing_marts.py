@@ -244,7 +244,8 @@ def _dbt_build_output(warehouse: Path, select: list[str], tmp: Path) -> subproce
 
 def test_a_missing_rate_and_a_negative_spend_fail_the_tests(warehouse: Path, tmp_path: Path) -> None:
     """Two weeks of EUR rates gone (longer than the carry-over) and one Meta day's spend negative, in a copy of the
-    warehouse: the spend fact's tests fail - no USD amount, never 1.0 - and say why."""
+    warehouse: the spend model's tests fail and say why (no USD amount, never 1.0; a negative spend), and the
+    public fact downstream is skipped."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy2(warehouse, copy)
     with duckdb.connect(str(copy)) as con:
@@ -264,12 +265,18 @@ def test_a_missing_rate_and_a_negative_spend_fail_the_tests(warehouse: Path, tmp
     result = _dbt_build_output(copy, ["int_fx_rates_carried", "int_ad_spend_daily", "fct_ad_spend_daily"], tmp_path)
     assert result.returncode != 0
     out = result.stdout
-    assert "FAIL" in out and "not_null_fct_ad_spend_daily_spend_usd" in out, out[-3000:]
-    assert "converted_to_usd_fct_ad_spend_daily_spend_usd" in out, out[-3000:]
-    assert "non_negative_fct_ad_spend_daily_spend" in out, out[-3000:]
+    for test in (
+        "not_null_int_ad_spend_daily_usd_per_unit",
+        "not_null_int_ad_spend_daily_spend_usd",
+        "non_negative_int_ad_spend_daily_spend",
+    ):
+        assert f"Failure in test {test} " in out, (test, out[-3000:])
     missing = query(
         copy,
-        "select count(*), count(spend_usd) from marts.fct_ad_spend_daily where currency = 'EUR' "
-        "and date_day between '2025-03-09' and '2025-03-14'",
+        "select count(*), count(spend_usd), count(usd_per_unit) from intermediate.int_ad_spend_daily "
+        "where currency = 'EUR' and date_day between '2025-03-09' and '2025-03-14'",
     )
-    assert missing[0][0] > 0 and missing[0][1] == 0
+    assert missing[0][0] > 0 and missing[0][1:] == (0, 0)  # no rate: no USD amount, never 1.0
+    # the public fact is not rebuilt on bad data: it keeps the last good build
+    assert "SKIP relation marts.fct_ad_spend_daily" in out, out[-3000:]
+    assert query(copy, "select count(*) from marts.fct_ad_spend_daily where spend_usd is null or spend < 0") == [(0,)]
