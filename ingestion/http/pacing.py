@@ -28,19 +28,22 @@ class Pacer:
 
     Until the vendor has shown a rate-limit header or a 429 the pacer does not hold requests back (an
     unthrottled endpoint runs at full speed); from then on it paces at the announced (or published) rate.
+    ``eager``: pace at the published rate from the first request, for a vendor that announces its limits in no
+    header (only a 429 would tell, and the goal is to never get one).
     """
 
     capacity: float
     refill_per_s: float
     read_headers: Callable[[Mapping[str, str]], Reading] = no_reading
     safety: float = 1.0  # tokens kept in reserve (others may share the account's bucket)
+    eager: bool = False
 
     def __post_init__(self) -> None:
         self.tokens = self.capacity
         self.stamp = time.monotonic()
         self.lock = threading.Lock()
         self.waited_s = 0.0
-        self.active = False
+        self.active = self.eager
 
     def _refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill_per_s)

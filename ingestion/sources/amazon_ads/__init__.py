@@ -147,7 +147,9 @@ def amazon_ads_source(
     headers = {CLIENT_ID_HEADER: client_id}
 
     def client(resource: str, limit: tuple[float, float]) -> Any:
-        return rest_client("amazon_ads", resource, base_url, auth=auth, headers=headers, pacer=Pacer(*limit))
+        return rest_client(
+            "amazon_ads", resource, base_url, auth=auth, headers=headers, pacer=Pacer(*limit, eager=True)
+        )  # Amazon Ads sends no rate-limit headers
 
     profiles_client = client("profiles", PROFILES_LIMIT)
     create_client = client("create_report", (CREATE_REPORT_LIMIT[0], create_reports_per_s))
