@@ -6,7 +6,8 @@
 - ``web_daily``: date × GA4 channel group: sessions and engaged sessions as GA4 reports them, GA4's purchases,
   and the sales orders (not test, not cancelled) whose own session came from that channel group.
 - ``attributed_monthly``: month × channel group × platform × campaign (the last non-direct click, per
-  ``marketing_world.attribute``): orders, new customers (the customer's first sales order) and net sales in USD
+  ``marketing_world.attribute``): orders, new customers (the person's first sales order: accounts with the same
+  normalized email are one person, as the warehouse resolves them) and net sales in USD
   (gross − discounts on the order date, refunds on their own date, to the order's touch).
 - ``amazon_sponsored_monthly``: month × campaign: the sponsored orders the world knows (no API exposes them).
 """
@@ -28,6 +29,11 @@ ZERO = Decimal("0.00")
 
 def _month(day) -> str:
     return day.strftime("%Y-%m")
+
+
+def person(email: str) -> str:
+    """The warehouse's identity rule (int_customer_identities): lower(trim()) after removing tabs and line breaks."""
+    return email.replace("\t", "").replace("\r", "").replace("\n", "").strip().lower()
 
 
 def _s(row: dict[str, Any]) -> dict[str, Any]:
@@ -77,9 +83,9 @@ def marketing_truth(world: World, shopify_orders: Iterable[ShopifyOrder]) -> dic
         web[(o.created_at.date().isoformat(), o.traffic.channel_group)]["orders"] += 1
 
     credited = attribute(orders, m.order_touch)
-    first: dict[int, int] = {}
+    first: dict[str, int] = {}  # the resolved person (normalized email: two accounts may share one) -> first order
     for o in sorted(orders, key=lambda o: (o.created_at, o.order_id)):
-        first.setdefault(o.customer.customer_id, o.order_id)
+        first.setdefault(person(o.customer.email), o.order_id)
     attributed: dict[tuple, dict[str, Any]] = defaultdict(
         lambda: {"orders": 0, "new_customers": 0, "net_sales_usd": ZERO}
     )
@@ -88,7 +94,7 @@ def marketing_truth(world: World, shopify_orders: Iterable[ShopifyOrder]) -> dic
         key = (src.channel_group, src.platform, src.campaign_id, src.campaign)
         row = attributed[(_month(o.created_at.date()), *key)]
         row["orders"] += 1
-        row["new_customers"] += first[o.customer.customer_id] == o.order_id
+        row["new_customers"] += first[person(o.customer.email)] == o.order_id
         row["net_sales_usd"] += o.gross - o.discount_total  # Shopify's shop currency is USD
         for r in o.refunds:
             attributed[(_month(r.created_at.date()), *key)]["net_sales_usd"] -= r.subtotal

@@ -17,7 +17,6 @@ from typing import Any
 import duckdb
 import pytest
 
-from sandbox.marketing_world import attribute
 from sandbox.server import SandboxServer
 from sandbox.truth import compute_truth
 from tests.helpers import DBT, DBT_PROJECT_DIR, query
@@ -105,29 +104,6 @@ def test_sessions_and_own_visit_orders_per_day_and_channel_group_equal_the_truth
     ]
 
 
-def _resolved_new_customers(sandbox: SandboxServer) -> dict[tuple, int]:
-    """New customers per month × credited touch, counted the warehouse's way: the first sales order of a resolved
-    person (Shopify accounts with the same normalized email are one person; docs/architecture.md, Metric
-    definitions). The truth counts a Shopify account's first order instead (see the report)."""
-    world = sandbox.app.world
-    orders = [o for o in world.shopify_orders if not o.test and o.cancelled_at is None]
-    credited = attribute(orders, world.marketing.order_touch)
-
-    def person(o: Any) -> str:
-        email = o.customer.email
-        return email.replace("\t", "").replace("\r", "").replace("\n", "").strip().lower()
-
-    first: dict[str, int] = {}
-    for o in sorted(orders, key=lambda o: (o.created_at, o.order_id)):
-        first.setdefault(person(o), o.order_id)
-    out: dict[tuple, int] = defaultdict(int)
-    for o in orders:
-        src = credited[o.order_id]
-        key = (o.created_at.strftime("%Y-%m"), src.channel_group, src.platform, src.campaign_id, src.campaign)
-        out[key] += first[person(o)] == o.order_id
-    return out
-
-
 def test_attributed_orders_and_net_sales_per_month_and_campaign_equal_the_truth(
     warehouse: Path, truth: dict[str, Any], sandbox: SandboxServer
 ) -> None:
@@ -150,7 +126,10 @@ def test_attributed_orders_and_net_sales_per_month_and_campaign_equal_the_truth(
     assert {k[1] for k in expected} >= {"Paid Search", "Paid Shopping", "Paid Social", "Email", "Direct"}
     assert got == expected
     new = {tuple(r[:5]): int(r[7]) for r in rows if r[7]}
-    assert new == {k: v for k, v in _resolved_new_customers(sandbox).items() if v}
+    # new customers: a resolved person's first sales order (accounts with the same normalized email are one person)
+    assert new == {
+        tuple(r[k] for k in key): r["new_customers"] for r in truth["attributed_monthly"] if r["new_customers"]
+    }
 
     # the public mart: the same figures by marketing channel × platform × campaign id (email campaigns have no id)
     public: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
