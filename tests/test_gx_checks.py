@@ -16,6 +16,7 @@ from orchestration.checks.gx_suites import (
     CRM_DEALS,
     FX_RATES,
     GA4_TRAFFIC,
+    GOOGLE_ADS_AD_GROUP_STATS,
     META_INSIGHTS,
     RAW_SUITES,
     SHOPIFY_ABANDONED_CHECKOUTS,
@@ -75,6 +76,11 @@ insert into raw_meta.campaign_insights values ('1:2:2025-01-02', '1', '2', '2025
 create table raw_amazon_ads.sp_campaign_days (profile_id varchar, campaign_id varchar, date date, currency varchar,
     cost decimal(18, 2), sales_14d decimal(18, 2), impressions bigint, clicks bigint, purchases_14d bigint);
 insert into raw_amazon_ads.sp_campaign_days values ('36', '30', '2025-01-02', 'GBP', 9.81, 64.20, 3900, 14, 3);
+create schema raw_google_ads;
+create table raw_google_ads.ad_group_stats (customer_id varchar, campaign_id varchar, ad_group_id varchar, date date,
+    currency varchar, cost_micros bigint, impressions bigint, clicks bigint, conversions decimal(18, 6),
+    conversions_value decimal(18, 6));
+insert into raw_google_ads.ad_group_stats values ('45', '2', '11', '2025-01-02', 'USD', 12340000, 800, 21, 1.5, 61.2);
 create table raw_shopify.abandoned_checkouts (id bigint, currency varchar, created_at timestamptz,
     updated_at timestamptz, subtotal_price varchar, total_price varchar);
 insert into raw_shopify.abandoned_checkouts values
@@ -210,6 +216,16 @@ BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to
                 ("expect_compound_columns_to_be_unique", "['profile_id', 'campaign_id', 'date']"),
             },
             id="amazon_ads_sp_campaign_days",
+        ),
+        pytest.param(
+            GOOGLE_ADS_AD_GROUP_STATS,
+            "insert into raw_google_ads.ad_group_stats values ('45', '2', '11', '2025-01-02', 'JPY', -1, 1, 1, 0, 0)",
+            {
+                (BETWEEN, "cost_micros"),
+                (IN_SET, "currency"),
+                ("expect_compound_columns_to_be_unique", "['customer_id', 'ad_group_id', 'date']"),
+            },
+            id="google_ads_ad_group_stats",
         ),
         pytest.param(
             SHOPIFY_ABANDONED_CHECKOUTS,

@@ -1,11 +1,12 @@
 """Great Expectations suites as blocking Dagster asset checks: contract-level suites on the raw layer and
-reconciliation suites on the finance path. Results carry the failing expectations and sample rows."""
+reconciliation suites on the finance path and the marketing marts. Results carry the failing expectations and sample rows."""
 
 from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, AssetKey, asset_check
 
 from orchestration.checks.gx_finance_suites import FINANCE_SUITES
+from orchestration.checks.gx_marketing_suites import MARKETING_SUITES
 from orchestration.checks.gx_runner import SuiteSpec, validate
 from orchestration.checks.gx_suites import RAW_SUITES
 from orchestration.resources import WAREHOUSE_POOL, read_only_warehouse
@@ -29,4 +30,4 @@ def _gx_check(suite: SuiteSpec) -> AssetChecksDefinition:
 
 
 def gx_checks() -> list[AssetChecksDefinition]:
-    return [_gx_check(suite) for suite in [*RAW_SUITES, *FINANCE_SUITES]]
+    return [_gx_check(suite) for suite in [*RAW_SUITES, *FINANCE_SUITES, *MARKETING_SUITES]]

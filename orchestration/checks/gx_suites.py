@@ -250,6 +250,21 @@ AMAZON_ADS_CAMPAIGN_DAYS = SuiteSpec(
     ],
 )
 
+GOOGLE_ADS_AD_GROUP_STATS = SuiteSpec(
+    name="raw_google_ads_ad_group_stats",
+    asset=("raw_google_ads", "ad_group_stats"),
+    sql="""
+        select customer_id, campaign_id, ad_group_id, date, currency, cost_micros, impressions, clicks, conversions,
+               conversions_value
+        from raw_google_ads.ad_group_stats""",
+    expectations=lambda: [
+        *not_null("customer_id", "campaign_id", "ad_group_id", "date", "currency"),
+        *ad_figures("cost_micros", "conversions", "conversions_value"),
+        in_set("currency", AD_CURRENCIES),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "ad_group_id", "date"]),
+    ],
+)
+
 SHOPIFY_ABANDONED_CHECKOUTS = SuiteSpec(
     name="raw_shopify_abandoned_checkouts",
     asset=("raw_shopify", "abandoned_checkouts"),
@@ -280,6 +295,7 @@ RAW_SUITES: list[SuiteSpec] = [
     GA4_TRAFFIC,
     META_INSIGHTS,
     AMAZON_ADS_CAMPAIGN_DAYS,
+    GOOGLE_ADS_AD_GROUP_STATS,
     SHOPIFY_ABANDONED_CHECKOUTS,
 ]
 SUITES_BY_ASSET: dict[tuple[str, str], SuiteSpec] = {s.asset: s for s in RAW_SUITES}
