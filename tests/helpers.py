@@ -36,10 +36,10 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def dbt_build(warehouse: Path, select: str | Sequence[str], tmp: Path) -> str:
-    """`dbt build --select ...` against this warehouse (target and logs in tmp); asserts it passed, returns stdout."""
+def dbt_run_build(warehouse: Path, select: str | Sequence[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    """`dbt build --select ...` against this warehouse (target and logs in tmp), whatever its outcome."""
     nodes = [select] if isinstance(select, str) else list(select)
-    result = subprocess.run(
+    return subprocess.run(
         [
             str(DBT),
             "build",
@@ -58,6 +58,11 @@ def dbt_build(warehouse: Path, select: str | Sequence[str], tmp: Path) -> str:
         text=True,
         timeout=600,
     )
+
+
+def dbt_build(warehouse: Path, select: str | Sequence[str], tmp: Path) -> str:
+    """`dbt build --select ...` against this warehouse (target and logs in tmp); asserts it passed, returns stdout."""
+    result = dbt_run_build(warehouse, select, tmp)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result.stdout
 

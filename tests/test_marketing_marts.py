@@ -5,9 +5,7 @@ attributed net sales against finance.monthly_revenue; a missing rate and a negat
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -19,7 +17,7 @@ import pytest
 
 from sandbox.server import SandboxServer
 from sandbox.truth import compute_truth
-from tests.helpers import DBT, DBT_PROJECT_DIR, query
+from tests.helpers import dbt_run_build, query
 
 READS_SHARED_BUILD = True
 
@@ -199,28 +197,6 @@ def test_platforms_claim_more_than_the_warehouse_attributes(warehouse: Path) -> 
     assert by_platform["amazon_ads"][1] is None and by_platform["amazon_ads"][2] > 0
 
 
-def _dbt_build_output(warehouse: Path, select: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(DBT),
-            "build",
-            "--profiles-dir",
-            ".",
-            "--select",
-            *select,
-            "--target-path",
-            str(tmp / "target"),
-            "--log-path",
-            str(tmp / "logs"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "SALESDW_DUCKDB_PATH": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_a_missing_rate_and_a_negative_spend_fail_the_tests(warehouse: Path, tmp_path: Path) -> None:
     """Two weeks of EUR rates gone (longer than the carry-over) and one Meta day's spend negative, in a copy of the
     warehouse: the spend model's tests fail and say why (no USD amount, never 1.0; a negative spend), and the
@@ -241,7 +217,7 @@ def test_a_missing_rate_and_a_negative_spend_fail_the_tests(warehouse: Path, tmp
             f"update raw_meta.campaign_insights set spend = {negative} where _dlt_id = "
             "(select min(_dlt_id) from raw_meta.campaign_insights where cast(spend as decimal(18, 2)) > 0)"
         )
-    result = _dbt_build_output(copy, ["int_fx_rates_carried", "int_ad_spend_daily", "fct_ad_spend_daily"], tmp_path)
+    result = dbt_run_build(copy, ["int_fx_rates_carried", "int_ad_spend_daily", "fct_ad_spend_daily"], tmp_path)
     assert result.returncode != 0
     out = result.stdout
     for test in (

@@ -31,6 +31,18 @@
               as decimal(28, 0)) * {{ "0." ~ "0" * (scale - 1) ~ "1" }} as decimal(18, {{ scale }}))
 {%- endmacro %}
 
+{# The same quotients, null unless the denominator is positive (no orders, sessions, spend: no ratio), typed
+   DECIMAL(18, scale) outside the CASE too (PostgreSQL drops a CASE's numeric scale). #}
+{% macro when_positive_divide_exact(numerator, denominator, scale) -%}
+    cast(case when {{ denominator }} > 0 then {{ divide_exact(numerator, denominator, scale) }} end
+         as decimal(18, {{ scale }}))
+{%- endmacro %}
+
+{% macro when_positive_ratio_exact(numerator, denominator, scale) -%}
+    cast(case when {{ denominator }} > 0 then {{ ratio_exact(numerator, denominator, scale) }} end
+         as decimal(18, {{ scale }}))
+{%- endmacro %}
+
 {# The median of a DECIMAL expression, exactly in DECIMAL on every warehouse (percentile_cont interpolates in
    floating point on PostgreSQL and truncates to the input's scale on DuckDB): the mean of the two middle values. #}
 {% macro exact_median(expr) -%}

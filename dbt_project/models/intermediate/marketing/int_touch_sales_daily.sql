@@ -11,9 +11,11 @@ refunds as (
     from {{ ref('fct_refunds') }}
 ),
 
-session_postings as (
+-- one row per order and attribution: the touch the order's sales are posted to
+touches as (
     select
-        order_date as date_day,
+        order_key,
+        order_date,
         'session' as attribution,
         own_channel_group as channel_group,
         own_marketing_channel as marketing_channel,
@@ -22,35 +24,14 @@ session_postings as (
         own_campaign_name as campaign_name,
         own_platform as platform,
         own_campaign_id as campaign_id,
-        1 as orders,
-        case when is_new_customer then 1 else 0 end as new_customers,
+        is_new_customer,
         gross_sales_usd,
-        discounts_usd,
-        cast(0 as decimal(18, 2)) as refunds_usd
+        discounts_usd
     from attributed
     union all
     select
-        r.refund_date as date_day,
-        'session' as attribution,
-        a.own_channel_group as channel_group,
-        a.own_marketing_channel as marketing_channel,
-        a.own_source as source,
-        a.own_medium as medium,
-        a.own_campaign_name as campaign_name,
-        a.own_platform as platform,
-        a.own_campaign_id as campaign_id,
-        0 as orders,
-        0 as new_customers,
-        cast(0 as decimal(18, 2)) as gross_sales_usd,
-        cast(0 as decimal(18, 2)) as discounts_usd,
-        r.refund_amount_usd as refunds_usd
-    from refunds as r
-    inner join attributed as a on a.order_key = r.order_key
-),
-
-last_non_direct_click_postings as (
-    select
-        order_date as date_day,
+        order_key,
+        order_date,
         'last_non_direct_click' as attribution,
         channel_group,
         marketing_channel,
@@ -59,62 +40,62 @@ last_non_direct_click_postings as (
         campaign_name,
         platform,
         campaign_id,
+        is_new_customer,
+        gross_sales_usd,
+        discounts_usd
+    from attributed
+),
+
+postings as (
+    select
+        order_key,
+        order_date as date_day,
+        attribution,
         1 as orders,
         case when is_new_customer then 1 else 0 end as new_customers,
         gross_sales_usd,
         discounts_usd,
         cast(0 as decimal(18, 2)) as refunds_usd
-    from attributed
+    from touches
     union all
     select
+        t.order_key,
         r.refund_date as date_day,
-        'last_non_direct_click' as attribution,
-        a.channel_group,
-        a.marketing_channel,
-        a.source,
-        a.medium,
-        a.campaign_name,
-        a.platform,
-        a.campaign_id,
+        t.attribution,
         0 as orders,
         0 as new_customers,
         cast(0 as decimal(18, 2)) as gross_sales_usd,
         cast(0 as decimal(18, 2)) as discounts_usd,
         r.refund_amount_usd as refunds_usd
     from refunds as r
-    inner join attributed as a on a.order_key = r.order_key
-),
-
-postings as (
-    select * from session_postings
-    union all
-    select * from last_non_direct_click_postings
+    inner join touches as t on t.order_key = r.order_key
 )
 
 select
-    date_day,
-    attribution,
-    channel_group,
-    marketing_channel,
-    source,
-    medium,
-    campaign_name,
-    platform,
-    campaign_id,
-    cast(sum(orders) as integer) as orders,
-    cast(sum(new_customers) as integer) as new_customers,
-    {{ to_money('sum(gross_sales_usd)') }} as gross_sales_usd,
-    {{ to_money('sum(discounts_usd)') }} as discounts_usd,
-    {{ to_money('sum(refunds_usd)') }} as refunds_usd,
-    {{ to_money('sum(gross_sales_usd) - sum(discounts_usd) - sum(refunds_usd)') }} as net_sales_usd
-from postings
+    p.date_day,
+    p.attribution,
+    t.channel_group,
+    t.marketing_channel,
+    t.source,
+    t.medium,
+    t.campaign_name,
+    t.platform,
+    t.campaign_id,
+    cast(sum(p.orders) as integer) as orders,
+    cast(sum(p.new_customers) as integer) as new_customers,
+    {{ to_money('sum(p.gross_sales_usd)') }} as gross_sales_usd,
+    {{ to_money('sum(p.discounts_usd)') }} as discounts_usd,
+    {{ to_money('sum(p.refunds_usd)') }} as refunds_usd,
+    {{ to_money('sum(p.gross_sales_usd) - sum(p.discounts_usd) - sum(p.refunds_usd)') }} as net_sales_usd
+from postings as p
+inner join touches as t on t.order_key = p.order_key and t.attribution = p.attribution
 group by
-    date_day,
-    attribution,
-    channel_group,
-    marketing_channel,
-    source,
-    medium,
-    campaign_name,
-    platform,
-    campaign_id
+    p.date_day,
+    p.attribution,
+    t.channel_group,
+    t.marketing_channel,
+    t.source,
+    t.medium,
+    t.campaign_name,
+    t.platform,
+    t.campaign_id

@@ -103,17 +103,17 @@ select
     channel,
     cast(sessions as bigint) as sessions,
     cast(orders as integer) as orders,
-    case when sessions > 0 then {{ divide_exact('orders', 'sessions', 4) }} end as conversion_rate,
+    {{ when_positive_divide_exact('orders', 'sessions', 4) }} as conversion_rate,
     {{ to_money('net_sales_usd') }} as net_sales_usd,
-    case when orders > 0 then {{ divide_exact('net_sales_usd', 'orders', 2) }} end as aov_usd,
+    {{ when_positive_divide_exact('net_sales_usd', 'orders', 2) }} as aov_usd,
     {{ to_money('spend_usd') }} as spend_usd,
     cast(new_customers as integer) as new_customers,
-    case when new_customers > 0 then {{ divide_exact('spend_usd', 'new_customers', 2) }} end as cac_usd,
+    {{ when_positive_divide_exact('spend_usd', 'new_customers', 2) }} as cac_usd,
     {{ to_money('attributed_paid_net_sales_usd') }} as attributed_paid_net_sales_usd,
-    case when spend_usd > 0 then {{ ratio_exact('attributed_paid_net_sales_usd', 'spend_usd', 4) }} end as roas,
-    case when spend_usd > 0 then {{ ratio_exact('net_sales_usd', 'spend_usd', 4) }} end as total_roas,
+    {{ when_positive_ratio_exact('attributed_paid_net_sales_usd', 'spend_usd', 4) }} as roas,
+    {{ when_positive_ratio_exact('net_sales_usd', 'spend_usd', 4) }} as total_roas,
     {{ to_money('platform_conversion_value_usd') }} as platform_conversion_value_usd,
-    case when spend_usd > 0 then {{ ratio_exact('platform_conversion_value_usd', 'spend_usd', 4) }} end
+    {{ when_positive_ratio_exact('platform_conversion_value_usd', 'spend_usd', 4) }}
         as platform_roas,
     {{ to_money('new_customer_net_sales_usd') }} as new_customer_net_sales_usd,
     {{ to_money('net_sales_usd - new_customer_net_sales_usd') }} as repeat_customer_net_sales_usd

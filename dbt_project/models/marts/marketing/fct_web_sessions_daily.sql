@@ -122,5 +122,5 @@ select
     cast(new_customers as integer) as new_customers,
     {{ to_money('net_sales_usd') }} as net_sales_usd,
     cast(abandoned_checkouts as integer) as abandoned_checkouts,
-    case when sessions > 0 then {{ divide_exact('orders', 'sessions', 4) }} end as conversion_rate
+    {{ when_positive_divide_exact('orders', 'sessions', 4) }} as conversion_rate
 from combined

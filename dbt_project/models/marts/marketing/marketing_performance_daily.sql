@@ -131,14 +131,14 @@ select
     cast(m.sessions as bigint) as sessions,
     cast(m.engaged_sessions as bigint) as engaged_sessions,
     cast(m.orders as integer) as orders,
-    case when m.sessions > 0 then {{ divide_exact('m.orders', 'm.sessions', 4) }} end as conversion_rate,
+    {{ when_positive_divide_exact('m.orders', 'm.sessions', 4) }} as conversion_rate,
     {{ to_money('m.attributed_net_sales_usd') }} as attributed_net_sales_usd,
-    case when m.spend_usd > 0 then {{ ratio_exact('m.attributed_net_sales_usd', 'm.spend_usd', 4) }} end as roas,
+    {{ when_positive_ratio_exact('m.attributed_net_sales_usd', 'm.spend_usd', 4) }} as roas,
     cast(m.platform_conversions as decimal(18, 2)) as platform_conversions,
     {{ to_money('m.platform_conversion_value_usd') }} as platform_conversion_value_usd,
-    case when m.spend_usd > 0 then {{ ratio_exact('m.platform_conversion_value_usd', 'm.spend_usd', 4) }} end
+    {{ when_positive_ratio_exact('m.platform_conversion_value_usd', 'm.spend_usd', 4) }}
         as platform_roas,
     cast(m.new_customers as integer) as new_customers,
-    case when m.new_customers > 0 then {{ divide_exact('m.spend_usd', 'm.new_customers', 2) }} end as cac_usd
+    {{ when_positive_divide_exact('m.spend_usd', 'm.new_customers', 2) }} as cac_usd
 from combined as m
 left join campaigns as c on c.platform = m.platform and c.campaign_id = m.campaign_id

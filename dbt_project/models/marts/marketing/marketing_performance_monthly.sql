@@ -35,13 +35,13 @@ select
     cast(sessions as bigint) as sessions,
     cast(engaged_sessions as bigint) as engaged_sessions,
     cast(orders as integer) as orders,
-    case when sessions > 0 then {{ divide_exact('orders', 'sessions', 4) }} end as conversion_rate,
+    {{ when_positive_divide_exact('orders', 'sessions', 4) }} as conversion_rate,
     {{ to_money('attributed_net_sales_usd') }} as attributed_net_sales_usd,
-    case when spend_usd > 0 then {{ ratio_exact('attributed_net_sales_usd', 'spend_usd', 4) }} end as roas,
+    {{ when_positive_ratio_exact('attributed_net_sales_usd', 'spend_usd', 4) }} as roas,
     cast(platform_conversions as decimal(18, 2)) as platform_conversions,
     {{ to_money('platform_conversion_value_usd') }} as platform_conversion_value_usd,
-    case when spend_usd > 0 then {{ ratio_exact('platform_conversion_value_usd', 'spend_usd', 4) }} end
+    {{ when_positive_ratio_exact('platform_conversion_value_usd', 'spend_usd', 4) }}
         as platform_roas,
     cast(new_customers as integer) as new_customers,
-    case when new_customers > 0 then {{ divide_exact('spend_usd', 'new_customers', 2) }} end as cac_usd
+    {{ when_positive_divide_exact('spend_usd', 'new_customers', 2) }} as cac_usd
 from monthly
