@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import AssetKey
 
@@ -100,3 +101,30 @@ def test_a_failed_run_is_reported_to_the_alerts_file(tmp_path: Path, monkeypatch
     lines = [json.loads(line) for line in alerts.read_text().splitlines()]
     assert len(lines) == 1 and lines[0]["job"] == "failing" and lines[0]["run_id"] == result.run_id
     assert defs.resolve_sensor_def("report_failed_runs") is not None
+
+
+def test_a_manifest_parsed_for_another_warehouse_is_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest names its relations in one database: after a build on another (a PostgreSQL run, a warehouse
+    file with another name) it is parsed again, not reused; for the same warehouse an up-to-date one is kept."""
+    from orchestration.assets import transform
+
+    transform.prepare_manifest()  # up to date for this environment's warehouse
+    stamp = transform.dbt_project.manifest_path.with_name("manifest.warehouse")
+    assert stamp.read_text() == transform.warehouse_identity()
+    parses: list[list[str]] = []
+
+    class Recorder:
+        def cli(self, args: list[str], **_: object) -> Recorder:
+            parses.append(args)
+            return self
+
+        def wait(self) -> None:
+            return None
+
+    monkeypatch.setattr(transform, "dbt_cli", Recorder)
+    transform.prepare_manifest()
+    assert parses == []
+    stamp.write_text("postgres:127.0.0.1:5432/another_database")
+    transform.prepare_manifest()
+    assert parses == [["parse", "--quiet"]]
+    assert stamp.read_text() == transform.warehouse_identity()

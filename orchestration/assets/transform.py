@@ -41,6 +41,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from core.settings import settings
+from core.warehouse import PostgresParams, current_target, warehouse_path
 from orchestration.assets.finance_report import monthly_revenue_report
 from orchestration.resources import DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
 
@@ -60,15 +61,29 @@ monthly_partitions = MonthlyPartitionsDefinition(start_date=HISTORY_START, end_o
 MART_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25))
 
 
+def warehouse_identity() -> str:
+    """The database a manifest names its relations in: the target and its database (DuckDB: the file's stem).
+    A manifest parsed for another one sends the row counts' queries to a database that is not there."""
+    if current_target() == "postgres":
+        pg = PostgresParams.from_env()
+        return f"postgres:{pg.host}:{pg.port}/{pg.database}"
+    return f"duckdb:{warehouse_path().stem}"
+
+
 def prepare_manifest() -> None:
-    """Parse the dbt project when its manifest is missing or older than any project file."""
+    """Parse the dbt project when its manifest is missing, older than any project file, or parsed for another
+    warehouse (``manifest.warehouse`` beside it says which)."""
     manifest = dbt_project.manifest_path
+    stamp = manifest.with_name("manifest.warehouse")
     sources = [p for d in ("models", "macros", "seeds", "snapshots", "tests") for p in (DBT_PROJECT_DIR / d).rglob("*")]
     sources += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     newest = max(p.stat().st_mtime for p in sources if p.is_file())
-    if manifest.exists() and manifest.stat().st_mtime >= newest:
+    identity = warehouse_identity()
+    fresh = manifest.exists() and manifest.stat().st_mtime >= newest
+    if fresh and stamp.exists() and stamp.read_text() == identity:
         return
     dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    stamp.write_text(identity)
 
 
 class DbtBuildConfig(Config):
