@@ -121,7 +121,8 @@ def main() -> None:
     for s in SESSIONS:
         client.update(s.stats)
     waited = sum({id(s.pacer): s.pacer.waited_s for s in SESSIONS}.values())  # the resources share one pacer
-    rows = info.pipeline.last_trace.last_normalize_info.row_counts
+    rows = dict(info.pipeline.last_trace.last_normalize_info.row_counts)
+    rows["checkouts"] = rows.get("abandoned_checkouts", 0)  # the endpoint's table has the resource's name
     steps = {s.step: (s.finished_at - s.started_at).total_seconds() for s in info.pipeline.last_trace.steps}
 
     print(f"limit: real leaky bucket {int(capacity)} requests, leaks {leak:g}/s; page size {args.page_size}")
