@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from orchestration.checks.gx_runner import SuiteSpec
-
-
-def _month(column: str) -> str:
-    return f"cast(date_trunc('month', {column}) as date)"
-
-
-def _exactly_zero(*columns: str) -> list[gxe.Expectation]:
-    return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=0) for c in columns]
-
+from orchestration.checks.gx_runner import SuiteSpec, exactly_zero, month_of
 
 CHANNEL_MONEY = ("orders", "gross_sales_usd", "discounts_usd", "refunds_usd", "marketplace_fees_usd", "net_revenue_usd")
 
@@ -28,25 +19,25 @@ CHANNEL_REVENUE_RECONCILES = SuiteSpec(
     asset=("marts", "channel_revenue_daily"),
     sql=f"""
         with daily as (
-            select {_month("date_day")} as revenue_month, channel, sum(orders) as orders,
+            select {month_of("date_day")} as revenue_month, channel, sum(orders) as orders,
                    sum(gross_sales_usd) as gross_sales_usd, sum(discounts_usd) as discounts_usd,
                    sum(refunds_usd) as refunds_usd, sum(marketplace_fees_usd) as marketplace_fees_usd,
                    sum(net_revenue_usd) as net_revenue_usd
             from marts.channel_revenue_daily group by 1, 2
         ),
         facts as (
-            select {_month("order_date")} as revenue_month, channel, count(*) as orders,
+            select {month_of("order_date")} as revenue_month, channel, count(*) as orders,
                    sum(gross_sales_usd) as gross_sales_usd, sum(discounts_usd) as discounts_usd,
                    0 as refunds_usd, 0 as marketplace_fees_usd
             from marts.fct_orders where counts_as_sale group by 1, 2
             union all
-            select {_month("close_date")}, 'b2b', count(*), sum(amount_usd), 0, 0, 0
+            select {month_of("close_date")}, 'b2b', count(*), sum(amount_usd), 0, 0, 0
             from marts.fct_deals where is_won and not is_archived group by 1
             union all
-            select {_month("refund_date")}, channel, 0, 0, 0, sum(refund_amount_usd), 0
+            select {month_of("refund_date")}, channel, 0, 0, 0, sum(refund_amount_usd), 0
             from marts.fct_refunds where order_counts_as_sale group by 1, 2
             union all
-            select {_month("posted_date")}, channel, 0, 0, 0, 0, sum(fee_amount_usd)
+            select {month_of("posted_date")}, channel, 0, 0, 0, 0, sum(fee_amount_usd)
             from marts.fct_marketplace_fees where order_counts_as_sale group by 1, 2
         ),
         expected as (
@@ -63,7 +54,7 @@ CHANNEL_REVENUE_RECONCILES = SuiteSpec(
         from daily as d
         full outer join expected as e on e.revenue_month = d.revenue_month and e.channel = d.channel
         order by 1, 2""",
-    expectations=lambda: [*_exactly_zero(*(f"{c}_diff" for c in CHANNEL_MONEY))],
+    expectations=lambda: [*exactly_zero(*(f"{c}_diff" for c in CHANNEL_MONEY))],
 )
 
 MONTHLY_REVENUE_RECONCILES = SuiteSpec(
@@ -71,7 +62,7 @@ MONTHLY_REVENUE_RECONCILES = SuiteSpec(
     asset=("finance", "monthly_revenue"),
     sql=f"""
         with live as (
-            select {_month("date_day")} as revenue_month, channel, sum(gross_sales_usd) as gross_sales_usd,
+            select {month_of("date_day")} as revenue_month, channel, sum(gross_sales_usd) as gross_sales_usd,
                    sum(net_revenue_usd) as net_revenue_usd
             from marts.channel_revenue_daily group by 1, 2
         ),
@@ -104,7 +95,7 @@ MONTHLY_REVENUE_RECONCILES = SuiteSpec(
         order by 1, 2""",
     expectations=lambda: [
         gxe.ExpectColumnValuesToBeInSet(column="period_status", value_set=["open", "closed"]),
-        *_exactly_zero(
+        *exactly_zero(
             "open_month_net_revenue_diff",
             "open_month_gross_sales_diff",
             "closed_month_vs_published_diff",

@@ -11,15 +11,14 @@ the differences, every difference exactly zero. Portable SQL (DuckDB and Postgre
 
 from __future__ import annotations
 
-from orchestration.checks.gx_finance_suites import _exactly_zero, _month
-from orchestration.checks.gx_runner import SuiteSpec
+from orchestration.checks.gx_runner import SuiteSpec, exactly_zero, month_of
 
 _SPEND = f"""spend as (
-            select {_month("date_day")} as month_start, sales_channel as channel, sum(spend_usd) as spend_usd
+            select {month_of("date_day")} as month_start, sales_channel as channel, sum(spend_usd) as spend_usd
             from marts.fct_ad_spend_daily group by 1, 2
         )"""
 _CHANNEL = f"""channel as (
-            select {_month("date_day")} as month_start, channel, sum(orders) as orders, sum(net_sales_usd) as net_sales_usd
+            select {month_of("date_day")} as month_start, channel, sum(orders) as orders, sum(net_sales_usd) as net_sales_usd
             from marts.channel_revenue_daily where channel in ('shopify', 'amazon', 'ebay') group by 1, 2
         )"""
 
@@ -50,7 +49,7 @@ MARKETING_PERFORMANCE_RECONCILES = SuiteSpec(
         left join spend as s on s.month_start = k.month_start and s.channel = k.channel
         left join channel as c on c.month_start = k.month_start and c.channel = k.channel
         order by 1, 2""",
-    expectations=lambda: [*_exactly_zero("spend_usd_diff", "shopify_orders_diff", "shopify_net_sales_diff")],
+    expectations=lambda: [*exactly_zero("spend_usd_diff", "shopify_orders_diff", "shopify_net_sales_diff")],
 )
 
 CHANNEL_KPIS_RECONCILES = SuiteSpec(
@@ -60,7 +59,7 @@ CHANNEL_KPIS_RECONCILES = SuiteSpec(
         with {_SPEND},
         {_CHANNEL},
         web as (
-            select {_month("date_day")} as month_start, 'shopify' as channel, sum(sessions) as sessions
+            select {month_of("date_day")} as month_start, 'shopify' as channel, sum(sessions) as sessions
             from marts.fct_web_sessions_daily group by 1
         )
         select k.month_start, k.channel,
@@ -77,7 +76,7 @@ CHANNEL_KPIS_RECONCILES = SuiteSpec(
         left join web as w on w.month_start = k.month_start and w.channel = k.channel
         order by 1, 2""",
     expectations=lambda: [
-        *_exactly_zero("spend_usd_diff", "orders_diff", "net_sales_diff", "new_plus_repeat_diff", "sessions_diff")
+        *exactly_zero("spend_usd_diff", "orders_diff", "net_sales_diff", "new_plus_repeat_diff", "sessions_diff")
     ],
 )
 

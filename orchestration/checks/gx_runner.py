@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import great_expectations as gx
+import great_expectations.expectations as gxe
 import pandas as pd
 from great_expectations.data_context.types.base import (
     DataContextConfig,
@@ -50,6 +51,16 @@ class SuiteSpec:
         exps = self.expectations() if callable(self.expectations) else self.expectations
         # GX stamps ids onto expectations when they join a suite; never share instances
         return [e.copy(deep=True) for e in exps]
+
+
+def month_of(column: str) -> str:
+    """The month start of a date column, in SQL both targets run (the reconciliation suites' month)."""
+    return f"cast(date_trunc('month', {column}) as date)"
+
+
+def exactly_zero(*columns: str) -> list[Expectation]:
+    """A reconciliation suite's verdict: every difference column is exactly 0."""
+    return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=0) for c in columns]
 
 
 @dataclass
