@@ -21,39 +21,22 @@ import os
 import shlex
 import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import requests
 
+from bench.recording import RecordingApp
 from ingestion.pipelines import SOURCES, load
 from sandbox.connect import sandbox_env
-from sandbox.protocol import Request, Response
-from sandbox.server import SandboxApp, SandboxServer
+from sandbox.server import SandboxServer
 from sandbox.world import WorldConfig
 
 PHASES = ("full", "unchanged", "+1 day")
 
 
-class CountingApp(SandboxApp):
-    """The sandbox, counting the vendor requests it answers (control endpoints excluded)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.requests = 0
-        self._count_lock = threading.Lock()
-
-    def dispatch(self, req: Request) -> tuple[Response, Any]:  # type: ignore[override]
-        if not req.path.startswith("/_sandbox/"):
-            with self._count_lock:
-                self.requests += 1
-        return super().dispatch(req)
-
-
-def timed_load(key: str, db: Path, app: CountingApp) -> dict[str, float]:
+def timed_load(key: str, db: Path, app: RecordingApp) -> dict[str, float]:
     before = app.requests
     t = time.perf_counter()
     info = load(key, duckdb_path=db)
@@ -78,7 +61,7 @@ def main() -> None:
 
     config = WorldConfig(seed=args.seed, scale=args.scale, as_of=args.as_of)
     started = time.perf_counter()
-    app = CountingApp(config, rate_limits=args.rate_limits)
+    app = RecordingApp(config, rate_limits=args.rate_limits)
     print(
         f"world seed={config.seed} scale={config.scale} as_of={config.as_of}, built in "
         f"{time.perf_counter() - started:.1f}s; rate limits {args.rate_limits}; sources {', '.join(keys)}"

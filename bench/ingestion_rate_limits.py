@@ -28,39 +28,19 @@ import shlex
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import ingestion.http.client
+from bench.recording import RecordingApp
 from ingestion.http.session import ResilientSession
 from ingestion.pipelines import load
 from sandbox import shopify_api
 from sandbox.connect import sandbox_env
-from sandbox.protocol import Request, Response
-from sandbox.server import SandboxApp, SandboxServer
+from sandbox.server import SandboxServer
 from sandbox.world import WorldConfig
-
-
-class CountingApp(SandboxApp):
-    """The sandbox, recording (arrival time, endpoint, status) of every Shopify request it answers."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.seen: list[tuple[float, str, int]] = []
-        self._seen_lock = threading.Lock()
-
-    def dispatch(self, req: Request) -> tuple[Response, object]:  # type: ignore[override]
-        arrived = time.monotonic()
-        response, fault = super().dispatch(req)
-        if req.path.startswith(shopify_api.PREFIX + "/"):
-            endpoint = req.path[len(shopify_api.PREFIX) + 1 :].removesuffix(".json")
-            with self._seen_lock:
-                self.seen.append((arrived, endpoint, response.status))
-        return response, fault
-
 
 # The sandbox's Shopify list endpoints by name; a full load reads every record of each it reads
 RESOURCES = {
@@ -89,7 +69,7 @@ def main() -> None:
 
     config = WorldConfig(seed=args.seed, scale=args.scale, as_of=args.as_of)
     started = time.perf_counter()
-    app = CountingApp(config, rate_limits="real")
+    app = RecordingApp(config, rate_limits="real")
     capacity, leak = shopify_api.LIMITS["shopify"]["real"]
     records = {name: len(res.rows(app.world)) for name, res in RESOURCES.items()}
     print(
@@ -107,7 +87,12 @@ def main() -> None:
         run_s = time.perf_counter() - t
     ingestion.http.client.ResilientSession = ResilientSession  # type: ignore[misc]
 
-    seen = sorted(app.seen)
+    prefix = shopify_api.PREFIX + "/"  # (arrival, endpoint, status) of every Shopify request
+    seen = sorted(
+        (s.arrived, s.path[len(prefix) :].removesuffix(".json"), s.status)
+        for s in app.seen
+        if s.path.startswith(prefix)
+    )
     hit = {e for _, e, _ in seen}
     endpoints = [e for e in RESOURCES if e in hit] + sorted(hit - set(RESOURCES))
     needed = {e: max(1, math.ceil(records[e] / args.page_size)) if e in RESOURCES else 0 for e in endpoints}

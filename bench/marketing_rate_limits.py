@@ -26,17 +26,16 @@ import os
 import shlex
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from types import ModuleType
 
+from bench.recording import RecordingApp
 from ingestion.pipelines import load
 from sandbox import amazon_ads_api, ga4_api, meta_api
 from sandbox.connect import sandbox_env
-from sandbox.protocol import Request, Response
 from sandbox.server import SandboxApp, SandboxServer
 from sandbox.world import WorldConfig
 
@@ -52,29 +51,6 @@ SOURCE_VENDORS: dict[str, ModuleType] = {
     "google_analytics": ga4_api,
     **({"google_ads": google_ads_api} if google_ads_api is not None else {}),
 }
-
-
-class CountingApp(SandboxApp):
-    """The sandbox, recording (arrival time, vendor, bucket, status) of every request it answers."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.seen: list[tuple[float, str, str, int, bool]] = []
-        self._seen_lock = threading.Lock()
-
-    def dispatch(self, req: Request) -> tuple[Response, object]:  # type: ignore[override]
-        arrived = time.monotonic()
-        response, fault = super().dispatch(req)
-        vendor = self._vendor_of(req.path)
-        bucket = next(
-            (r.bucket for v, r in self.routes if r.method == req.method and r.pattern.fullmatch(req.path)), "?"
-        )
-        throttled = response.status == 429 or (
-            isinstance(response.body, dict) and (response.body.get("error") or {}).get("code") in (17, 80000)
-        )
-        with self._seen_lock:
-            self.seen.append((arrived, vendor.NAME if vendor else "?", bucket, response.status, throttled))
-        return response, fault
 
 
 def minimum_span(app: SandboxApp, requests: Counter[str]) -> tuple[float, list[str]]:
@@ -94,7 +70,7 @@ def minimum_span(app: SandboxApp, requests: Counter[str]) -> tuple[float, list[s
 
 def bench_source(key: str, config: WorldConfig) -> dict[str, object]:
     vendor = SOURCE_VENDORS[key]
-    app = CountingApp(config, rate_limits="real")
+    app = RecordingApp(config, rate_limits="real")
     with SandboxServer(app, port=0) as server, tempfile.TemporaryDirectory(prefix=f"bench_{key}_") as tmp:
         env = sandbox_env(server.url)
         prefix = f"SOURCES__{key.upper()}__"
@@ -114,16 +90,16 @@ def bench_source(key: str, config: WorldConfig) -> dict[str, object]:
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    mine = sorted(s for s in app.seen if s[1] == vendor.NAME)
-    per_bucket = Counter(b for _, _, b, _, _ in mine)
-    span = mine[-1][0] - mine[0][0] if len(mine) > 1 else 0.0
+    mine = sorted(s for s in app.seen if s.vendor == vendor.NAME)
+    per_bucket = Counter(s.bucket for s in mine)
+    span = mine[-1].arrived - mine[0].arrived if len(mine) > 1 else 0.0
     need, notes = minimum_span(app, per_bucket)
     return {
         "source": key,
         "rows": sum(n for t, n in result.rows_loaded.items() if not t.startswith("_dlt")),
         "requests": len(mine),
-        "statuses": Counter(s for _, _, _, s, _ in mine),
-        "throttled": sum(1 for *_, t in mine if t),
+        "statuses": Counter(s.status for s in mine),
+        "throttled": sum(1 for s in mine if s.throttled),
         "span_s": span,
         "load_s": run_s,
         "minimum_s": need,
