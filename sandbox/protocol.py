@@ -64,6 +64,8 @@ class Response:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    file: str | None = None  # a body streamed from this file (a bulk operation's JSONL), from file_offset on
+    file_offset: int = 0
 
     def encode(self) -> bytes:
         if isinstance(self.body, bytes):  # a file (a gzipped report) or an XML error, sent as it is

@@ -65,6 +65,27 @@ class TokenBucket:
                 return True, 0.0
             return False, (1 - self.tokens) / self.refill_per_s if self.refill_per_s > 0 else math.inf
 
+    def take_amount(self, amount: float) -> tuple[bool, float]:
+        """Take ``amount`` tokens at once (a cost-based bucket: Shopify's GraphQL points), or none of them."""
+        with self.lock:
+            now = self.clock()
+            self.tokens = self._level(now)
+            self.stamp = now
+            if self.tokens >= amount:
+                self.tokens -= amount
+                return True, 0.0
+            return False, (amount - self.tokens) / self.refill_per_s if self.refill_per_s > 0 else math.inf
+
+    def give(self, amount: float) -> None:
+        """Give back tokens taken but not used (a query that cost less than it requested)."""
+        with self.lock:
+            self.tokens = min(self.capacity, self._level(self.clock()) + amount)
+            self.stamp = self.clock()
+
+    def level(self) -> float:
+        with self.lock:
+            return self._level(self.clock())
+
     def drain(self) -> None:
         """Empty the bucket (a synthetic exhausted state, e.g. for the headers of an injected 429)."""
         with self.lock:

@@ -158,8 +158,11 @@ class SandboxApp:
             denied = vendor.authorize(self, req)
             if denied:
                 return denied, None
-            allowed, wait_s = self.limiter.take(r.bucket)
-            state = self.limiter.bucket(r.bucket)
+            if r.bucket in getattr(vendor, "SELF_LIMITED_BUCKETS", ()):  # the handler charges the query's cost itself
+                allowed, wait_s, state = True, 0.0, None
+            else:
+                allowed, wait_s = self.limiter.take(r.bucket)
+                state = self.limiter.bucket(r.bucket)
             if not allowed:
                 response = vendor.throttled(r.bucket, wait_s)
                 if state is not None:  # real vendors send their limit headers on a 429 too
@@ -168,7 +171,8 @@ class SandboxApp:
             if fault is not None and (fault.status or fault.kind == "dropped"):
                 faults.record(fault, req)  # type: ignore[union-attr]
                 return self._injected_error(vendor, r.bucket, fault, req), fault
-            response = r.handler(req, world, **match.groupdict())
+            extra = {"app": self} if getattr(r.handler, "wants_app", False) else {}
+            response = r.handler(req, world, **match.groupdict(), **extra)
             if faults is not None:
                 response = self._data_faults(faults, req, response, fault, world.config.seed)
             if state is not None:
@@ -255,6 +259,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if kind == "slow":
             time.sleep(self.app.slow_s)
+        if response.file is not None:
+            self._send_file(response, fault)
+            return
         data = response.encode()
         body = fault.truncate(data) if fault is not None and kind in ("truncated_json", "short_body") else data
         try:
@@ -269,6 +276,39 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. timed out on a slow fault)
+            self.close_connection = True
+            return
+        if kind == "short_body":
+            self.close_connection = True
+
+    def _send_file(self, response: Response, fault: Fault | None) -> None:
+        """A file body (a bulk operation's JSONL), streamed; truncation faults cut it like a JSON body."""
+        import os
+
+        path, offset = response.file, response.file_offset
+        size = os.path.getsize(path) - offset  # type: ignore[arg-type]
+        kind = fault.kind if fault is not None else None
+        send = size
+        if fault is not None and kind in ("truncated_json", "short_body") and size >= 2:
+            send = max(1, min(size - 1, int(size * (0.1 + 0.8 * fault.cut))))
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.headers.get("Content-Type", "application/octet-stream"))
+            self.send_header("Content-Length", str(size if kind == "short_body" else send))
+            for k, v in response.headers.items():
+                if k != "Content-Type":
+                    self.send_header(k, v)
+            self.end_headers()
+            with open(path, "rb") as source:  # type: ignore[arg-type]
+                source.seek(offset)
+                left = send
+                while left > 0:
+                    chunk = source.read(min(1 << 20, left))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    left -= len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             return
         if kind == "short_body":

@@ -66,6 +66,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from sandbox import shopify_bulk, shopify_graphql, shopify_oauth
 from sandbox.commerce_world import Product, ShopifyCustomer, ShopifyOrder
 from sandbox.marketing_world import AbandonedCheckout
 from sandbox.protocol import (
@@ -896,11 +897,23 @@ LIST_PARAMS = {
 }
 PATH_PREFIXES = ("/admin/",)
 _VERSIONED = re.compile(r"/admin/api/([^/]+)/")
-LIMITS = {"shopify": {"real": (40, 2.0), "demo": (400, 200.0)}}  # leaky bucket: 40 requests, leaks 2/s
+LIMITS = {
+    "shopify": {"real": (40, 2.0), "demo": (400, 200.0)},  # REST leaky bucket: 40 requests, leaks 2/s
+    # GraphQL: calculated query cost, Standard plan: 2,000 points, 100 restored a second (shopify_graphql.py)
+    shopify_graphql.COST_BUCKET: {"real": (2000, 100.0), "demo": (20000, 10000.0)},
+}
+# buckets whose handlers meter themselves (GraphQL charges each query's cost) or are not metered (the token
+# exchange, signed downloads): the server takes no request token for them
+SELF_LIMITED_BUCKETS = (shopify_graphql.COST_BUCKET, "shopify.unmetered")
 
 
 def authorize(app: object, req: Request) -> Response | None:
-    if req.headers.get("x-shopify-access-token") != DEMO_ACCESS_TOKEN:
+    """The legacy static token (admin-created custom apps) or a client-credentials token (Dev Dashboard apps);
+    the token exchange itself and the signed bulk-result downloads carry none."""
+    if req.path == shopify_oauth.TOKEN_PATH or req.path.startswith("/shopify-bulk/"):
+        return None
+    token = req.headers.get("x-shopify-access-token", "")
+    if token != DEMO_ACCESS_TOKEN and not shopify_oauth.valid(token):
         return Response(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
     return None
 
@@ -914,6 +927,8 @@ def throttled(bucket: str, wait_s: float) -> Response:
 
 
 def limit_headers(bucket: str, state: TokenBucket) -> dict[str, str]:
+    if bucket != "shopify":  # GraphQL reports its bucket in extensions.cost, not in a header
+        return {}
     return {"X-Shopify-Shop-Api-Call-Limit": f"{state.used}/{int(state.capacity)}"}
 
 
@@ -927,4 +942,7 @@ ROUTES = [
     route("GET", rf"{_V}/checkouts/count\.json", "shopify", count_checkouts),
     route("GET", rf"{_V}/shop\.json", "shopify", get_shop),
     route("GET", r"/admin/oauth/access_scopes\.json", "shopify", get_access_scopes),
+    route("POST", rf"{_V}/graphql\.json", shopify_graphql.COST_BUCKET, shopify_graphql.graphql),
+    route("POST", r"/admin/oauth/access_token", "shopify.unmetered", shopify_oauth.access_token),
+    route("GET", r"/shopify-bulk/(?P<op>\d+)\.jsonl", "shopify.unmetered", shopify_bulk.download),
 ]
