@@ -15,7 +15,7 @@ from sandbox import (
     meta_api,
     plan_world,
     sheets_api,
-    shopify_api,
+    shopify_oauth,
 )
 from sandbox.marketing_world import GOOGLE_ACCOUNT, GOOGLE_MANAGER_ID
 
@@ -24,7 +24,10 @@ def sandbox_env(url: str) -> dict[str, str]:
     """Environment that points every source at the sandbox at ``url`` with its demo credentials."""
     return {
         "SOURCES__SHOPIFY__SHOP_URL": url,
-        "SOURCES__SHOPIFY__ACCESS_TOKEN": shopify_api.DEMO_ACCESS_TOKEN,
+        # a Dev Dashboard app (client-credentials grant); the legacy static token still works as ACCESS_TOKEN
+        "SOURCES__SHOPIFY__CLIENT_ID": shopify_oauth.CLIENT_ID,
+        "SOURCES__SHOPIFY__CLIENT_SECRET": shopify_oauth.CLIENT_SECRET,
+        "SOURCES__SHOPIFY__POLL_INTERVAL_S": "0.1",  # the sandbox's bulk operations finish in a moment
         "SOURCES__HUBSPOT__BASE_URL": url,
         "SOURCES__HUBSPOT__ACCESS_TOKEN": hubspot_api.DEMO_ACCESS_TOKEN,
         "SOURCES__AMAZON__ENDPOINT": url,

@@ -52,3 +52,7 @@ def type_timestamp():
 
 def type_float():
     return "double"
+
+
+def split_part(string_text, delimiter_text, part_number):
+    return f"split_part({string_text}, {delimiter_text}, {part_number})"

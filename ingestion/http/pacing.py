@@ -86,3 +86,46 @@ class Pacer:
 
 def unlimited() -> Pacer:
     return Pacer(capacity=float("inf"), refill_per_s=float("inf"))
+
+
+class CostPacer:
+    """Pacing for a calculated-cost API (Shopify GraphQL): waits until the bucket holds a query's cost.
+
+    The vendor reports its bucket in every response (``maximumAvailable``, ``currentlyAvailable``, ``restoreRate``);
+    between responses the pacer restores points at the announced rate. ``reserve``: points left untouched (another
+    app's share never counts against ours on Shopify, but a concurrent client of the same app does).
+    """
+
+    def __init__(self, capacity: float = 2000.0, restore_per_s: float = 100.0, reserve: float = 0.0) -> None:
+        self.capacity, self.restore_per_s, self.reserve = capacity, restore_per_s, reserve
+        self.available = capacity
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+        self.waited_s = 0.0
+        self.known = False  # the vendor has reported its bucket
+
+    def _level(self, now: float) -> float:
+        return min(self.capacity, self.available + (now - self.stamp) * self.restore_per_s)
+
+    def wait(self, cost: float) -> None:
+        """Before a query expected to cost ``cost`` points (its requested cost: what the bucket must hold)."""
+        with self.lock:
+            now = time.monotonic()
+            need = min(cost, self.capacity) + self.reserve - self._level(now)
+            if need > 0 and self.restore_per_s > 0:
+                delay = need / self.restore_per_s
+                time.sleep(delay)
+                self.waited_s += delay
+            now = time.monotonic()
+            self.available, self.stamp = self._level(now) - cost, now
+
+    def observe(self, status: Mapping[str, float] | None) -> None:
+        """The ``throttleStatus`` of a response: the vendor's count wins."""
+        if not status:
+            return
+        with self.lock:
+            self.capacity = float(status.get("maximumAvailable") or self.capacity)
+            self.restore_per_s = float(status.get("restoreRate") or self.restore_per_s)
+            if status.get("currentlyAvailable") is not None:
+                self.available, self.stamp = float(status["currentlyAvailable"]), time.monotonic()
+            self.known = True

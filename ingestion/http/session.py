@@ -83,6 +83,7 @@ class ResilientSession(requests.Session):
         # Response hooks (dlt's paginate adds raise_for_status) would fire inside every attempt, before
         # this loop can retry a 429/5xx: hold them back and run them on the final response only.
         hooks, request.hooks = request.hooks, {"response": []}
+        renewed = False
         for attempt in range(1, self.max_attempts + 1):
             self.stats["requests"] += 1
             self.pacer.wait()
@@ -100,9 +101,15 @@ class ResilientSession(requests.Session):
                         self.pacer.throttled()
                     hinted = parse_retry_after(response.headers.get("Retry-After"))
                     wait = hinted if hinted is not None else self._backoff(attempt)
-                elif response.ok and "json" in response.headers.get("Content-Type", "") and not _is_json(response):
+                elif response.ok and _json_typed(response) and not _is_json(response):
                     problem = "truncated or malformed JSON body"
                     wait = self._backoff(attempt)
+                elif response.status_code == 401 and not renewed and hasattr(self.auth, "invalidate"):
+                    # the token expired or was revoked early: one new token, one more try
+                    renewed = True
+                    self.auth.invalidate()
+                    request = self.auth(request)
+                    problem, wait = "HTTP 401 (access token refused: renewed it)", 0.0
                 elif response.status_code >= 400:  # not retryable: say what the vendor said
                     raise IngestionHTTPError(f"{where} -> HTTP {response.status_code}: {response.text[:300]}")
                 else:
@@ -116,6 +123,12 @@ class ResilientSession(requests.Session):
                 )
                 time.sleep(wait)
         raise IngestionHTTPError(f"{where} failed after {self.max_attempts} attempts: {problem}")
+
+
+def _json_typed(response: requests.Response) -> bool:
+    """A JSON document (``application/json``, ``*+json``), not JSON Lines or another streamed body."""
+    mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return mime == "application/json" or mime.endswith("+json")
 
 
 def _is_json(response: requests.Response) -> bool:

@@ -47,17 +47,17 @@ SHOPIFY_ORDERS = SuiteSpec(
     name="raw_shopify_orders",
     asset=("raw_shopify", "orders"),
     sql=f"""
-        select id, currency, timezone('UTC', created_at) as created_at,
-               {money("total_price", "total_price")},
-               {money("total_discounts", "total_discounts")},
-               {money("total_line_items_price", "total_line_items_price")}
+        select id, currency_code as currency, timezone('UTC', created_at) as created_at,
+               {money("current_total_price_set__shop_money__amount", "total_price")},
+               {money("current_total_discounts_set__shop_money__amount", "total_discounts")},
+               {money("current_subtotal_price_set__shop_money__amount", "subtotal_price")}
         from raw_shopify.orders""",
     expectations=lambda: [
         *key("id"),
-        *not_null("currency", "created_at", "total_price", "total_discounts", "total_line_items_price"),
+        *not_null("currency", "created_at", "total_price", "total_discounts", "subtotal_price"),
         in_set("currency", ["USD"]),
         gxe.ExpectColumnValuesToBeBetween(column="created_at", min_value=EARLIEST, max_value=FAR_FUTURE),
-        *non_negative("total_price", "total_discounts", "total_line_items_price"),
+        *non_negative("total_price", "total_discounts", "subtotal_price"),
     ],
 )
 
@@ -65,12 +65,14 @@ SHOPIFY_LINE_ITEMS = SuiteSpec(
     name="raw_shopify_orders__line_items",
     asset=("raw_shopify", "orders__line_items"),
     sql=f"""
-        select _dlt_root_id, quantity, {money("price", "price")}
+        select _dlt_root_id, quantity, current_quantity,
+               {money("original_unit_price_set__shop_money__amount", "unit_price")}
         from raw_shopify.orders__line_items""",
     expectations=lambda: [
-        *not_null("_dlt_root_id", "quantity", "price"),
+        *not_null("_dlt_root_id", "quantity", "current_quantity", "unit_price"),
         gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=1),
-        *non_negative("price"),
+        gxe.ExpectColumnValuesToBeBetween(column="current_quantity", min_value=0),
+        *non_negative("unit_price"),
     ],
 )
 
@@ -269,9 +271,10 @@ SHOPIFY_ABANDONED_CHECKOUTS = SuiteSpec(
     name="raw_shopify_abandoned_checkouts",
     asset=("raw_shopify", "abandoned_checkouts"),
     sql=f"""
-        select id, currency, timezone('UTC', created_at) as created_at, timezone('UTC', updated_at) as updated_at,
-               subtotal_price as subtotal_raw, {money("subtotal_price", "subtotal_price")},
-               {money("total_price", "total_price")}
+        select id, total_price_set__shop_money__currency_code as currency, timezone('UTC', created_at) as created_at,
+               timezone('UTC', updated_at) as updated_at, subtotal_price_set__shop_money__amount as subtotal_raw,
+               {money("subtotal_price_set__shop_money__amount", "subtotal_price")},
+               {money("total_price_set__shop_money__amount", "total_price")}
         from raw_shopify.abandoned_checkouts""",
     expectations=lambda: [
         *key("id"),

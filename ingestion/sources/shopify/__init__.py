@@ -1,152 +1,228 @@
-"""Shopify Admin REST source into ``raw_shopify``: orders (with line items, discounts, shipping lines, refunds,
-and the landing/referring site of the web session that placed them), customers, products (with their variants)
-and abandoned checkouts (``checkouts.json``, with their line items).
+"""Shopify source (GraphQL Admin API) into ``raw_shopify``: orders (line items, discount applications, shipping
+lines, refunds with their refund line items, transactions, the session that placed them), customers, products
+(variants with their inventory item's unit cost) and abandoned checkouts (line items, cart attributes).
 
-All four are Shopify list endpoints read the same way (``updated_since``): pages through the ``Link`` header,
-incremental on ``updated_at`` with a lookback (Shopify timestamps carry local UTC offsets, so the cursor
-compares instants), records checked against a contract on the way in, merged on ``id``. One pacer serves
-the three: Shopify's REST Admin leaky bucket is per shop (app × store), not per endpoint.
+How it reads (docs/architecture.md: "Shopify on GraphQL"):
+
+- **Full loads** (a resource's first run, or a changed window larger than ``bulk_min_records``) run bulk query
+  operations: orders split by creation time into ``order_windows`` operations, abandoned checkouts into
+  ``checkout_windows``, all resources' operations running at once up to the shop's limit of five; results are
+  streamed from a file and re-assembled record by record (``bulk.py``).
+- **Small incremental windows** page through ``orders(query: "updated_at:>=…")`` sorted by update time, with
+  every nested connection drained past its first page (``graphql.py``), paced by the reported bucket.
+- The cursor is the highest ``updatedAt`` seen, less ``lookback_minutes`` on the next run, committed with the load.
+- **Credentials**: a Dev Dashboard app's ``client_id``/``client_secret`` (client-credentials grant, 24-hour tokens
+  renewed before they expire and again on a 401), or, for stores connected before 2026, a legacy static
+  ``access_token``.
+
+Records are checked against their contracts on the way in (bad ones go to quarantine with the reason) and merged
+on their global id. The former REST source is ``rest.py`` (one more release, for comparison; not read by dbt).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
-from dlt.sources.helpers.rest_client.auth import APIKeyAuth
-from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 
 from ingestion.contracts import Contract
-from ingestion.http.client import pages, rest_client
-from ingestion.http.pacing import Pacer
-from ingestion.incremental import UpdateCursor, incremental_pages, utc_iso
+from ingestion.http.auth import ClientCredentialsAuth, StaticTokenAuth
+from ingestion.http.pacing import CostPacer
+from ingestion.http.session import ResilientSession
+from ingestion.incremental import UpdateCursor, incremental_pages, parse_instant, utc_iso
+from ingestion.sources.shopify import bulk as bulk_ops
 from ingestion.sources.shopify.contracts import (
-    checkouts_contract,
-    customers_contract,
-    orders_contract,
-    products_contract,
+    graphql_checkouts_contract,
+    graphql_customers_contract,
+    graphql_orders_contract,
+    graphql_products_contract,
 )
+from ingestion.sources.shopify.graphql import AdminGraphQL, count, paged
+from ingestion.sources.shopify.queries import bulk_query
 from ingestion.sources.shopify.settings import (
-    API_VERSION,
-    BUCKET_SIZE,
-    CHECKOUT_STATUSES,
-    LEAK_PER_S,
-    MAX_PAGE_SIZE,
-    NESTED_TABLES,
-    rate_limit_reading,
+    GRAPHQL_API_VERSION,
+    GRAPHQL_BUCKET,
+    GRAPHQL_NESTED_TABLES,
+    GRAPHQL_RESTORE_PER_S,
+    MAX_CONCURRENT_BULK,
+    TOKEN_PATH,
 )
 
+NESTED_TABLES = GRAPHQL_NESTED_TABLES
 __all__ = ["NESTED_TABLES", "shopify_source"]
 
 
 def _nullable(data_type: str, *names: str) -> dict[str, dict[str, Any]]:
-    """Hints for fields the store leaves null, so their columns exist, typed (fresh dicts: dlt edits them)."""
+    """Hints for fields the store may leave null in a whole load, so their columns exist, typed (fresh dicts)."""
     return {name: {"name": name, "data_type": data_type, "nullable": True} for name in names}
 
 
-@dlt.source(name="shopify", max_table_nesting=2)
+_VISIT = "customer_journey_summary__last_visit__"
+ORDER_COLUMNS = {
+    **_nullable("timestamp", "closed_at", "cancelled_at"),
+    **_nullable("text", "cancel_reason", "email", "customer__id", "customer__legacy_resource_id"),
+    **_nullable("text", *(f"{_VISIT}{f}" for f in ("landing_page", "referrer_url", "source"))),
+    **_nullable("text", *(f"{_VISIT}utm_parameters__{f}" for f in ("source", "medium", "campaign", "content", "term"))),
+}
+CHECKOUT_COLUMNS = {
+    **_nullable("timestamp", "completed_at"),
+    **_nullable(
+        "text", "customer__id", "customer__legacy_resource_id", "customer__default_email_address__email_address"
+    ),
+}
+
+
+def _windows(start: datetime, end: datetime, parts: int) -> list[tuple[datetime | None, datetime | None]]:
+    """``parts`` consecutive creation-time windows covering everything (open at both ends)."""
+    if parts <= 1 or end <= start:
+        return [(None, None)]
+    step = (end - start) / parts
+    bounds = [start + step * i for i in range(1, parts)]
+    return list(zip([None, *bounds], [*bounds, None], strict=True))
+
+
+def _search(updated_since: datetime | None, created: tuple[datetime | None, datetime | None], extra: str) -> str:
+    terms = [extra] if extra else []
+    if updated_since is not None:
+        terms.append(f"updated_at:>='{utc_iso(updated_since)}'")
+    if created[0] is not None:
+        terms.append(f"created_at:>='{utc_iso(created[0])}'")
+    if created[1] is not None:
+        terms.append(f"created_at:<'{utc_iso(created[1])}'")
+    return " ".join(terms)
+
+
+@dlt.source(name="shopify", max_table_nesting=4)  # refunds > refund line items > money bags
 def shopify_source(
     shop_url: str = dlt.config.value,
-    access_token: str = dlt.secrets.value,
+    client_id: str | None = dlt.config.value,
+    client_secret: str | None = dlt.secrets.value,
+    access_token: str | None = dlt.secrets.value,
     start_date: str = "2023-11-01T00:00:00Z",
-    page_size: int = MAX_PAGE_SIZE,
+    api_version: str = GRAPHQL_API_VERSION,
     lookback_minutes: int = 60,
+    bulk_min_records: int = 250,
+    order_windows: int = 3,
+    checkout_windows: int = 2,
+    page_size: int = 50,
+    nested_page_size: int = 10,
+    poll_interval_s: float = 1.0,
+    bulk_attempts: int = 3,
 ) -> Any:
-    base_url = f"{shop_url}/admin/api/{API_VERSION}"
-    auth = APIKeyAuth(name="X-Shopify-Access-Token", api_key=access_token, location="header")
-    pacer = Pacer(capacity=BUCKET_SIZE, refill_per_s=LEAK_PER_S, read_headers=rate_limit_reading)  # one per shop
+    if client_id and client_secret:
+        auth: Any = ClientCredentialsAuth(
+            "shopify",
+            f"{shop_url.rstrip('/')}{TOKEN_PATH}",
+            client_id,
+            client_secret,
+            header="X-Shopify-Access-Token",
+            prefix="",
+        )
+    elif access_token:
+        auth = StaticTokenAuth("X-Shopify-Access-Token", access_token)
+    else:
+        raise ValueError(
+            "shopify: set sources.shopify.client_id and client_secret (a Dev Dashboard app) or, for a store "
+            "connected before 2026, sources.shopify.access_token"
+        )
+    client = AdminGraphQL(shop_url, api_version, auth, CostPacer(GRAPHQL_BUCKET, GRAPHQL_RESTORE_PER_S))
+    slots = bulk_ops.BulkSlots(MAX_CONCURRENT_BULK if api_version >= "2026-01" else 1)
+    downloads = ResilientSession("shopify", "bulk-result")
     lookback = timedelta(minutes=lookback_minutes)
 
-    def updated_since(
-        resource: str,
-        contract: Contract,
-        first_load_since: str | None,
-        statuses: tuple[str | None, ...] = (None,),
-        **filters: Any,
+    def read(
+        resource: str, contract: Contract, first_load_since: str | None, windows: int, extra: str = ""
     ) -> Iterator[Any]:
-        """Records of ``{resource}.json`` updated since the last run (less the lookback), checked by ``contract``.
-
-        The first run reads from ``first_load_since``, or everything when it is None. ``statuses``: one listing
-        per ``status`` value (None: no status parameter), read in one window under one cursor. The cursor only
-        moves once the last page was read, with the load that carries the records (dlt resource state).
-        """
-        client = rest_client("shopify", resource, base_url, auth=auth, paginator=HeaderLinkPaginator(), pacer=pacer)
+        """The resource's records changed since the last run (less the lookback), bulk or paged, checked."""
         cursor = UpdateCursor(first_load_since or start_date, lookback)
-        params: dict[str, Any] = {**filters, "limit": page_size}
-        if cursor.previous is not None or first_load_since is not None:
-            params["updated_at_min"] = utc_iso(cursor.start)
-        listings = (
-            pages(
+        since = cursor.start if (cursor.previous is not None or first_load_since is not None) else None
+        if cursor.previous is not None:
+            changed = count(client, resource, _search(since, (None, None), extra))
+            if changed < bulk_min_records:
+                yield from incremental_pages(
+                    cursor,
+                    paged(client, resource, _search(since, (None, None), extra), page_size, nested_page_size),
+                    lambda r: r.get("updatedAt"),
+                    contract,
+                )
+                return
+            windows = 1
+        now = datetime.now(UTC)
+        created_from = parse_instant(start_date) if since is None else since
+        jobs = [
+            bulk_ops.BulkJob(
                 client,
-                f"{resource}.json",
-                params={**params, **({"status": status} if status else {})},
-                data_selector=resource,
+                slots,
+                bulk_query(resource, _search(since, window, extra)),
+                f"{resource}[{n + 1}/{windows}]" if windows > 1 else resource,
+                attempts=bulk_attempts,
+                poll_interval_s=poll_interval_s,
             )
-            for status in statuses
-        )
-        yield from incremental_pages(
-            cursor,
-            (page for listing in listings for page in listing),
-            lambda record: record.get("updated_at"),
-            contract,
-        )
+            for n, window in enumerate(_windows(created_from, now, windows))
+        ]
+        directory = tempfile.mkdtemp(prefix="salesdw-shopify-")
+        try:
+            pages = _bulk_pages(jobs, downloads, directory)
+            yield from incremental_pages(cursor, pages, lambda r: r.get("updatedAt"), contract)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _bulk_pages(jobs: list[bulk_ops.BulkJob], session: ResilientSession, directory: str) -> Iterator[list[Any]]:
+        """Each job's records once it completes; while none is ready, an empty page (dlt polls the others)."""
+        pending = list(jobs)
+        while pending:
+            ready = next((job for job in pending if job.poll()), None)
+            if ready is None:
+                yield []
+                time.sleep(min(job.poll_interval_s for job in pending) / 4)
+                continue
+            pending.remove(ready)
+            path = bulk_ops.download(ready, session, directory)
+            if path is not None:
+                yield from bulk_ops.records(path, ready.label)
+                os.unlink(path)
 
     @dlt.resource(
         name="orders",
         primary_key="id",
         write_disposition="merge",
-        columns=_nullable("text", "landing_site", "referring_site", "landing_site_ref", "source_name"),
+        columns=ORDER_COLUMNS,
+        nested_hints={"transactions": {"columns": _nullable("text", "parent_transaction__id")}},
     )
     def orders() -> Iterator[Any]:
-        """Shopify orders of every status since ``start_date``, with line items, refunds and shipping lines, and
-        the web session's ``landing_site`` (path + query string: UTM parameters) and ``referring_site``."""
-        yield from updated_since("orders", orders_contract(), start_date, status="any")
+        """Orders of every status since ``start_date``."""
+        yield from read("orders", graphql_orders_contract(), start_date, order_windows, "status:any")
 
     @dlt.resource(
         name="customers",
         primary_key="id",
         write_disposition="merge",
-        columns=_nullable("text", "note", "phone", "multipass_identifier"),
+        columns=_nullable("text", "note", "last_order__id", "last_order__legacy_resource_id", "last_order__name"),
     )
     def customers() -> Iterator[Any]:
-        """Shopify customers (PII: email and names), all of them; updated with each change of their orders."""
-        yield from updated_since("customers", customers_contract(), None)
+        """Customers (PII: email and names), all of them; updated with each change of their orders."""
+        yield from read("customers", graphql_customers_contract(), None, 1)
 
-    @dlt.resource(
-        name="products",
-        primary_key="id",
-        write_disposition="merge",
-        columns={**_nullable("text", "template_suffix"), **_nullable("json", "image")},
-        nested_hints={"variants": {"columns": _nullable("text", "barcode", "compare_at_price", "option2", "option3")}},
-    )
+    @dlt.resource(name="products", primary_key="id", write_disposition="merge")
     def products() -> Iterator[Any]:
-        """Shopify products, all of them (listed before the history starts too), variants as products__variants."""
-        yield from updated_since("products", products_contract(), None)
+        """Products, all of them, with their variants and each variant's inventory item (unit cost)."""
+        yield from read("products", graphql_products_contract(), None, 1)
 
     @dlt.resource(
         name="abandoned_checkouts",
         primary_key="id",
         write_disposition="merge",
-        columns={
-            **_nullable("text", "landing_site", "referring_site", "customer__email", "gateway", "note", "phone"),
-            **_nullable("text", "sms_marketing_phone", "source_identifier", "source_url", "total_duties"),
-            **_nullable("timestamp", "completed_at", "closed_at"),
-            **_nullable("bigint", "customer__id", "device_id", "location_id"),
-        },
-        nested_hints={
-            "line_items": {
-                "columns": {
-                    **_nullable("text", "compare_at_price", "properties"),
-                    **_nullable("bigint", "destination_location_id", "origin_location_id"),
-                }
-            }
-        },
+        columns=CHECKOUT_COLUMNS,
+        nested_hints={"line_items": {"columns": _nullable("text", "variant_title")}},
     )
     def abandoned_checkouts() -> Iterator[Any]:
-        """Shopify abandoned checkouts (``checkouts.json``, open and closed) since ``start_date``, line items as
-        abandoned_checkouts__line_items; PII (email, the customer's names) stays in raw and staging hashes it."""
-        yield from updated_since("checkouts", checkouts_contract(), start_date, CHECKOUT_STATUSES)
+        """Abandoned checkouts since ``start_date``; PII (emails) stays in raw and staging hashes it."""
+        yield from read("abandoned_checkouts", graphql_checkouts_contract(), start_date, checkout_windows)
 
     return orders, customers, products, abandoned_checkouts

@@ -78,3 +78,60 @@ def checkouts_contract() -> Contract:
         ),
         integer_fields=("line_items.quantity",),
     )
+
+
+# --- GraphQL shapes (the source since 2026-12) ------------------------------------------------------------------
+# Ids in quarantine are the numeric legacyResourceId (as the REST ids and the sandbox truth name records).
+
+
+def graphql_orders_contract() -> Contract:
+    return Contract(
+        "shopify",
+        "orders",
+        "legacyResourceId",
+        checks=(
+            present("id"),
+            currency_known("currencyCode"),
+            currency_known("presentmentCurrencyCode"),
+            amount_present("totalPriceSet.shopMoney.amount"),
+            each("lineItems", quantity_positive("quantity"), amount_present("originalUnitPriceSet.shopMoney.amount")),
+        ),
+        integer_fields=("lineItems.quantity",),
+    )
+
+
+def graphql_customers_contract() -> Contract:
+    return Contract(
+        "shopify", "customers", "legacyResourceId", checks=(present("id"), currency_known("amountSpent.currencyCode"))
+    )
+
+
+def graphql_products_contract() -> Contract:
+    return Contract(
+        "shopify",
+        "products",
+        "legacyResourceId",
+        checks=(present("id"), each("variants", present("id"), non_negative_decimal_string("price"))),
+    )
+
+
+def graphql_checkouts_contract() -> Contract:
+    """Abandoned checkouts: an id, known currencies, money as decimal strings, whole positive quantities."""
+    return Contract(
+        "shopify",
+        "abandoned_checkouts",
+        "id",
+        checks=(
+            present("id"),
+            present("updatedAt"),
+            currency_known("totalPriceSet.shopMoney.currencyCode"),
+            non_negative_decimal_string("subtotalPriceSet.shopMoney.amount"),
+            non_negative_decimal_string("totalPriceSet.shopMoney.amount"),
+            each(
+                "lineItems",
+                quantity_positive("quantity"),
+                non_negative_decimal_string("originalUnitPriceSet.shopMoney.amount"),
+            ),
+        ),
+        integer_fields=("lineItems.quantity",),
+    )

@@ -31,3 +31,24 @@ def rate_limit_reading(headers: Mapping[str, str]) -> Reading:
         return None, None, None
     used, capacity = float(match.group(1)), float(match.group(2))
     return capacity, capacity / 20.0, capacity - used
+
+
+# --- GraphQL Admin API (the source's API since 2026-12: ingestion/sources/shopify/__init__.py) -----------------
+GRAPHQL_API_VERSION = "2026-10"  # the current stable version; Shopify supports each for a year
+# The Standard plan's bucket (points); the source follows the bucket each response reports (throttleStatus).
+GRAPHQL_BUCKET, GRAPHQL_RESTORE_PER_S = 2000.0, 100.0
+MAX_QUERY_COST = 1000  # a query requesting more is refused (MAX_COST_EXCEEDED): the page size is halved
+MAX_CONCURRENT_BULK = 5  # bulk query operations an app may run at once per shop (2026-01+)
+TOKEN_PATH = "/admin/oauth/access_token"
+# dlt nested tables (child tables) the warehouse reads, GraphQL shapes (connections and lists of the nodes)
+GRAPHQL_NESTED_TABLES = (
+    "orders__line_items",
+    "orders__refunds",
+    "orders__refunds__refund_line_items",
+    "orders__discount_applications",
+    "orders__shipping_lines",
+    "orders__transactions",
+    "products__variants",
+    "abandoned_checkouts__line_items",
+    "abandoned_checkouts__custom_attributes",
+)

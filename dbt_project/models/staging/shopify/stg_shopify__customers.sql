@@ -4,13 +4,13 @@ with deduplicated as (
 )
 
 select
-    id as customer_id,
-    email,
+    cast(legacy_resource_id as bigint) as customer_id,
+    default_email_address__email_address as email,
     first_name,
     last_name,
     cast(created_at as timestamp with time zone) as created_at,
     cast(updated_at as timestamp with time zone) as updated_at,
-    cast(orders_count as integer) as orders_count,
-    {{ to_money('total_spent') }} as total_spent,
-    currency
+    cast(number_of_orders as integer) as orders_count,
+    {{ to_money('amount_spent__amount') }} as total_spent,
+    amount_spent__currency_code as currency
 from deduplicated

@@ -1,12 +1,16 @@
 -- Variants are a dlt nested table of products: replaced with their product on merge, so one row per variant
--- (the latest product version's), deduplicated all the same.
+-- (the latest product version's), deduplicated all the same. The unit cost is the variant's inventory item's
+-- (what a unit costs the shop), in its own currency.
 with deduplicated as (
     {{ deduplicate(source('raw_shopify', 'products__variants'), 'id', 'updated_at desc, _dlt_id desc') }}
 )
 
 select
-    id as variant_id,
-    product_id,
-    sku,
-    {{ to_money('price') }} as price
-from deduplicated
+    cast(v.legacy_resource_id as bigint) as variant_id,
+    p.product_id,
+    v.sku,
+    {{ to_money('v.price') }} as price,
+    {{ to_money('v.inventory_item__unit_cost__amount') }} as unit_cost,
+    cast(v.inventory_item__unit_cost__currency_code as varchar) as unit_cost_currency
+from deduplicated as v
+left join {{ ref('stg_shopify__products') }} as p on p.dlt_id = v._dlt_parent_id

@@ -3,11 +3,12 @@ with deduplicated as (
 )
 
 select
-    id as product_id,
+    cast(legacy_resource_id as bigint) as product_id,
     title,
     vendor,
     product_type,
-    status,
+    lower(status) as status,
     cast(created_at as timestamp with time zone) as created_at,
-    cast(updated_at as timestamp with time zone) as updated_at
+    cast(updated_at as timestamp with time zone) as updated_at,
+    _dlt_id as dlt_id
 from deduplicated

@@ -1,12 +1,12 @@
 -- One row per line of a Shopify refund (raw_shopify.orders__refunds__refund_line_items, 1:1), with its refund's
--- and order's ids resolved here from the dlt parent link.
+-- and order's ids resolved here from the dlt parent link; money in shop currency.
 select
-    rl.id as refund_line_item_id,
+    {{ shopify_numeric_id('rl.id') }} as refund_line_item_id,
     rl._dlt_parent_id as refund_dlt_id,
-    rl.line_item_id,
-    rl.quantity,
-    {{ to_money('rl.subtotal') }} as subtotal,
-    {{ to_money('rl.total_tax') }} as total_tax,
+    {{ shopify_numeric_id('rl.line_item__id') }} as line_item_id,
+    cast(rl.quantity as integer) as quantity,
+    {{ to_money('rl.subtotal_set__shop_money__amount') }} as subtotal,
+    {{ to_money('rl.total_tax_set__shop_money__amount') }} as total_tax,
     r.refund_id,
     r.order_id
 from {{ source('raw_shopify', 'orders__refunds__refund_line_items') }} as rl
