@@ -30,9 +30,13 @@ def utc_iso(at: datetime) -> str:
 class UpdateCursor:
     """Start of the next incremental window and the highest update time seen in this one."""
 
-    def __init__(self, initial: str | datetime, lookback: timedelta, key: str = "max_updated_at") -> None:
+    def __init__(
+        self, initial: str | datetime, lookback: timedelta, key: str = "max_updated_at", resource: str | None = None
+    ) -> None:
+        """``resource``: the dlt resource whose state holds the cursor, when it must be named (read from another
+        resource's generator, or from code that runs before dlt sets the current resource)."""
         self.key = key
-        self.state = dlt.current.resource_state()
+        self.state = dlt.current.resource_state(resource) if resource else dlt.current.resource_state()
         stored = self.state.get(key)
         self.previous = parse_instant(stored) if stored else None
         self.start = (self.previous - lookback) if self.previous else parse_instant(initial)

@@ -364,19 +364,22 @@ def _url(ctx: gql.Context, op: BulkOp) -> str:
 def operation_dict(ctx: gql.Context, op: BulkOp) -> Node:
     if op.status == "COMPLETED" and op.completed_at is not None and _now() > op.completed_at + RESULT_LIFETIME:
         op.status = "EXPIRED"
-    has_file = op.path is not None and op.object_count > 0
+    # one reading of the running operation (its thread sets the file before the final status)
+    status, error_code, completed_at = op.status, op.error_code, op.completed_at
+    objects, roots, path = op.object_count, op.root_count, op.path
+    has_file = status in ("COMPLETED", "FAILED") and path is not None and objects > 0
     return {
         "__typename": "BulkOperation",
         "id": gid("BulkOperation", op.ident),
-        "status": op.status,
-        "errorCode": op.error_code,
+        "status": status,
+        "errorCode": error_code,
         "createdAt": utc(op.created_at),
-        "completedAt": utc(op.completed_at),
-        "objectCount": str(op.object_count),
-        "rootObjectCount": str(op.root_count),
-        "fileSize": str(op.path.stat().st_size) if has_file and op.status == "COMPLETED" else None,  # type: ignore[union-attr]
-        "url": _url(ctx, op) if has_file and op.status == "COMPLETED" else None,
-        "partialDataUrl": _url(ctx, op) if has_file and op.status == "FAILED" else None,
+        "completedAt": utc(completed_at),
+        "objectCount": str(objects),
+        "rootObjectCount": str(roots),
+        "fileSize": str(path.stat().st_size) if has_file and status == "COMPLETED" else None,  # type: ignore[union-attr]
+        "url": _url(ctx, op) if has_file and status == "COMPLETED" else None,
+        "partialDataUrl": _url(ctx, op) if has_file and status == "FAILED" else None,
         "query": op.query,
         "type": "QUERY",
     }

@@ -135,52 +135,76 @@ def shopify_source(
     slots = bulk_ops.BulkSlots(MAX_CONCURRENT_BULK if api_version >= "2026-01" else 1)
     downloads = ResilientSession("shopify", "bulk-result")
     lookback = timedelta(minutes=lookback_minutes)
+    # resource -> (first-load lower bound on updated_at, creation-time windows of a full load, extra search terms)
+    plans = {
+        "orders": (start_date, order_windows, "status:any"),
+        "customers": (None, 1, ""),
+        "products": (None, 1, ""),
+        "abandoned_checkouts": (start_date, checkout_windows, ""),
+    }
+    board: dict[str, list[bulk_ops.BulkJob] | str] = {}  # resource -> its bulk jobs, or its paged search
 
-    def read(
-        resource: str, contract: Contract, first_load_since: str | None, windows: int, extra: str = ""
-    ) -> Iterator[Any]:
-        """The resource's records changed since the last run (less the lookback), bulk or paged, checked."""
-        cursor = UpdateCursor(first_load_since or start_date, lookback)
-        since = cursor.start if (cursor.previous is not None or first_load_since is not None) else None
-        if cursor.previous is not None:
-            changed = count(client, resource, _search(since, (None, None), extra))
-            if changed < bulk_min_records:
-                yield from incremental_pages(
-                    cursor,
-                    paged(client, resource, _search(since, (None, None), extra), page_size, nested_page_size),
-                    lambda r: r.get("updatedAt"),
-                    contract,
-                )
-                return
-            windows = 1
+    def plan_all() -> None:
+        """Plan every resource's read when the first one starts, so that all the bulk operations of the run are
+        submitted at once and run on Shopify side by side (up to the shop's limit), whichever resource dlt
+        extracts first; each resource then waits for its own."""
+        if board:
+            return
         now = datetime.now(UTC)
-        created_from = parse_instant(start_date) if since is None else since
-        jobs = [
-            bulk_ops.BulkJob(
-                client,
-                slots,
-                bulk_query(resource, _search(since, window, extra)),
-                f"{resource}[{n + 1}/{windows}]" if windows > 1 else resource,
-                attempts=bulk_attempts,
-                poll_interval_s=poll_interval_s,
-            )
-            for n, window in enumerate(_windows(created_from, now, windows))
-        ]
+        for resource, (first_load_since, windows, extra) in plans.items():
+            cursor = UpdateCursor(first_load_since or start_date, lookback, resource=resource)
+            since = cursor.start if (cursor.previous is not None or first_load_since is not None) else None
+            if cursor.previous is not None:
+                search = _search(since, (None, None), extra)
+                if count(client, resource, search) < bulk_min_records:
+                    board[resource] = search
+                    continue
+                windows = 1
+            created_from = parse_instant(start_date) if since is None else since
+            board[resource] = [
+                bulk_ops.BulkJob(
+                    client,
+                    slots,
+                    bulk_query(resource, _search(since, window, extra)),
+                    f"{resource}[{n + 1}/{windows}]" if windows > 1 else resource,
+                    attempts=bulk_attempts,
+                    poll_interval_s=poll_interval_s,
+                )
+                for n, window in enumerate(_windows(created_from, now, windows))
+            ]
+
+    def bulk_jobs() -> list[bulk_ops.BulkJob]:
+        return [job for jobs in board.values() if isinstance(jobs, list) for job in jobs]
+
+    def read(resource: str, contract: Contract) -> Iterator[Any]:
+        """The resource's records changed since the last run (less the lookback), bulk or paged, checked."""
+        plan_all()
+        first_load_since = plans[resource][0]
+        cursor = UpdateCursor(first_load_since or start_date, lookback, resource=resource)
+        planned = board[resource]
+        if isinstance(planned, str):
+            pages = paged(client, resource, planned, page_size, nested_page_size)
+            yield from incremental_pages(cursor, pages, lambda r: r.get("updatedAt"), contract)
+            return
         directory = tempfile.mkdtemp(prefix="salesdw-shopify-")
         try:
-            pages = _bulk_pages(jobs, downloads, directory)
+            pages = _bulk_pages(planned, downloads, directory)
             yield from incremental_pages(cursor, pages, lambda r: r.get("updatedAt"), contract)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
-    def _bulk_pages(jobs: list[bulk_ops.BulkJob], session: ResilientSession, directory: str) -> Iterator[list[Any]]:
-        """Each job's records once it completes; while none is ready, an empty page (dlt polls the others)."""
-        pending = list(jobs)
+    def _bulk_pages(mine: list[bulk_ops.BulkJob], session: ResilientSession, directory: str) -> Iterator[list[Any]]:
+        """Each of this resource's jobs' records once it completes. While waiting, every job of the run is polled
+        (so the others start as slots free up)."""
+        pending = list(mine)
         while pending:
-            ready = next((job for job in pending if job.poll()), None)
+            ready = None
+            for job in bulk_jobs():
+                done = job.poll()
+                if done and job in pending and ready is None:
+                    ready = job
             if ready is None:
-                yield []
-                time.sleep(min(job.poll_interval_s for job in pending) / 4)
+                time.sleep(poll_interval_s / 4)
                 continue
             pending.remove(ready)
             path = bulk_ops.download(ready, session, directory)
@@ -197,7 +221,7 @@ def shopify_source(
     )
     def orders() -> Iterator[Any]:
         """Orders of every status since ``start_date``."""
-        yield from read("orders", graphql_orders_contract(), start_date, order_windows, "status:any")
+        yield from read("orders", graphql_orders_contract())
 
     @dlt.resource(
         name="customers",
@@ -207,12 +231,12 @@ def shopify_source(
     )
     def customers() -> Iterator[Any]:
         """Customers (PII: email and names), all of them; updated with each change of their orders."""
-        yield from read("customers", graphql_customers_contract(), None, 1)
+        yield from read("customers", graphql_customers_contract())
 
     @dlt.resource(name="products", primary_key="id", write_disposition="merge")
     def products() -> Iterator[Any]:
         """Products, all of them, with their variants and each variant's inventory item (unit cost)."""
-        yield from read("products", graphql_products_contract(), None, 1)
+        yield from read("products", graphql_products_contract())
 
     @dlt.resource(
         name="abandoned_checkouts",
@@ -223,6 +247,6 @@ def shopify_source(
     )
     def abandoned_checkouts() -> Iterator[Any]:
         """Abandoned checkouts since ``start_date``; PII (emails) stays in raw and staging hashes it."""
-        yield from read("abandoned_checkouts", graphql_checkouts_contract(), start_date, checkout_windows)
+        yield from read("abandoned_checkouts", graphql_checkouts_contract())
 
     return orders, customers, products, abandoned_checkouts

@@ -140,7 +140,8 @@ class BulkJob:
                 tuple(str(e.get("code")) for e in errors),
             )
         self.op_id = data["bulkOperation"]["id"]
-        self.status = data["bulkOperation"]["status"]
+        # whatever the answer says, the result (its URL, size, counts) comes from a poll: until then it is submitted
+        self.status = "SUBMITTED"
         log.info("shopify/%s: bulk operation %s started", self.label, self.op_id)
 
     def _release(self) -> None:
@@ -159,9 +160,14 @@ class BulkJob:
 
 def download(job: BulkJob, session: ResilientSession, directory: str) -> str | None:
     """The job's JSONL in a local file (None: the operation found nothing), complete and checked."""
-    url = job.result.get("url")
-    if not url or int(job.result.get("objectCount") or 0) == 0:
-        return None
+    if int(job.result.get("objectCount") or 0) == 0:
+        return None  # the operation matched nothing: Shopify gives no file
+    url = job.result.get("url") or job.refreshed_url()
+    if not url:
+        raise IngestionHTTPError(
+            f"shopify/{job.label}: bulk operation {job.op_id} completed with {job.result.get('objectCount')} "
+            "objects but no result URL"
+        )
     expected = int(job.result.get("fileSize") or 0)
     fd, path = tempfile.mkstemp(prefix="shopify-bulk-", suffix=".jsonl", dir=directory)
     os.close(fd)

@@ -26,6 +26,7 @@ from ingestion.sources.shopify.queries import CONNECTION_OF_TYPE, ROOTS, Selecti
 
 log = logging.getLogger("salesdw.ingestion")
 THROTTLE_RETRIES = 20
+DRAIN_PAGE = 50  # nodes per query when draining a connection (halved while over the cost limit)
 
 
 class ShopifyGraphQLError(IngestionHTTPError):
@@ -102,12 +103,19 @@ def _flatten(client: AdminGraphQL, record: dict[str, Any], selection: Selection)
         nodes = [_flatten(client, n, inner) for n in conn.get("nodes") or []]
         info = conn.get("pageInfo") or {}
         after = info.get("endCursor")
+        page = DRAIN_PAGE
         while info.get("hasNextPage"):
-            data = client.query(
-                drain_query(selection.typename, name, inner),
-                {"id": record["id"], "after": after},
-                what=f"{selection.typename}.{name}",
-            )
+            try:
+                data = client.query(
+                    drain_query(selection.typename, name, inner, page),
+                    {"id": record["id"], "after": after},
+                    what=f"{selection.typename}.{name}",
+                )
+            except ShopifyGraphQLError as exc:
+                if "MAX_COST_EXCEEDED" in exc.codes and page > 1:
+                    page = max(1, page // 2)
+                    continue
+                raise
             page = (data.get("node") or {}).get(name) or {}
             nodes += [_flatten(client, n, inner) for n in page.get("nodes") or []]
             info = page.get("pageInfo") or {}

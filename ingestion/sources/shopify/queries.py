@@ -159,9 +159,9 @@ def page_query(root: str, page: int, inner_page: int) -> str:
     )
 
 
-def drain_query(typename: str, connection: str, selection: Selection) -> str:
-    """The rest of one record's connection, from a cursor on (``node(id:)``), a full page at a time."""
+def drain_query(typename: str, connection: str, selection: Selection, page: int) -> str:
+    """The rest of one record's connection, from a cursor on (``node(id:)``), ``page`` nodes at a time."""
     return (
-        f"query Drain($id: ID!, $after: String) {{ node(id: $id) {{ ... on {typename} {{ {connection}(first: 250, "
-        f"after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ __typename {selection.paged(250)} }} }} }} }} }}"
+        f"query Drain($id: ID!, $after: String) {{ node(id: $id) {{ ... on {typename} {{ {connection}(first: {page}, "
+        f"after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ __typename {selection.paged(page)} }} }} }} }} }}"
     )
