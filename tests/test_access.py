@@ -29,12 +29,15 @@ READABLE = {"bi_reader": {"marts", "finance"}, "finance_reader": {"finance"}}  #
 LAYOUT_SQL = """
 create schema marts; create schema finance; create schema raw_shopify; create schema raw_quarantine;
 create schema staging; create schema intermediate; create schema snapshots; create schema seeds;
-create table raw_shopify.orders (id bigint primary key, email text, total_price numeric(18,2));
-insert into raw_shopify.orders values (1, 'ann@example.com', 10.50), (2, 'bob@example.com', 20.25);
+create table raw_shopify.orders (id text primary key, legacy_resource_id text, email text,
+    current_total_price_set__shop_money__amount text);
+insert into raw_shopify.orders values ('gid://shopify/Order/1', '1', 'ann@example.com', '10.50'),
+    ('gid://shopify/Order/2', '2', 'bob@example.com', '20.25');
 create table raw_quarantine.shopify_quarantine (source text, reason text, payload text);
 insert into raw_quarantine.shopify_quarantine values ('shopify', 'negative quantity', '{}');
 create view raw_quarantine.records as select * from raw_quarantine.shopify_quarantine;
-create view staging.stg_shopify__orders as select id as order_id, total_price from raw_shopify.orders;
+create view staging.stg_shopify__orders as select cast(legacy_resource_id as bigint) as order_id,
+    cast(current_total_price_set__shop_money__amount as numeric(18,2)) as total_price from raw_shopify.orders;
 create table intermediate.int_orders as select order_id, total_price from staging.stg_shopify__orders;
 create table snapshots.sales_rep_snapshot (rep_id bigint, territory text);
 insert into snapshots.sales_rep_snapshot values (1, 'US-East');
@@ -222,7 +225,7 @@ def test_tables_dbt_recreates_stay_readable_and_new_raw_tables_stay_closed(admin
             "insert into marts.fct_orders values (9, 'ebay', 1.25); "
             "create table finance.period_closes (revenue_month date); "
             "insert into finance.period_closes values ('2026-04-01'); "
-            "create table raw_shopify.customers (id bigint, email text); "
+            "create table raw_shopify.customers (id text, default_email_address__email_address text); "
             "create table staging.stg_new as select 1 as x"
         )
     assert _try(admin, "bi_reader", "select count(*) from marts.fct_orders") == ("allowed", "1 rows")

@@ -37,14 +37,16 @@ insert into raw_amazon.financial_event_lines values
     ('l1', 'shipment', '113-1', '2025-02-03T10:00:00Z', 'charge', 19.99, 'USD'),
     ('l2', 'shipment', '113-1', '2025-02-03T10:00:00Z', 'fee', -3.00, 'USD'),
     ('l3', 'refund', '113-1', '2025-03-01T10:00:00Z', 'charge', -19.99, 'USD');
-create table raw_shopify.orders (id bigint, currency varchar, created_at timestamptz,
-    total_price varchar, total_discounts varchar, total_line_items_price varchar);
+create table raw_shopify.orders (id varchar, currency_code varchar, created_at timestamptz,
+    current_total_price_set__shop_money__amount varchar, current_total_discounts_set__shop_money__amount varchar,
+    current_subtotal_price_set__shop_money__amount varchar);
 insert into raw_shopify.orders values
-    (1, 'USD', '2025-01-01 10:00:00+00', '12.34', '0.00', '12.34'),
-    (2, 'USD', '2025-06-30 23:59:59+00', '40.00', '5.00', '45.00'),
-    (3, 'USD', '2026-10-31 17:13:51+00', '8.26', '0.00', '8.26');
-create table raw_shopify.orders__line_items (_dlt_root_id varchar, quantity bigint, price varchar);
-insert into raw_shopify.orders__line_items values ('a', 1, '12.34'), ('b', 2, '22.50'), ('b', 5, '0.00');
+    ('gid://shopify/Order/1', 'USD', '2025-01-01 10:00:00+00', '12.34', '0.00', '12.34'),
+    ('gid://shopify/Order/2', 'USD', '2025-06-30 23:59:59+00', '40.00', '5.00', '45.00'),
+    ('gid://shopify/Order/3', 'USD', '2026-10-31 17:13:51+00', '8.26', '0.00', '8.26');
+create table raw_shopify.orders__line_items (_dlt_root_id varchar, quantity bigint, current_quantity bigint,
+    original_unit_price_set__shop_money__amount varchar);
+insert into raw_shopify.orders__line_items values ('a', 1, 1, '12.34'), ('b', 2, 0, '22.50'), ('b', 5, 5, '0.00');
 create table raw_amazon.orders (amazon_order_id varchar, order_status varchar, purchase_date timestamptz,
     order_total__amount varchar, order_total__currency_code varchar);
 insert into raw_amazon.orders values
@@ -81,10 +83,11 @@ create table raw_google_ads.ad_group_stats (customer_id varchar, campaign_id var
     currency varchar, cost_micros bigint, impressions bigint, clicks bigint, conversions decimal(18, 6),
     conversions_value decimal(18, 6));
 insert into raw_google_ads.ad_group_stats values ('45', '2', '11', '2025-01-02', 'USD', 12340000, 800, 21, 1.5, 61.2);
-create table raw_shopify.abandoned_checkouts (id bigint, currency varchar, created_at timestamptz,
-    updated_at timestamptz, subtotal_price varchar, total_price varchar);
-insert into raw_shopify.abandoned_checkouts values
-    (37, 'USD', '2025-01-02 10:00:00+00', '2025-01-02 10:40:00+00', '12.98', '12.98');
+create table raw_shopify.abandoned_checkouts (id varchar, total_price_set__shop_money__currency_code varchar,
+    created_at timestamptz, updated_at timestamptz, subtotal_price_set__shop_money__amount varchar,
+    total_price_set__shop_money__amount varchar);
+insert into raw_shopify.abandoned_checkouts values ('gid://shopify/AbandonedCheckout/37', 'USD',
+    '2025-01-02 10:00:00+00', '2025-01-02 10:40:00+00', '12.98', '12.98');
 """
 
 
@@ -111,7 +114,10 @@ def test_every_raw_suite_passes_on_good_data(con: duckdb.DuckDBPyConnection, sui
 
 def test_shopify_orders_fails_on_negative_price_and_duplicate_id(con: duckdb.DuckDBPyConnection) -> None:
     assert validate(con, SHOPIFY_ORDERS).passed
-    con.execute("insert into raw_shopify.orders values (2, 'USD', '2025-03-01 00:00:00+00', '-5.00', '0.00', '1.00')")
+    con.execute(
+        "insert into raw_shopify.orders values "
+        "('gid://shopify/Order/2', 'USD', '2025-03-01 00:00:00+00', '-5.00', '0.00', '1.00')"
+    )
 
     outcome = validate(con, SHOPIFY_ORDERS)
 
@@ -124,7 +130,7 @@ def test_shopify_orders_fails_on_negative_price_and_duplicate_id(con: duckdb.Duc
     assert by_col["total_price"]["unexpected_count"] == 1
     assert by_col["total_price"]["partial_unexpected"] == ["-5.0"]
     assert by_col["id"]["unexpected_count"] == 2
-    bad = {"id": "2", "total_price": "-5.0", "currency": "USD"}
+    bad = {"id": "gid://shopify/Order/2", "total_price": "-5.0", "currency": "USD"}
     assert any(bad.items() <= row.items() for row in outcome.sample_rows)
     assert len(outcome.sample_rows) <= 5
 
@@ -136,14 +142,15 @@ def test_shopify_orders_fails_on_negative_price_and_duplicate_id(con: duckdb.Duc
 
 def test_shopify_orders_catches_unparseable_money_and_old_dates(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        "update raw_shopify.orders set total_discounts = 'n/a', created_at = '2019-12-31 00:00:00+00' where id = 3"
+        "update raw_shopify.orders set current_total_discounts_set__shop_money__amount = 'n/a', "
+        "created_at = '2019-12-31 00:00:00+00' where id = 'gid://shopify/Order/3'"
     )
     outcome = validate(con, SHOPIFY_ORDERS)
     assert failed(outcome) == {
         ("expect_column_values_to_not_be_null", "total_discounts"),
         ("expect_column_values_to_be_between", "created_at"),
     }
-    assert [r["id"] for r in outcome.sample_rows] == ["3"]
+    assert [r["id"] for r in outcome.sample_rows] == ["gid://shopify/Order/3"]
 
 
 BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to_be_in_set"
@@ -154,9 +161,19 @@ BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to
     [
         pytest.param(
             SHOPIFY_LINE_ITEMS,
-            "insert into raw_shopify.orders__line_items values ('c', 0, '1.00')",
+            "insert into raw_shopify.orders__line_items values ('c', 0, 0, '1.00')",
             {(BETWEEN, "quantity")},
             id="shopify_line_items",
+        ),
+        pytest.param(
+            SHOPIFY_LINE_ITEMS,
+            "insert into raw_shopify.orders__line_items values ('c', 2, -1, '-1.00'), ('d', 1, null, '1.00')",
+            {
+                (BETWEEN, "current_quantity"),
+                (BETWEEN, "unit_price"),
+                ("expect_column_values_to_not_be_null", "current_quantity"),
+            },
+            id="shopify_line_items_current_quantity_and_price",
         ),
         pytest.param(
             AMAZON_ORDERS,
@@ -229,8 +246,8 @@ BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to
         ),
         pytest.param(
             SHOPIFY_ABANDONED_CHECKOUTS,
-            "insert into raw_shopify.abandoned_checkouts values "
-            "(38, 'USD', '2025-01-02 10:00:00+00', '2025-01-02 09:00:00+00', '1,00', '1.00')",
+            "insert into raw_shopify.abandoned_checkouts values ('gid://shopify/AbandonedCheckout/38', 'USD', "
+            "'2025-01-02 10:00:00+00', '2025-01-02 09:00:00+00', '1,00', '1.00')",
             {
                 ("expect_column_values_to_match_regex", "subtotal_raw"),
                 ("expect_column_values_to_not_be_null", "subtotal_price"),

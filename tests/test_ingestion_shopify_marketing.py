@@ -20,7 +20,7 @@ import requests
 
 from ingestion.contracts import checked
 from ingestion.pipelines import load, make_pipeline, refresh_quarantine_view
-from ingestion.sources.shopify.contracts import checkouts_contract
+from ingestion.sources.shopify.contracts import graphql_checkouts_contract
 from sandbox.commerce_world import ShopifyOrder
 from sandbox.connect import sandbox_env
 from sandbox.marketing_world import AbandonedCheckout, TrafficSource
@@ -41,6 +41,11 @@ CHECKOUT_SQL = (
     "utm_source, utm_medium, utm_campaign, utm_id, referring_host from staging.stg_shopify__abandoned_checkouts "
     "order by checkout_id"
 )
+
+
+def checkout_gid(checkout_id: int) -> str:
+    """An abandoned checkout's global id: its id in raw_shopify (the GraphQL type has no legacyResourceId)."""
+    return f"gid://shopify/AbandonedCheckout/{checkout_id}"
 
 
 def session_of(src: TrafficSource) -> tuple[str | None, ...]:
@@ -140,7 +145,6 @@ def test_an_advanced_world_brings_the_new_checkouts(tmp_path: Path) -> None:
     with SandboxServer(SandboxApp(TEST_WORLD, rate_limits="off"), port=0) as s, environment(sandbox_env(s.url)):
         load("shopify", duckdb_path=warehouse)
         before = len(s.app.world.marketing.checkouts)
-        late = [c for c in s.app.world.marketing.checkouts if c.updated_at > s.app.world.config.now]
         requests.post(f"{s.url}/_sandbox/advance", params={"days": 10}, timeout=60).raise_for_status()
         after = s.app.world
         assert len(after.marketing.checkouts) > before
@@ -149,23 +153,44 @@ def test_an_advanced_world_brings_the_new_checkouts(tmp_path: Path) -> None:
         assert rows["abandoned_checkouts"] < len(after.marketing.checkouts) / 2  # incrementally
         dbt_build(warehouse, STAGING, tmp_path)
     assert query(warehouse, CHECKOUT_SQL) == expected_checkouts(after)
-    stamps = dict(query(warehouse, "select id, updated_at from raw_shopify.abandoned_checkouts"))
-    assert all(stamps[c.checkout_id] == c.updated_at for c in late)  # updates that arrived after the first load
+    # each checkout's last update as the advanced shop shows it: one started late on the first world's last day
+    # shows its creation until its update arrives with the later world, and the second load brings that update
+    now = after.config.now
+    shown = {
+        checkout_gid(c.checkout_id): c.updated_at if c.updated_at <= now else c.created_at
+        for c in after.marketing.checkouts
+    }
+    assert dict(query(warehouse, "select id, updated_at from raw_shopify.abandoned_checkouts")) == shown
 
 
 def test_checkouts_breaking_the_contract_are_quarantined(tmp_path: Path) -> None:
     def checkout(checkout_id: int, **changes: Any) -> dict[str, Any]:
-        line = {"key": f"k{checkout_id}", "variant_id": 1, "quantity": 1, "price": "4.49"}
+        """An abandoned checkout as the GraphQL Admin API sends it; ``line_*`` changes go to its one line item."""
+
+        def bag(amount: str | None) -> dict[str, Any]:
+            return {"shopMoney": {"amount": amount, "currencyCode": "USD"}}
+
+        line = {
+            "id": f"gid://shopify/AbandonedCheckoutLineItem/{checkout_id}00",
+            "quantity": 1,
+            "originalUnitPriceSet": bag("4.49"),
+        }
         record = {
-            "id": checkout_id,
-            "updated_at": "2026-03-01T10:00:00-05:00",
-            "currency": "USD",
-            "subtotal_price": "4.49",
-            "total_price": "4.49",
-            "line_items": [line],
+            "id": checkout_gid(checkout_id),
+            "createdAt": "2026-03-01T14:00:00Z",
+            "updatedAt": "2026-03-01T15:00:00Z",
+            "subtotalPriceSet": bag("4.49"),
+            "totalPriceSet": bag("4.49"),
+            "lineItems": [line],
         }
         for key, value in changes.items():
-            if key.startswith("line_"):
+            if key == "currency":
+                record["totalPriceSet"]["shopMoney"]["currencyCode"] = value
+            elif key == "total_price":
+                record["totalPriceSet"]["shopMoney"]["amount"] = value
+            elif key == "line_price":
+                line["originalUnitPriceSet"]["shopMoney"]["amount"] = value
+            elif key.startswith("line_"):
                 line[key.removeprefix("line_")] = value
             else:
                 record[key] = value
@@ -177,7 +202,7 @@ def test_checkouts_breaking_the_contract_are_quarantined(tmp_path: Path) -> None
         checkout(3, total_price=None),
         checkout(4, line_quantity=0),
         checkout(5, line_price="-1.00"),
-        checkout(6, updated_at=None),
+        checkout(6, updatedAt=None),
         checkout(7, line_quantity="2"),  # drift: coerced, loaded
     ]
 
@@ -185,7 +210,7 @@ def test_checkouts_breaking_the_contract_are_quarantined(tmp_path: Path) -> None
     def source() -> Any:
         @dlt.resource(name="abandoned_checkouts", primary_key="id", write_disposition="merge")
         def resource() -> Any:
-            yield from checked(checkouts_contract(), json.loads(json.dumps(records)))
+            yield from checked(graphql_checkouts_contract(), json.loads(json.dumps(records)))
 
         return resource
 
@@ -199,16 +224,23 @@ def test_checkouts_breaking_the_contract_are_quarantined(tmp_path: Path) -> None
     pipeline.run(source(), loader_file_format="parquet")
     pipeline.run(source(), loader_file_format="parquet")  # seen again: not quarantined twice
     assert refresh_quarantine_view(path) == 5
-    reasons = dict(
-        query(
+    reasons = {
+        record_id.rpartition("/")[2]: reason
+        for record_id, reason in query(
             path,
             "select record_id, reason from raw_quarantine.records where resource = 'abandoned_checkouts'",
         )
-    )
+    }
+    assert sorted(reasons) == ["2", "3", "4", "5", "6"]
     assert "unknown currency code 'XXX'" in reasons["2"]
-    assert "total_price" in reasons["3"] and "quantity" in reasons["4"] and "price" in reasons["5"]
-    assert "missing updated_at" in reasons["6"]
-    assert sorted(query(path, "select id from raw_shopify.abandoned_checkouts")) == [(1,), (7,)]
+    assert "totalPriceSet.shopMoney.amount" in reasons["3"]
+    assert "lineItems[0]" in reasons["4"] and "quantity 0" in reasons["4"]
+    assert "lineItems[0]" in reasons["5"] and "'-1.00'" in reasons["5"]
+    assert "missing updatedAt" in reasons["6"]
+    assert sorted(query(path, "select id from raw_shopify.abandoned_checkouts")) == [
+        (checkout_gid(1),),
+        (checkout_gid(7),),
+    ]
     assert query(path, "select quantity from raw_shopify.abandoned_checkouts__line_items order by quantity") == [
         (1,),
         (2,),

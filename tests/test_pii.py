@@ -16,8 +16,9 @@ import pytest
 
 from orchestration.runner import RunOutcome
 
-# raw columns holding personal data, found by name in every raw_* schema
-PII_COLUMN = r"(^|_)(e_?mail|phone|first_?name|last_?name|username)$"
+# raw columns holding personal data, found by name in every raw_* schema (GraphQL names an address or number
+# field inside its object: defaultEmailAddress.emailAddress -> default_email_address__email_address)
+PII_COLUMN = r"(^|_)(e_?mail(_?address)?|phone(_?number)?|first_?name|last_?name|username)$"
 KNOWN_PII = {  # columns the sources are known to deliver: the scan must find at least these
     "raw_crm.contacts.properties__email",
     "raw_crm.contacts.properties__phone",
@@ -25,20 +26,23 @@ KNOWN_PII = {  # columns the sources are known to deliver: the scan must find at
     "raw_crm.contacts.properties__lastname",
     "raw_crm.companies.properties__phone",
     "raw_crm.owners.email",
-    "raw_shopify.customers.email",
+    "raw_shopify.customers.default_email_address__email_address",
     "raw_shopify.customers.first_name",
     "raw_shopify.customers.last_name",
     "raw_shopify.orders.email",
-    "raw_shopify.orders.customer__email",
+    "raw_shopify.abandoned_checkouts.customer__default_email_address__email_address",
     "raw_amazon.orders.buyer_info__buyer_email",
     "raw_ebay.orders.buyer__username",
 }
+# personal data in key/value rows: (schema, table, key column, value column) -> {key: kind}; a guest's email on
+# an abandoned checkout is one of its cart attributes
+KEY_VALUE_PII = {("raw_shopify", "abandoned_checkouts__custom_attributes", "key", "value"): {"email": "email"}}
 REP_TABLES = ("owners",)  # raw_crm.owners: the sales reps; their names are not personal data of customers
 NORMALIZE = "lower(regexp_replace({}, '\\s+', '', 'g'))"
 
 
 def _kind(column: str) -> str:
-    c = column.lower().replace("_", "")
+    c = column.lower().replace("_", "").removesuffix("address").removesuffix("number")
     for kind in ("email", "phone", "firstname", "lastname", "username"):
         if c.endswith(kind):
             return kind
@@ -98,6 +102,14 @@ def _collect_tokens(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 f'insert into pii select distinct ?, {_norm(column)}, ? from {src} where "{column}" is not null',
                 [kind, column in names],
             )
+    for (schema, table, key, value), kinds in KEY_VALUE_PII.items():
+        for name, kind in kinds.items():
+            added = con.execute(
+                f'insert into pii select distinct ?, {_norm(value)}, false from wh."{schema}"."{table}" '
+                f'where "{key}" = ? and "{value}" is not null',
+                [kind, name],
+            ).fetchone()[0]
+            assert added > 0, f"no {name} in {schema}.{table}"  # the raw layer holds them: the scan must see them
     # a customer who shares a rep's name is indistinguishable from the rep in rep_name: not a leak
     con.execute(
         "delete from pii where token is null or length(token) < 3 or token in (select unnest(?))",
