@@ -340,8 +340,9 @@ def run_query(ctx: gql.Context, args: dict[str, Any]) -> Node:
     inner_parsed = gql.parse_query(args["query"]).document
     inner = gql.Context(ctx.world, inner_parsed, {}, heavy_seed=ctx.heavy_seed, bulk=True, app=ctx.app)  # type: ignore[arg-type]
     paced = _mode(ctx) == "real"
+    answer = operation_dict(ctx, op)  # CREATED, as Shopify answers: the operation's progress is read by polling
     threading.Thread(target=_run, args=(op, inner, top, st, paced), name=f"bulk-{op.ident}", daemon=True).start()
-    return {"bulkOperation": operation_dict(ctx, op), "userErrors": []}
+    return {"bulkOperation": answer, "userErrors": []}
 
 
 def _unit(*parts: object) -> float:
