@@ -1,8 +1,12 @@
-"""How close our Shopify ingestion gets to the real rate limit without tripping it.
+"""How close the Shopify REST source gets to the REST Admin API's real rate limit without tripping it.
+
+This measures the REST source (``ingestion/sources/shopify/rest.py``, kept one release for comparison);
+``load("shopify")`` now reads the GraphQL Admin API, whose bulk operations and cost bucket
+``bench/shopify_graphql.py`` measures (it also times this REST load next to the GraphQL one).
 
 Starts a sandbox with ``rate_limits="real"`` (Shopify's REST Admin leaky bucket: 40 requests, leaks 2/s,
-one bucket per shop shared by every endpoint) and runs ``load("shopify", duckdb_path=tmp)``, the production
-path (pacer, retries, dlt), as a full load. The sandbox records every Shopify request it answers, with
+one bucket per shop shared by every endpoint) and runs ``load("shopify", duckdb_path=tmp,
+source=shopify_rest_source(...))``, the production path (pacer, retries, dlt), as a full load. The sandbox records every Shopify request it answers, with
 its endpoint, status and arrival time (server side, so a 429 the client never reports is still counted);
 the client's ``ResilientSession.stats`` are read alongside.
 
@@ -37,6 +41,7 @@ import ingestion.http.client
 from bench.recording import RecordingApp
 from ingestion.http.session import ResilientSession
 from ingestion.pipelines import load
+from ingestion.sources.shopify.rest import shopify_rest_source
 from sandbox import shopify_api
 from sandbox.connect import sandbox_env
 from sandbox.server import SandboxServer
@@ -64,7 +69,7 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=1.0, help="world scale (1.0: ~40k orders, ~22k customers)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 31))
-    p.add_argument("--page-size", type=int, default=250, help="SOURCES__SHOPIFY__PAGE_SIZE (1..250)")
+    p.add_argument("--page-size", type=int, default=250, help="the REST source's page_size (1..250)")
     args = p.parse_args()
 
     config = WorldConfig(seed=args.seed, scale=args.scale, as_of=args.as_of)
@@ -78,12 +83,13 @@ def main() -> None:
     )
 
     ingestion.http.client.ResilientSession = RecordingSession  # type: ignore[misc]  # bench-only hook on the client
-    env = {"SOURCES__SHOPIFY__PAGE_SIZE": str(args.page_size)}
     with SandboxServer(app, port=0) as server, tempfile.TemporaryDirectory(prefix="bench_rl_") as tmp:
-        env.update(sandbox_env(server.url))
-        os.environ.update(env)
+        os.environ.update(sandbox_env(server.url))
+        source = shopify_rest_source(
+            shop_url=server.url, access_token=shopify_api.DEMO_ACCESS_TOKEN, page_size=args.page_size
+        )
         t = time.perf_counter()
-        info = load("shopify", Path(tmp) / "wh.duckdb")
+        info = load("shopify", Path(tmp) / "wh.duckdb", source=source)
         run_s = time.perf_counter() - t
     ingestion.http.client.ResilientSession = ResilientSession  # type: ignore[misc]
 
@@ -110,7 +116,10 @@ def main() -> None:
     rows["checkouts"] = rows.get("abandoned_checkouts", 0)  # the endpoint's table has the resource's name
     steps = {s.step: (s.finished_at - s.started_at).total_seconds() for s in info.pipeline.last_trace.steps}
 
-    print(f"limit: real leaky bucket {int(capacity)} requests, leaks {leak:g}/s; page size {args.page_size}")
+    print(
+        f"the REST source (shopify_rest_source, kept one release); limit: real leaky bucket {int(capacity)} "
+        f"requests, leaks {leak:g}/s; page size {args.page_size}"
+    )
     print()
     print(
         f"{'endpoint':<12}{'records':>9}{'loaded':>9}{'pages needed':>14}{'requests':>10}{'200':>6}{'429':>6}"
