@@ -10,6 +10,7 @@ themselves are still declared here, so that the one table is complete and a bad 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -58,6 +59,11 @@ class Settings:
     )
     http_timeout_s: float = _setting(
         "SALESDW_HTTP_TIMEOUT_S", "seconds before a source's read is abandoned and retried", default_doc="30"
+    )
+    load_memory_limit: str = _setting(
+        "SALESDW_LOAD_MEMORY_LIMIT",
+        "DuckDB memory limit of a dlt load into the DuckDB warehouse (past it DuckDB spills to disk)",
+        default_doc="256MB",
     )
     alerts_file: Path | None = _setting(
         "SALESDW_ALERTS_FILE", "JSON-lines file the failed-run sensor appends to (unset: log only)"
@@ -142,6 +148,12 @@ class Settings:
             raw = get(name)
             return Path(raw).expanduser().resolve() if raw else None
 
+        def memory(name: str, default: str) -> str:
+            value = (get(name) or default).strip()
+            if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.IGNORECASE):
+                raise SettingsError(f"{name}={value!r}: expected an amount of memory such as 256MB or 2GB")
+            return value
+
         reference = get("SALESDW_CLOSE_REFERENCE_DATE")
         try:
             reference_date = date.fromisoformat(reference) if reference else None
@@ -158,6 +170,7 @@ class Settings:
             dbt_target=dbt_target,
             dbt_asset_metadata=choice("SALESDW_DBT_ASSET_METADATA", ASSET_METADATA_LEVELS, "full"),
             http_timeout_s=number("SALESDW_HTTP_TIMEOUT_S", float, 30.0),
+            load_memory_limit=memory("SALESDW_LOAD_MEMORY_LIMIT", "256MB"),
             alerts_file=path("SALESDW_ALERTS_FILE"),
             bi_reader_password=get("SALESDW_BI_READER_PASSWORD"),
             finance_reader_password=get("SALESDW_FINANCE_READER_PASSWORD"),

@@ -116,20 +116,26 @@ class Contract:
     integer_fields: Sequence[str] = ()  # "line_items.quantity": numeric strings are coerced (drift)
     drift: Counter[str] = field(default_factory=Counter)
 
-    def _coerce(self, record: dict[str, Any]) -> None:
+    def _coerce(self, record: dict[str, Any], *, apply: bool = True) -> bool:
+        """Numeric strings of the integer fields made integers (``apply``); whether there were any."""
+        found = False
         for dotted in self.integer_fields:
             container_path, _, name = dotted.rpartition(".")
             containers = lookup(record, container_path) if container_path else record
             for item in containers if isinstance(containers, list) else [containers]:
                 value = item.get(name) if isinstance(item, dict) else None
                 if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                    item[name] = int(value)
-                    self.drift[f"{dotted} sent as a string"] += 1
+                    found = True
+                    if apply:
+                        item[name] = int(value)
+                        self.drift[f"{dotted} sent as a string"] += 1
+        return found
 
     def split(self, records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         good, bad = [], []
         for record in records:
-            payload = json.dumps(record, default=str, sort_keys=True)
+            # the record as received, for quarantine: taken before coercion changes it (only when it would)
+            received = json.dumps(record, default=str, sort_keys=True) if self._coerce(record, apply=False) else None
             self._coerce(record)
             reasons = [r for r in (check(record) for check in self.checks) if r]
             if reasons:
@@ -139,7 +145,7 @@ class Contract:
                         "resource": self.resource,
                         "record_id": str(lookup(record, self.id_path)),
                         "reason": "; ".join(reasons),
-                        "payload": payload,
+                        "payload": received or json.dumps(record, default=str, sort_keys=True),
                         "detected_at": datetime.now(UTC),
                     }
                 )

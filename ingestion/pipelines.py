@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
+from core.settings import settings
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
 from ingestion.integrity import remove_replayed_rows
@@ -146,7 +148,9 @@ def _destination(duckdb_path: Path) -> tuple[Any, Path]:
             dlt.destinations.postgres(credentials=params.dlt_credentials()),
             duckdb_path.parent / "dlt_pipelines" / f"postgres_{params.host}_{params.port}_{params.database}",
         )
-    return dlt.destinations.duckdb(str(duckdb_path)), duckdb_path.parent / "dlt_pipelines"
+    # a load's merges run in DuckDB inside this process: capped, they spill to disk instead of growing with the data
+    credentials = DuckDbCredentials(str(duckdb_path), global_config={"memory_limit": settings().load_memory_limit})
+    return dlt.destinations.duckdb(credentials), duckdb_path.parent / "dlt_pipelines"
 
 
 def make_pipeline(key: str, duckdb_path: Path | None = None) -> dlt.Pipeline:

@@ -189,8 +189,8 @@ def test_a_full_load_through_bulk_operations_equals_the_world(
     path, served = first_load
     server, _ = shopify_sandbox
     assert_world_loaded(path, server.app.world)
-    # orders in 3 creation-time windows, checkouts in 2, customers and products in 1 each; no paging at all
-    assert served["bulk runs"] == 7 and served["downloads"] == 7 and served["pages"] == 0, served
+    # orders in 6 creation-time windows, checkouts in 4, customers and products in 1 each; no paging at all
+    assert served["bulk runs"] == 12 and served["downloads"] == 12 and served["pages"] == 0, served
     assert served["tokens"] == 1  # one client-credentials token for the whole load
 
 
@@ -284,7 +284,7 @@ def test_a_bulk_operation_that_fails_midway_is_run_again_and_its_partial_data_ne
         path = tmp_path / "wh.duckdb"
         load("shopify", duckdb_path=path)
         counts = served.take()
-        assert counts["bulk runs"] == 7 + 2, counts
+        assert counts["bulk runs"] == 12 + 2, counts
         failed = [op for op in shopify_bulk.state(app).ops.values() if op.status == "FAILED"]
         assert len(failed) == 2 and all(op.root_count > 0 for op in failed)  # they had written data
         assert_world_loaded(path, server.app.world)
@@ -331,7 +331,7 @@ def test_an_expired_result_url_is_signed_again(tmp_path: Path, monkeypatch: pyte
         counts = served.take()
         # (an operation that completes before its run mutation is answered has its first URL signed in that answer,
         # unread: its first download is then already fresh)
-        assert counts["download 400"] >= 1 and counts["download 200"] == 7, counts
+        assert counts["download 400"] >= 1 and counts["download 200"] == 12, counts
         assert_world_loaded(path, server.app.world)
 
 
@@ -421,3 +421,22 @@ def test_records_breaking_the_contract_are_quarantined_once(tmp_path: Path) -> N
     assert "unknown currency code 'XXX'" in reasons[("customers", "3")]
     for product_id in (2, 3, 4, 5):
         assert "is not a non-negative decimal string" in reasons[("products", str(product_id))]
+
+
+def test_full_load_windows_hold_about_equal_numbers_of_records() -> None:
+    """A business that grows has most of its orders late: windows of equal time would not be equal work."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingestion.sources.shopify import balanced_bounds
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    end = start + timedelta(days=1000)
+    created = [start + timedelta(days=1000 * (i / 10_000) ** 0.5) for i in range(10_000)]  # ever more a day
+    bounds = balanced_bounds(start, end, 5, lambda at: sum(1 for c in created if c < at))
+    sizes = [
+        sum(1 for c in created if (lo is None or c >= lo) and (hi is None or c < hi))
+        for lo, hi in zip([None, *bounds], [*bounds, None], strict=True)
+    ]
+    assert sum(sizes) == len(created) and max(sizes) - min(sizes) < len(created) / 25, sizes
+    equal_time = [start + (end - start) * k / 5 for k in range(1, 5)]
+    assert bounds[0] > equal_time[0]  # the first window spans more time than an equal split gives it

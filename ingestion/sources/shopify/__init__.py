@@ -5,8 +5,8 @@ lines, refunds with their refund line items, transactions, the session that plac
 How it reads (docs/architecture.md: "Shopify on GraphQL"):
 
 - **Full loads** (a resource's first run, or a changed window larger than ``bulk_min_records``) run bulk query
-  operations: orders split by creation time into ``order_windows`` operations, abandoned checkouts into
-  ``checkout_windows``, all resources' operations running at once up to the shop's limit of five; results are
+  operations: orders split by creation time into ``order_windows`` operations of about equal size, abandoned
+  checkouts into ``checkout_windows``, all resources' operations running at once up to the shop's limit of five; results are
   streamed from a file and re-assembled record by record (``bulk.py``).
 - **Small incremental windows** page through ``orders(query: "updated_at:>=…")`` sorted by update time, with
   every nested connection drained past its first page (``graphql.py``), paced by the reported bucket.
@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,13 +78,36 @@ CHECKOUT_COLUMNS = {
 }
 
 
-def _windows(start: datetime, end: datetime, parts: int) -> list[tuple[datetime | None, datetime | None]]:
-    """``parts`` consecutive creation-time windows covering everything (open at both ends)."""
-    if parts <= 1 or end <= start:
-        return [(None, None)]
-    step = (end - start) / parts
-    bounds = [start + step * i for i in range(1, parts)]
+Window = tuple[datetime | None, datetime | None]
+
+
+def _windows(bounds: list[datetime]) -> list[Window]:
+    """Consecutive creation-time windows between ``bounds``, open at both ends: together they cover everything."""
     return list(zip([None, *bounds], [*bounds, None], strict=True))
+
+
+def balanced_bounds(
+    start: datetime, end: datetime, parts: int, created_before: Callable[[datetime], int]
+) -> list[datetime]:
+    """``parts - 1`` creation times splitting [start, end] into windows of about equal record counts: the count of
+    records created before each of ``4 × parts`` evenly spaced instants, interpolated (a growing business has
+    many more records in its last months than in its first)."""
+    if parts <= 1 or end <= start:
+        return []
+    samples = 4 * parts
+    points = [start + (end - start) * i / samples for i in range(samples + 1)]
+    counts = [0, *(created_before(p) for p in points[1:-1]), created_before(end)]
+    total = counts[-1]
+    if total == 0:
+        return [start + (end - start) * i / parts for i in range(1, parts)]
+    bounds = []
+    for k in range(1, parts):
+        target = total * k / parts
+        i = next(i for i in range(1, len(counts)) if counts[i] >= target)
+        span = counts[i] - counts[i - 1]
+        share = (target - counts[i - 1]) / span if span else 0.0
+        bounds.append(points[i - 1] + (points[i] - points[i - 1]) * share)
+    return bounds
 
 
 def _search(updated_since: datetime | None, created: tuple[datetime | None, datetime | None], extra: str) -> str:
@@ -108,8 +131,8 @@ def shopify_source(
     api_version: str = GRAPHQL_API_VERSION,
     lookback_minutes: int = 60,
     bulk_min_records: int = 250,
-    order_windows: int = 3,
-    checkout_windows: int = 2,
+    order_windows: int = 6,
+    checkout_windows: int = 4,
     page_size: int = 50,
     nested_page_size: int = 10,
     poll_interval_s: float = 1.0,
@@ -161,6 +184,12 @@ def shopify_source(
                     continue
                 windows = 1
             created_from = parse_instant(start_date) if since is None else since
+            bounds = balanced_bounds(
+                created_from,
+                now,
+                windows,
+                lambda at, r=resource, s=since, x=extra: count(client, r, _search(s, (None, at), x)),
+            )
             board[resource] = [
                 bulk_ops.BulkJob(
                     client,
@@ -170,7 +199,7 @@ def shopify_source(
                     attempts=bulk_attempts,
                     poll_interval_s=poll_interval_s,
                 )
-                for n, window in enumerate(_windows(created_from, now, windows))
+                for n, window in enumerate(_windows(bounds))
             ]
 
     def bulk_jobs() -> list[bulk_ops.BulkJob]:

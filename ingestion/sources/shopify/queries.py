@@ -70,7 +70,7 @@ ORDER = Selection(
     "Order",
     "id legacyResourceId name email createdAt updatedAt processedAt closedAt cancelledAt cancelReason closed test"
     " currencyCode presentmentCurrencyCode displayFinancialStatus displayFulfillmentStatus taxesIncluded sourceName"
-    " discountCodes subtotalLineItemsQuantity currentSubtotalLineItemsQuantity "
+    " subtotalLineItemsQuantity currentSubtotalLineItemsQuantity "
     + money(
         "totalPriceSet",
         "subtotalPriceSet",
@@ -107,7 +107,7 @@ VARIANT = Selection(
 )
 PRODUCT = Selection(
     "Product",
-    "id legacyResourceId title handle vendor productType status tags templateSuffix createdAt updatedAt publishedAt",
+    "id legacyResourceId title handle vendor productType status templateSuffix createdAt updatedAt publishedAt",
     connections={"variants": VARIANT},
 )
 CHECKOUT_LINE_ITEM = Selection(
@@ -118,7 +118,7 @@ CHECKOUT_LINE_ITEM = Selection(
 )
 CHECKOUT = Selection(
     "AbandonedCheckout",
-    "id name abandonedCheckoutUrl createdAt updatedAt completedAt note taxesIncluded discountCodes"
+    "id name abandonedCheckoutUrl createdAt updatedAt completedAt note taxesIncluded"
     " customAttributes { key value } customer { id legacyResourceId defaultEmailAddress { emailAddress } } "
     + money("subtotalPriceSet", "totalDiscountSet", "totalLineItemsPriceSet", "totalPriceSet", "totalTaxSet"),
     connections={"lineItems": CHECKOUT_LINE_ITEM},
