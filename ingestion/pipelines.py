@@ -50,6 +50,10 @@ class SourceSpec:
     placeholders: dict[str, Any]
     # dlt nested tables (child tables of a resource's table) that the warehouse reads
     nested_tables: tuple[str, ...] = ()
+    # dlt's normalize processes (more than one: files normalized in parallel) and the rows per extracted file (so a
+    # big load has several files to share out); the defaults suit the small sources
+    normalize_workers: int = 1
+    file_max_items: int | None = None
 
 
 SOURCES: dict[str, SourceSpec] = {
@@ -61,6 +65,8 @@ SOURCES: dict[str, SourceSpec] = {
             shopify.shopify_source,
             {"shop_url": "http://unset", "access_token": "unset"},
             shopify.NESTED_TABLES,
+            normalize_workers=2,  # a full load is ~0.4M rows at scale 1: two processes normalize it
+            file_max_items=50_000,
         ),
         SourceSpec(
             "crm",
@@ -229,6 +235,8 @@ def load(
     target; ``full_refresh`` drops the source's tables and incremental state first and reloads everything."""
     spec = SOURCES[key]
     pipeline = make_pipeline(key, duckdb_path)
+    dlt.config["normalize.workers"] = spec.normalize_workers  # dlt's config, set for this load (never at import)
+    dlt.config["extract.data_writer.file_max_items"] = spec.file_max_items
     info = pipeline.run(
         source if source is not None else spec.factory(),
         loader_file_format=loader_file_format(),

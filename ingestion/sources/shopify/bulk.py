@@ -16,7 +16,6 @@ resources run on Shopify at the same time.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -25,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 
 from ingestion.http.progress import Progress
@@ -230,9 +230,9 @@ def records(path: str, label: str, page_size: int = 1000) -> Iterator[list[dict[
                     for item in value:
                         index(item)
 
-    with open(path, encoding="utf-8") as lines:
+    with open(path, "rb") as lines:
         for number, line in enumerate(lines, start=1):
-            obj = json.loads(line)
+            obj = orjson.loads(line)  # dlt's own JSON library: a few times faster than json on these lines
             parent_id = obj.pop("__parentId", None)
             if parent_id is None:
                 if current is not None:
