@@ -224,7 +224,8 @@ def shopify_source(
 
     def _bulk_pages(mine: list[bulk_ops.BulkJob], session: ResilientSession, directory: str) -> Iterator[list[Any]]:
         """Each of this resource's jobs' records once it completes. While waiting, every job of the run is polled
-        (so the others start as slots free up)."""
+        (so the others start as slots free up) and an empty page hands the turn to dlt's other resources (dlt's
+        round robin), so one resource's results are read while another's operations still run."""
         pending = list(mine)
         while pending:
             ready = None
@@ -232,8 +233,9 @@ def shopify_source(
                 done = job.poll()
                 if done and job in pending and ready is None:
                     ready = job
-            if ready is None:
-                time.sleep(poll_interval_s / 4)
+            if ready is None:  # nothing of ours yet: an empty page lets dlt read the resources whose jobs are done
+                time.sleep(poll_interval_s / 8)
+                yield []
                 continue
             pending.remove(ready)
             path = bulk_ops.download(ready, session, directory)
