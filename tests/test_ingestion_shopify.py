@@ -189,8 +189,8 @@ def test_a_full_load_through_bulk_operations_equals_the_world(
     path, served = first_load
     server, _ = shopify_sandbox
     assert_world_loaded(path, server.app.world)
-    # orders in 6 creation-time windows, checkouts in 4, customers and products in 1 each; no paging at all
-    assert served["bulk runs"] == 12 and served["downloads"] == 12 and served["pages"] == 0, served
+    # orders in 10 creation-time windows, checkouts in 8, customers in 2, products in 1; no paging at all
+    assert served["bulk runs"] == 21 and served["downloads"] == 21 and served["pages"] == 0, served
     assert served["tokens"] == 1  # one client-credentials token for the whole load
 
 
@@ -284,7 +284,7 @@ def test_a_bulk_operation_that_fails_midway_is_run_again_and_its_partial_data_ne
         path = tmp_path / "wh.duckdb"
         load("shopify", duckdb_path=path)
         counts = served.take()
-        assert counts["bulk runs"] == 12 + 2, counts
+        assert counts["bulk runs"] == 21 + 2, counts
         failed = [op for op in shopify_bulk.state(app).ops.values() if op.status == "FAILED"]
         assert len(failed) == 2 and all(op.root_count > 0 for op in failed)  # they had written data
         assert_world_loaded(path, server.app.world)
@@ -331,7 +331,7 @@ def test_an_expired_result_url_is_signed_again(tmp_path: Path, monkeypatch: pyte
         counts = served.take()
         # (an operation that completes before its run mutation is answered has its first URL signed in that answer,
         # unread: its first download is then already fresh)
-        assert counts["download 400"] >= 1 and counts["download 200"] == 12, counts
+        assert counts["download 400"] >= 1 and counts["download 200"] == 21, counts
         assert_world_loaded(path, server.app.world)
 
 

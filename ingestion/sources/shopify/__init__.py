@@ -6,7 +6,7 @@ How it reads (docs/architecture.md: "Shopify on GraphQL"):
 
 - **Full loads** (a resource's first run, or a changed window larger than ``bulk_min_records``) run bulk query
   operations: orders split by creation time into ``order_windows`` operations of about equal size, abandoned
-  checkouts into ``checkout_windows``, all resources' operations running at once up to the shop's limit of five; results are
+  checkouts into ``checkout_windows``, customers into ``customer_windows``, all resources' operations running at once up to the shop's limit of five; results are
   streamed from a file and re-assembled record by record (``bulk.py``).
 - **Small incremental windows** page through ``orders(query: "updated_at:>=…")`` sorted by update time, with
   every nested connection drained past its first page (``graphql.py``), paced by the reported bucket.
@@ -131,8 +131,9 @@ def shopify_source(
     api_version: str = GRAPHQL_API_VERSION,
     lookback_minutes: int = 60,
     bulk_min_records: int = 250,
-    order_windows: int = 6,
-    checkout_windows: int = 4,
+    order_windows: int = 10,
+    checkout_windows: int = 8,
+    customer_windows: int = 2,
     page_size: int = 50,
     nested_page_size: int = 10,
     poll_interval_s: float = 1.0,
@@ -161,7 +162,7 @@ def shopify_source(
     # resource -> (first-load lower bound on updated_at, creation-time windows of a full load, extra search terms)
     plans = {
         "orders": (start_date, order_windows, "status:any"),
-        "customers": (None, 1, ""),
+        "customers": (None, customer_windows, ""),
         "products": (None, 1, ""),
         "abandoned_checkouts": (start_date, checkout_windows, ""),
     }
