@@ -134,9 +134,8 @@ def test_advancing_the_world_brings_new_and_changed_records(
         # refunds that happened after the old as_of, on orders that were loaded before it
         late_refunds = con.execute(f"""
             select count(*) from raw_shopify.orders__refunds r join raw_shopify.orders o on r._dlt_parent_id = o._dlt_id
-            where o.id in ({",".join(map(str, old_ids))}) and r.created_at >= timestamp '2026-07-01 00:00:00+00'""").fetchone()[
-            0
-        ]
+            where o.id in ({",".join(f"'{i}'" for i in old_ids)})
+                and r.created_at >= timestamp '2026-07-01 00:00:00+00'""").fetchone()[0]
         new_deals = dict(con.execute("select id, properties__hs_lastmodifieddate from raw_crm.deals").fetchall())
     assert late_refunds > 0
     # deals loaded before changed since (a stage, an amount, a slipped expected close date)

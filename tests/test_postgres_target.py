@@ -289,7 +289,8 @@ def test_gx_suites_run_on_postgres_and_catch_bad_raw_rows(
         writer.con.autocommit = False
         first = writer.scalar("select min(id) from raw_shopify.orders")
         writer.execute(
-            "update raw_shopify.orders set total_discounts = 'n/a', created_at = '2019-12-31 00:00:00+00' where id = ?",
+            "update raw_shopify.orders set current_total_discounts_set__shop_money__amount = 'n/a', "
+            "created_at = '2019-12-31 00:00:00+00' where id = ?",
             [first],
         )
         outcome = validate(writer, SHOPIFY_ORDERS)
