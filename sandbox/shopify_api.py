@@ -80,6 +80,7 @@ from sandbox.protocol import (
     route,
 )
 from sandbox.ratelimit import TokenBucket
+from sandbox.shopify_nodes import PRESENTMENT_PER_USD, customer_stats, product_handle
 from sandbox.sim import CENT, money
 from sandbox.world import World
 
@@ -90,7 +91,6 @@ ACCESS_SCOPES = ("read_orders", "read_all_orders", "read_customers", "read_produ
 SHOP_ID = 60_000_000_001
 DEMO_ACCESS_TOKEN = "shpat_sandbox_demo_token"
 ARCHIVE_AFTER = timedelta(days=14)  # fulfilled orders are closed (archived) two weeks after creation
-PRESENTMENT_PER_USD = {"USD": Decimal(1), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"), "CAD": Decimal("1.37")}
 SHOP_UTC_OFFSET = -5
 TIME_FILTERS = ("updated_at_min", "updated_at_max", "created_at_min", "created_at_max")
 FILTERS = ("status", *TIME_FILTERS, "since_id")  # orders (kept for compatibility)
@@ -243,22 +243,6 @@ def render_order(o: ShopifyOrder, world: World) -> dict[str, Any]:
 # --- customers ---------------------------------------------------------------------------------
 
 
-def customer_stats(c: ShopifyCustomer, world: World) -> tuple[int, Decimal, datetime, ShopifyOrder | None]:
-    """(orders_count, total_spent, updated_at, last order) as Shopify keeps them on the customer."""
-    orders = world.commerce.shopify_orders_by_customer.get(c.customer_id, [])
-    real = [o for o in orders if not o.test]
-    spent = sum(
-        (
-            (o.gross - o.discount_total + o.shipping + o.tax) - sum((r.subtotal + r.tax for r in o.refunds), Decimal(0))
-            for o in real
-            if o.cancelled_at is None
-        ),
-        Decimal("0.00"),
-    )
-    updated = max([c.created_at] + [o.updated_at for o in orders])
-    return len(real), money(spent), updated, (real[-1] if real else None)
-
-
 def render_customer(c: ShopifyCustomer, world: World) -> dict[str, Any]:
     count, spent, updated, last = customer_stats(c, world)
     t = lambda at: iso_offset(at, c.utc_offset_hours)
@@ -289,10 +273,6 @@ def render_customer(c: ShopifyCustomer, world: World) -> dict[str, Any]:
 # --- products ----------------------------------------------------------------------------------
 
 
-def _handle(title: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in title.lower()).strip("-").replace("--", "-")
-
-
 def render_product(p: Product, world: World) -> dict[str, Any]:
     t = lambda at: iso_offset(at, SHOP_UTC_OFFSET)
     body = f"<p>{p.title}: bronze-cut, slow-dried, made in small batches.</p>"
@@ -305,7 +285,7 @@ def render_product(p: Product, world: World) -> dict[str, Any]:
         "vendor": "PastaPro",
         "product_type": p.product_type,
         "created_at": t(p.created_at),
-        "handle": _handle(p.title),
+        "handle": product_handle(p.title),
         "updated_at": t(p.updated_at),
         "published_at": t(p.created_at),
         "template_suffix": None,
@@ -402,7 +382,12 @@ def _product_matcher(filters: dict[str, str], world: World) -> Callable[[Product
     def keep(p: Product) -> bool:
         if status not in (None, "active"):
             return False
-        seen = {"product_type": p.product_type, "vendor": "PastaPro", "title": p.title, "handle": _handle(p.title)}
+        seen = {
+            "product_type": p.product_type,
+            "vendor": "PastaPro",
+            "title": p.title,
+            "handle": product_handle(p.title),
+        }
         return all(seen[k].lower() == v.lower() for k, v in wanted.items())
 
     return keep

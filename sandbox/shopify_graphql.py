@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -686,9 +685,6 @@ def _cost(requested: int, actual: int | None, bucket: Any) -> dict[str, Any]:
     return {
         "cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": throttle_status(bucket)}
     }
-
-
-_LOCK = threading.Lock()
 
 
 def graphql(req: Request, world: World, version: str, app: Any = None) -> Response:

@@ -78,7 +78,7 @@ def unit_cost(p: Product) -> Decimal:
 # --- products --------------------------------------------------------------------------------------------------
 
 
-def _handle(title: str) -> str:
+def product_handle(title: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in title.lower()).strip("-").replace("--", "-")
 
 
@@ -91,7 +91,7 @@ def product_node(p: Product) -> Node:
         "id": gid("Product", p.product_id),
         "legacyResourceId": str(p.product_id),
         "title": p.title,
-        "handle": _handle(p.title),
+        "handle": product_handle(p.title),
         "descriptionHtml": body,
         "vendor": "PastaPro",
         "productType": p.product_type,
@@ -459,6 +459,13 @@ def checkout_node(c: AbandonedCheckout, world: World) -> Node:
 
 # --- root connections: which objects, in which order, matching which search ------------------------------------
 
+
+def _checkout_updated_at(c: AbandonedCheckout, world: World) -> datetime:
+    from sandbox.shopify_api import checkout_updated_at  # the REST module's rule (it imports this module)
+
+    return checkout_updated_at(c, world)
+
+
 Renderer = Callable[[Any, World, "int | None"], Node]
 
 
@@ -496,7 +503,7 @@ ROOTS: dict[str, dict[str, Any]] = {
         "rows": lambda w: w.marketing.checkouts,
         "id": lambda c: c.checkout_id,
         "created": lambda c, w: c.created_at,
-        "updated": lambda c, w: __import__("sandbox.shopify_api", fromlist=["x"]).checkout_updated_at(c, w),
+        "updated": lambda c, w: _checkout_updated_at(c, w),
         "render": lambda c, w, h: checkout_node(c, w),
         "kind": "AbandonedCheckout",
     },
