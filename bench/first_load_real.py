@@ -5,7 +5,8 @@ For each of two small worlds (``--scales``, default 0.01 and 0.02), a sandbox ru
 sources are then loaded one after the other into an empty warehouse with ``load(key)``, the production path.
 Per source the bench reports:
 
-- requests made, per rate-limit bucket of the vendor;
+- requests made, per rate-limit bucket of the vendor (answers the limits refused, 429s, counted apart: a
+  request refused is not a request the data needed);
 - the minimum time the published limits allow for those requests. A token bucket of burst ``B`` refilling
   ``r`` a second serves ``n`` requests in no less than ``max(0, n − B) / r`` seconds; a rolling window of
   ``C`` requests per ``W`` seconds in ``max(0, ceil(n / C) − 1) · W``. The buckets of one vendor drain side by
@@ -68,7 +69,8 @@ def bucket_minimum(bucket: str, n: float) -> float:
 @dataclass
 class Measured:
     source: str
-    requests: Counter[str]  # bucket -> requests
+    requests: Counter[str]  # bucket -> requests the server served (throttled answers not counted)
+    throttled: int  # 429s (or a vendor's throttling body): requests the limits refused
     statuses: Counter[int]
     span_s: float
     wall_s: float
@@ -103,7 +105,8 @@ def measure(config: WorldConfig, keys: list[str]) -> dict[str, Measured]:
             span = seen[-1].arrived - seen[0].arrived if len(seen) > 1 else 0.0
             out[key] = Measured(
                 key,
-                Counter(s.bucket for s in seen),
+                Counter(s.bucket for s in seen if not s.throttled),
+                sum(1 for s in seen if s.throttled),
                 Counter(s.status for s in seen),
                 span,
                 wall,
@@ -111,7 +114,7 @@ def measure(config: WorldConfig, keys: list[str]) -> dict[str, Measured]:
             )
             m = out[key]
             print(
-                f"  {key:<17} {sum(m.requests.values()):>6} requests, {m.rows:>8} rows, span {span:8.1f}s, "
+                f"  {key:<17} {sum(m.requests.values()):>6} requests (+{m.throttled} throttled), {m.rows:>8} rows, span {span:8.1f}s, "
                 f"wall {wall:8.1f}s, minimum {m.minimum_s:8.1f}s ({m.limiting})",
                 flush=True,
             )
@@ -165,7 +168,9 @@ def main() -> None:
         )
         if b.minimum_s >= MIN_EFFICIENCY_BASE_S:
             verdicts.append((key, b.span_s / b.minimum_s))
-        bad = {st: n for st, n in b.statuses.items() if st >= 400}
+        bad = {st: n for st, n in b.statuses.items() if st >= 400 and st != 429}
+        if b.throttled:
+            print(f"{'':<17}  throttled answers at scale {s2}: {b.throttled} (not counted in requests)")
         if bad:
             print(f"{'':<17}  error answers at scale {s2}: {dict(sorted(bad.items()))}")
     print("-" * len(header))
