@@ -45,6 +45,7 @@ from bench.recording import RecordingApp
 from ingestion.pipelines import SOURCES, load
 from sandbox.connect import sandbox_env
 from sandbox.server import VENDORS, SandboxServer
+from sandbox.sim import DEFAULT_AS_OF
 from sandbox.world import WorldConfig
 
 # buckets whose limit is not a count of requests (the handler charges a cost itself)
@@ -132,7 +133,7 @@ def main() -> None:
     p.add_argument("--scales", type=float, nargs=2, default=(0.01, 0.02), metavar=("S1", "S2"))
     p.add_argument("--target-scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 31))
+    p.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF, help="default: the default world's")
     p.add_argument("--sources", nargs="*", default=list(SOURCES), choices=list(SOURCES))
     args = p.parse_args()
     s1, s2 = sorted(args.scales)
