@@ -1279,6 +1279,7 @@ def build_crm(config: WorldConfig, commerce: CommerceWorld | None = None) -> Crm
         if merge_at < now:
             survivor = by_id[original.deal_id]
             survivor.merged.append((dup.deal_id, merge_at))
+            survivor.merged.sort(key=lambda m: m[1])
             merged_deals.append(dup)
             deal_merges[dup.deal_id] = survivor.deal_id
         else:
@@ -1286,18 +1287,20 @@ def build_crm(config: WorldConfig, commerce: CommerceWorld | None = None) -> Crm
     contacts: list[Contact] = list(contact_chronicle.items)
     merged_contacts: list[Contact] = []
     contact_merges: dict[str, str] = {}
-    merged_ids: dict[str, list[str]] = {}
+    merged_ids: dict[str, list[tuple[datetime, str]]] = {}
     for original_id, dup, record, merge_at in _duplicate_contacts(config, contact_chronicle, contact_changes):
         contact_changes[dup.contact_id] = record
         if merge_at < now:
-            merged_ids.setdefault(original_id, []).append(dup.contact_id)
-            contact_changes[original_id].append(
-                Change(merge_at, "hs_merged_object_ids", ";".join(merged_ids[original_id]), None)
-            )
+            merged_ids.setdefault(original_id, []).append((merge_at, dup.contact_id))
             merged_contacts.append(dup)
             contact_merges[dup.contact_id] = original_id
         else:
             contacts.append(dup)
+    for original_id, merges in merged_ids.items():  # hs_merged_object_ids grows with each merge, in time order
+        merges.sort()
+        for i, (merge_at, _) in enumerate(merges):
+            ids = ";".join(m for _, m in merges[: i + 1])
+            contact_changes[original_id].append(Change(merge_at, "hs_merged_object_ids", ids, None))
     for p in [*contacts, *merged_contacts]:
         changes = contact_changes[p.contact_id] + _contact_custom(config.seed, p, _creator(p))
         changes.sort(key=lambda ch: ch.at)
