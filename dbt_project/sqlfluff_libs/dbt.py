@@ -30,7 +30,8 @@ def listagg(measure, delimiter_text="','", order_by_clause=None, limit_num=None)
 
 
 def date_spine(datepart, start_date, end_date):
-    return f"select cast(range as date) as date_{datepart} from range({start_date}, {end_date}, interval 1 {datepart})"
+    return (f"select cast(range as date) as date_{datepart} "
+            f"from range({start_date}, {end_date}, interval 1 {datepart})")
 
 
 def type_string():
