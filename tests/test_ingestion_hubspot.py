@@ -685,3 +685,109 @@ def test_deal_rows_lift_history_and_associations_into_nested_lists() -> None:
     assert row["owner_history"] == [] and row["contacts"] == []
     assert row["companies"] == [{"id": "9", "type": "deal_to_company"}]
     assert "propertiesWithHistory" not in row and "associations" not in row
+
+
+# --- merges and extra properties ---
+
+EXTRA = "deals:partner_referral,contract_term_months;contacts:preferred_channel"
+
+
+def pending_merges(config: WorldConfig) -> tuple[list[str], list[str], int]:
+    """Duplicates live at ``as_of`` that the world merges later (deals, contacts), and the days it takes until
+    all of them are merged: the precondition is taken from the world."""
+    now = build_world(config).crm
+    later = build_world(replace(config, as_of=config.as_of + timedelta(days=90))).crm
+    deals = [i for i in later.deal_merges if i in now.deals_by_id]
+    contacts = [i for i in later.contact_merges if i in now.contacts_by_id]
+    survivors = [later.deals_by_id[later.deal_merges[i]] for i in deals]
+    people = [later.contacts_by_id[later.contact_merges[i]] for i in contacts]
+    stamps = [at for d in survivors for _, at in d.merged] + [
+        c.at for p in people for c in p.changes if c.name == "hs_merged_object_ids"
+    ]
+    return deals, contacts, (max(stamps).date() - config.as_of).days + 1 if stamps else 0
+
+
+def test_a_merge_between_two_runs_counts_once_and_extra_properties_reach_staging(tmp_path: Path) -> None:
+    deals, contacts, days = pending_merges(HUB_WORLD)
+    assert deals and contacts, "precondition: a live duplicate deal and contact the world merges later"
+    path = tmp_path / "wh.duckdb"
+    with hub_server(HUB_WORLD) as (server, log), environment({"SOURCES__HUBSPOT__EXTRA_PROPERTIES": EXTRA}):
+        load("crm", duckdb_path=path)
+        assert_equals_world(path, server.app.world)
+        with duckdb.connect(str(path), read_only=True) as con:
+            loaded = {
+                r[0]
+                for r in con.execute(
+                    "select id from raw_crm.deals union all select id from raw_crm.contacts"
+                ).fetchall()
+            }
+        assert set(deals + contacts) <= loaded  # the duplicates are loaded as records of their own
+        log.take()
+
+        requests.post(f"{server.url}/_sandbox/advance", params={"days": days}, timeout=60).raise_for_status()
+        world = server.app.world
+        assert set(deals) <= set(world.crm.deal_merges) and set(contacts) <= set(world.crm.contact_merges)
+        load("crm", duckdb_path=path)
+        assert deal_requests(log.take())["read"] == 0
+        assert_equals_world(path, world)  # raw less the merged-away rows equals the world; merges tables too
+        assert_no_duplicates(path)
+        load("crm", duckdb_path=path)  # a re-run changes nothing
+        assert_equals_world(path, world)
+        assert_no_duplicates(path)
+        with duckdb.connect(str(path), read_only=True) as con:
+            kept = {
+                r[0]
+                for r in con.execute(
+                    "select id from raw_crm.deals union all select id from raw_crm.contacts"
+                ).fetchall()
+            }
+        assert set(deals + contacts) <= kept  # nothing silently lost: the merged-away rows stay traceable in raw
+
+        dbt_build(path, "staging.crm", tmp_path)
+    crm = world.crm
+    with duckdb.connect(str(path), read_only=True) as con:
+        staged_deals = {
+            r[0]: (r[1], r[2])
+            for r in con.execute(
+                "select deal_id, partner_referral, contract_term_months from staging.stg_crm__deals"
+            ).fetchall()
+        }
+        staged_contacts = dict(
+            con.execute("select contact_id, preferred_channel from staging.stg_crm__contacts").fetchall()
+        )
+        merged = set(
+            con.execute("select object_type, merged_id, merged_into_id from staging.stg_crm__merged_records").fetchall()
+        )
+        bookings = dict(
+            con.execute(
+                "select currency, sum(amount) from staging.stg_crm__deals where is_won and not is_archived group by 1"
+            ).fetchall()
+        )
+        survivors = dict(
+            con.execute(
+                "select deal_id, merged_object_ids from staging.stg_crm__deals where merged_object_ids is not null"
+            ).fetchall()
+        )
+        stage_dates = con.execute("select count(*) from staging.stg_crm__deal_stage_dates").fetchone()[0]
+
+    # each merged group counts once: staging holds exactly the world's records, the survivors with their custom values
+    def text(value: Any) -> str | None:  # as HubSpot writes a property value
+        return None if value is None else str(value).lower()
+
+    assert staged_deals == {
+        d.deal_id: (text(d.custom.get("partner_referral")), text(d.custom.get("contract_term_months")))
+        for d in crm.deals
+    }
+    assert sum(v != (None, None) for v in staged_deals.values()) > len(crm.deals) * 0.9
+    assert staged_contacts == {c.contact_id: c.value("preferred_channel") for c in crm.contacts}
+    assert merged == {("deal", k, v) for k, v in crm.deal_merges.items()} | {
+        ("contact", k, v) for k, v in crm.contact_merges.items()
+    }
+    assert survivors == {d.deal_id: d.merged_object_ids for d in crm.deals if d.merged}
+    # B2B bookings (won in either pipeline, not archived) equal the world's, per currency
+    want: dict[str, Any] = {}
+    for d in crm.deals:
+        if d.is_won and not d.is_archived:
+            want[d.currency] = want.get(d.currency, 0) + d.amount
+    assert bookings == want and any(d.is_won and d.pipeline != "default" for d in crm.deals)
+    assert stage_dates == sum(len({s for s, _ in d.stage_history}) for d in crm.deals)
