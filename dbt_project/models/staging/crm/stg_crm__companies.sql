@@ -19,4 +19,3 @@ select
     _dlt_id as dlt_id
 from {{ source('raw_crm', 'companies') }}
 where {{ crm_not_merged('id', 'company_merges') }}  -- merged into another record: the survivor stands for it
-

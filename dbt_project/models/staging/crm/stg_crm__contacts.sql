@@ -19,4 +19,3 @@ select
     _dlt_id as dlt_id
 from {{ source('raw_crm', 'contacts') }}
 where {{ crm_not_merged('id', 'contact_merges') }}  -- merged into another record: the survivor stands for it
-

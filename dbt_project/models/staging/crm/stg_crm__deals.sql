@@ -9,12 +9,7 @@ with deals as (
 
 stage_dates as (
     select
-        {%- for stage in stages %}
-        max(case when stage_id = '{{ stage }}' then cast(entered_at as timestamp with time zone) end)
-            as entered_{{ stage }}_at,
-        max(case when stage_id = '{{ stage }}' then cast(exited_at as timestamp with time zone) end)
-            as exited_{{ stage }}_at,
-        {%- endfor %}
+        {{ crm_stage_date_pivot(stages) }}
         _dlt_parent_id
     from {{ source('raw_crm', 'deals__stage_dates') }}
     group by _dlt_parent_id
@@ -42,10 +37,7 @@ select
     cast(d.properties__hubspot_owner_assigneddate as timestamp with time zone) as owner_assigned_at,
     cast(d.properties__hs_is_closed as boolean) as is_closed,
     cast(d.properties__hs_deal_stage_probability as decimal(5, 4)) as stage_probability,
-    {%- for stage in stages %}
-    sd.entered_{{ stage }}_at,
-    sd.exited_{{ stage }}_at,
-    {%- endfor %}
+    {{ crm_stage_date_columns(stages) }}
     case
         when d.properties__hs_is_closed = 'false' then cast(d.properties__closedate as timestamp with time zone)
     end as expected_close_at,
@@ -54,4 +46,4 @@ select
     {{- crm_extra_columns('deals') }}
     d._dlt_id as dlt_id
 from deals as d
-left join stage_dates as sd on sd._dlt_parent_id = d._dlt_id
+left join stage_dates as sd on sd._dlt_parent_id = d._dlt_id  -- noqa: ST11
