@@ -1088,11 +1088,13 @@ def _batch_errors(status_at: str, results: list[Any], missing: list[str], messag
     if not missing:
         return Response(200, body)
     body["errors"] = [  # one error per category, naming every id it concerns (numErrors counts errors)
-        {
+        {  # StandardError: every field the spec requires (errors, links) is there
             "status": "error",
             "category": "OBJECT_NOT_FOUND",
             "message": message,
             "context": {"ids": missing},
+            "errors": [],
+            "links": {},
         }
     ]
     body["numErrors"] = len(body["errors"])
@@ -1101,13 +1103,17 @@ def _batch_errors(status_at: str, results: list[Any], missing: list[str], messag
 
 @_handles
 def batch_read_objects(req: Request, world: World, obj: str) -> Response:
-    """``POST /crm/v3/objects/{obj}/batch/read``: ``inputs`` [{id}] (≤ 100), ``properties``,
-    ``propertiesWithHistory``, ``idProperty``; ``archived`` (query, or body). A merged-away id answers with the
+    """``POST /crm/v3/objects/{obj}/batch/read``: ``inputs`` [{id}] (≤ 100), ``properties`` and
+    ``propertiesWithHistory`` (both required by the spec; empty lists allowed: no properties asked = the
+    defaults), ``idProperty``; ``archived`` (query, or body). A merged-away id answers with the
     surviving record (its own id); ids found nowhere: HTTP 207 with ``numErrors``/``errors``."""
     spec = _spec(obj)
     body = _json_body(req)
     inputs = _input_ids(body, BATCH_MAX_INPUTS)
-    properties, with_history = _str_list(body, "properties"), _str_list(body, "propertiesWithHistory")
+    for required in ("properties", "propertiesWithHistory"):  # BatchReadInputSimplePublicObjectId requires both
+        if required not in body:
+            raise ApiError(f"Invalid input JSON: missing required field '{required}' (a list, may be empty)")
+    properties, with_history = _str_list(body, "properties") or None, _str_list(body, "propertiesWithHistory")
     archived = _is_true(req.query.get("archived")) or body.get("archived") is True
     id_property = body.get("idProperty")
     if id_property and id_property != "hs_object_id" and id_property not in spec.defs:
@@ -1188,8 +1194,8 @@ def batch_read_associations(req: Request, world: World, from_obj: str, to_obj: s
             "to": [
                 {
                     "toObjectId": to_id,
-                    "associationTypes": [
-                        {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": label}
+                    "associationTypes": [  # an unlabeled (default) type has no label
+                        {"category": "HUBSPOT_DEFINED", "typeId": type_id, **({"label": label} if label else {})}
                         for type_id, label in types
                         if label is None or primary
                     ],

@@ -640,11 +640,22 @@ def test_batch_read_returns_the_inputs_with_history_and_refuses_more_than_100(hu
         assert [h["value"] for h in x["propertiesWithHistory"]["dealstage"]] == [
             s for s, _ in reversed(d.stage_history)
         ]
-    too_many = {"inputs": [{"id": d.deal_id} for d in world.crm.deals[:101]]}
+    too_many = {
+        "inputs": [{"id": d.deal_id} for d in world.crm.deals[:101]],
+        "properties": [],
+        "propertiesWithHistory": [],
+    }
+    missing_field = {"inputs": [{"id": ids[0]}], "properties": ["dealname"]}
+    r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=missing_field, headers=AUTH, timeout=30)
+    assert r.status_code == 400  # the spec requires propertiesWithHistory (may be empty)
     r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=too_many, headers=AUTH, timeout=30)
     assert r.status_code == 400 and r.json()["category"] == "VALIDATION_ERROR"
     # unknown ids: 207 Multi-Status, the found ones in results, the others in errors
-    body = {"inputs": [{"id": ids[0]}, {"id": "999"}, {"id": "998"}], "properties": ["dealname"]}
+    body = {
+        "inputs": [{"id": ids[0]}, {"id": "999"}, {"id": "998"}],
+        "properties": ["dealname"],
+        "propertiesWithHistory": [],
+    }
     r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=body, headers=AUTH, timeout=30)
     assert r.status_code == 207
     data = r.json()
@@ -653,7 +664,7 @@ def test_batch_read_returns_the_inputs_with_history_and_refuses_more_than_100(hu
     assert data["errors"][0]["context"]["ids"] == ["999", "998"]
     # archived deals are read with archived=true only
     gone = next(d for d in world.crm.deals if d.is_archived)
-    body = {"inputs": [{"id": gone.deal_id}]}
+    body = {"inputs": [{"id": gone.deal_id}], "properties": [], "propertiesWithHistory": []}
     assert requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=body, headers=AUTH).status_code == 207
     r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read?archived=true", json=body, headers=AUTH)
     assert r.status_code == 200 and r.json()["results"][0]["archived"] is True
@@ -669,7 +680,7 @@ def test_v4_association_batch_read_pages_long_lists(
     got = {x["from"]["id"]: [t["toObjectId"] for t in x["to"]] for x in r.json()["results"]}
     assert got == {d.deal_id: sorted(set(d.contact_ids), key=int) for d in live}
     first = next(x for x in r.json()["results"] if x["to"])
-    assert first["to"][0]["associationTypes"] == [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}]
+    assert first["to"][0]["associationTypes"] == [{"category": "HUBSPOT_DEFINED", "typeId": 3}]
     companies = requests.post(
         f"{hub.url}/crm/v4/associations/deals/companies/batch/read",
         json={"inputs": [{"id": live[0].deal_id}]},
@@ -702,7 +713,11 @@ def test_merged_records_answer_with_the_survivor(hub: SandboxServer, world: Worl
         old, survivor = next(iter(merges.items()))
         one = _get(hub, f"/crm/v3/objects/{obj}/{old}", properties="hs_merged_object_ids").json()
         assert one["id"] == survivor and old in one["properties"]["hs_merged_object_ids"].split(";")
-        body = {"inputs": [{"id": old}, {"id": survivor}], "properties": ["hs_merged_object_ids"]}
+        body = {
+            "inputs": [{"id": old}, {"id": survivor}],
+            "properties": ["hs_merged_object_ids"],
+            "propertiesWithHistory": [],
+        }
         batch = requests.post(f"{hub.url}/crm/v3/objects/{obj}/batch/read", json=body, headers=AUTH).json()
         assert [r["id"] for r in batch["results"]] == [survivor]
         # the survivor's last modification is the merge (or later)

@@ -209,9 +209,7 @@ def batch_read(
     with the survivor (read once); ids gone since they were found (HTTP 207, OBJECT_NOT_FOUND) are left to the
     archived pass of the same run."""
     out: dict[str, dict[str, Any]] = {}
-    body: dict[str, Any] = {"properties": list(properties)}
-    if with_history:
-        body["propertiesWithHistory"] = list(with_history)
+    body: dict[str, Any] = {"properties": list(properties), "propertiesWithHistory": list(with_history)}
     for i in range(0, len(ids), BATCH_READ_SIZE):
         chunk = ids[i : i + BATCH_READ_SIZE]
         data = client.post(f"{API}/objects/{obj}/batch/read", json={**body, "inputs": [{"id": x} for x in chunk]})
