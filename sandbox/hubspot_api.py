@@ -5,7 +5,14 @@
   asked), ``after``, ``properties``, ``propertiesWithHistory``, ``associations``, ``archived``.
   Records come in ascending id order; ``paging.next.after`` is the next record's id; no ``paging`` on the
   last page. ``archived=true`` lists only the archived (deleted) records, with ``archivedAt``.
-- ``GET /crm/v3/objects/{obj}/{id}`` (``idProperty``, ``archived`` and the same property options).
+- ``GET /crm/v3/objects/{obj}/{id}`` (``idProperty``, ``archived`` and the same property options). An id merged
+  away into another record answers with the survivor (its own id); the survivor has ``hs_merged_object_ids``.
+- ``POST /crm/v3/objects/{obj}/batch/read``: ``inputs`` [{id}] ≤ 100 (with ``propertiesWithHistory`` too: the docs
+  lower only the list endpoint's page), ``properties`` and ``propertiesWithHistory`` (required), ``idProperty``,
+  ``archived``; ``{"status", "results", "startedAt", "completedAt"}``, HTTP 207 with ``numErrors``/``errors``
+  (``OBJECT_NOT_FOUND``, ``context.ids``) for ids found nowhere.
+- ``POST /crm/v4/associations/{from}/{to}/batch/read``: ``inputs`` [{id, after?}] ≤ 1,000; per id ``from``, ``to``
+  [{toObjectId, associationTypes}], ``paging.next.after`` past ``ASSOCIATIONS_PAGE_SIZE``.
 - ``POST /crm/v3/objects/{obj}/search``: ``filterGroups`` (OR of ANDs; ≤ 5 groups, ≤ 6 filters each,
   ≤ 18 in all), operators EQ NEQ LT LTE GT GTE BETWEEN IN NOT_IN HAS_PROPERTY NOT_HAS_PROPERTY
   CONTAINS_TOKEN NOT_CONTAINS_TOKEN, datetime values as epoch millis or ISO-8601; ``sorts``; ``query``;
@@ -16,8 +23,11 @@
 - ``GET /crm/v3/owners`` (``limit`` ≤ 500, ``after``, ``email``, ``archived``) and ``/crm/v3/owners/{id}``:
   ``teams`` = the owner's territory (primary team) and, for everyone with a manager, the manager's team
   (secondary; the sandbox numbers a manager's team with the manager's owner id).
-- ``GET /crm/v3/pipelines/deals[/{id}[/stages]]``: the ``default`` pipeline and its 7 stages.
-- ``GET /crm/v3/properties/{obj}[/{name}]``: property definitions (type, fieldType, options...).
+- ``GET /crm/v3/pipelines/deals[/{id}[/stages]]``: the ``default`` pipeline (7 named stages) and Renewals
+  (numeric pipeline and stage ids).
+- ``GET /crm/v3/properties/{obj}[/{name}]``: property definitions (type, fieldType, options...): the stage dates
+  ``hs_v2_date_entered/exited_<stage id>`` (and the legacy ``hs_date_*``) of every stage of every pipeline, and
+  the portal's custom properties (``hubspotDefined: false``).
 - ``GET /properties/v2/{obj}/properties`` (legacy): the same definitions as a bare JSON list, v2-shaped.
 - ``GET /crm/v3/schemas``: custom object schemas (none in this portal: ``{"results": []}``).
 - Standard object types every portal has (``products``, ``line_items``, ``tickets``, ``quotes``... see
