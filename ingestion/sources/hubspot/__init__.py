@@ -328,6 +328,15 @@ def hubspot_source(
             "hubspot", f"{resource}.search", base_url, auth=BearerTokenAuth(access_token), pacer=search_pacer
         )
 
+    read: list[list[dict[str, Any]]] = []
+
+    def read_pipelines() -> list[dict[str, Any]]:
+        """``GET /crm/v3/pipelines/deals`` once per run: the deals resource (its stage ids) and deal_pipelines."""
+        if not read:
+            api = client("deal_pipelines")
+            read.append([p for page in pages(api, f"{API}/pipelines/deals", data_selector="results") for p in page])
+        return read[0]
+
     def crm_objects(obj: CrmObject, contract: Contract | None) -> Iterator[Any]:
         """Contacts, companies, goal targets: list (first load) or search, then the archived ones."""
         api, search = client(obj.name), search_client(obj.name)
@@ -367,7 +376,7 @@ def hubspot_source(
         api, search = client("deals"), search_client("deals")
         cursor = UpdateCursor(start_date, lookback, key=CURSOR_KEY)
         contract = deals_contract()
-        pipelines = [p for page in pages(api, f"{API}/pipelines/deals", data_selector="results") for p in page]
+        pipelines = read_pipelines()
         stage_dates = [
             f"{prefix}{s['id']}" for p in pipelines for s in p["stages"] for prefix in (STAGE_ENTERED, STAGE_EXITED)
         ]
@@ -449,7 +458,7 @@ def hubspot_source(
     @dlt.resource(name="deal_pipelines", primary_key="id", write_disposition="replace", max_table_nesting=2)
     def deal_pipelines() -> Iterator[Any]:
         """Deal pipelines with their stages (order, closed flag, win probability); replaced on every load."""
-        yield from pages(client("deal_pipelines"), f"{API}/pipelines/deals", data_selector="results")
+        yield read_pipelines()
 
     def merges(parent: Any, name: str) -> Any:
         """``<object>_merges``: one row per record merged away into a survivor of ``parent`` (fed by its pages)."""
