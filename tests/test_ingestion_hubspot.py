@@ -791,3 +791,17 @@ def test_a_merge_between_two_runs_counts_once_and_extra_properties_reach_staging
             want[d.currency] = want.get(d.currency, 0) + d.amount
     assert bookings == want and any(d.is_won and d.pipeline != "default" for d in crm.deals)
     assert stage_dates == sum(len({s for s, _ in d.stage_history}) for d in crm.deals)
+
+
+def test_extra_properties_setting_forms() -> None:
+    from ingestion.sources.hubspot.settings import parse_extra_properties
+
+    assert parse_extra_properties(EXTRA) == {
+        "deals": ("partner_referral", "contract_term_months"),
+        "contacts": ("preferred_channel",),
+    }
+    assert parse_extra_properties('{"deals": ["a", "a", " b "]}') == {"deals": ("a", "b")}
+    assert parse_extra_properties({"companies": "x,y"}) == {"companies": ("x", "y")}
+    assert parse_extra_properties(None) == parse_extra_properties("") == {}
+    with pytest.raises(ValueError, match="unknown object"):
+        parse_extra_properties("tickets:a")

@@ -328,14 +328,15 @@ def hubspot_source(
             "hubspot", f"{resource}.search", base_url, auth=BearerTokenAuth(access_token), pacer=search_pacer
         )
 
-    read: list[list[dict[str, Any]]] = []
+    pipelines_read: list[list[dict[str, Any]]] = []
 
     def read_pipelines() -> list[dict[str, Any]]:
         """``GET /crm/v3/pipelines/deals`` once per run: the deals resource (its stage ids) and deal_pipelines."""
-        if not read:
+        if not pipelines_read:
             api = client("deal_pipelines")
-            read.append([p for page in pages(api, f"{API}/pipelines/deals", data_selector="results") for p in page])
-        return read[0]
+            found = [p for page in pages(api, f"{API}/pipelines/deals", data_selector="results") for p in page]
+            pipelines_read.append(found)
+        return pipelines_read[0]
 
     def crm_objects(obj: CrmObject, contract: Contract | None) -> Iterator[Any]:
         """Contacts, companies, goal targets: list (first load) or search, then the archived ones."""
@@ -393,8 +394,8 @@ def hubspot_source(
             ids = list(dict.fromkeys(h["id"] for page in hits for h in page))
             for i in range(0, len(ids), ASSOCIATIONS_BATCH_SIZE):
                 records = batch_read(api, "deals", ids[i : i + ASSOCIATIONS_BATCH_SIZE], properties, DEAL_HISTORY)
-                read = [r["id"] for r in records if not r.get("archived")]
-                linked = {to: batch_associations(api, "deals", to, read) for to in DEAL_ASSOCIATIONS}
+                live_ids = [r["id"] for r in records if not r.get("archived")]
+                linked = {to: batch_associations(api, "deals", to, live_ids) for to in DEAL_ASSOCIATIONS}
                 for r in records:
                     r["associations"] = {  # shaped as the list endpoint's inline associations
                         to: {"results": [{"id": x, "type": ASSOCIATION_TYPE[to]} for x in linked[to].get(r["id"], [])]}
@@ -425,12 +426,22 @@ def hubspot_source(
         deal_rows = ([deal_row(r) for r in page] for page in chain(live, archived))
         yield from incremental_pages(cursor, deal_rows, changed_at, contract)
 
-    @dlt.resource(name="contacts", primary_key="id", write_disposition="merge", columns=CONTACTS.columns())
+    @dlt.resource(
+        name="contacts",
+        primary_key="id",
+        write_disposition="merge",
+        columns=CONTACTS.columns(extra.get("contacts", ())),
+    )
     def contacts() -> Iterator[Any]:
         """HubSpot contacts (PII: email, names, phone), archived ones flagged; primary company as a property."""
         yield from crm_objects(CONTACTS, None)
 
-    @dlt.resource(name="companies", primary_key="id", write_disposition="merge", columns=COMPANIES.columns())
+    @dlt.resource(
+        name="companies",
+        primary_key="id",
+        write_disposition="merge",
+        columns=COMPANIES.columns(extra.get("companies", ())),
+    )
     def companies() -> Iterator[Any]:
         """HubSpot companies (the B2B customers), archived ones flagged."""
         yield from crm_objects(COMPANIES, None)
