@@ -48,7 +48,25 @@ def raw_counts(con: Warehouse | Any) -> dict[str, int]:
             "and table_name not like '\\_dlt%' escape '\\'"
         )
     )
-    return {t: con.scalar(f"select count(*) from {t}") for t in tables}
+    return {t: con.scalar(_live_count(t, tables)) for t in tables}
+
+
+# HubSpot records merged away keep their last-seen raw rows; the truth counts each merged group once
+MERGED_AWAY = {"raw_crm.deals": "raw_crm.deal_merges", "raw_crm.contacts": "raw_crm.contact_merges"}
+
+
+def _live_count(table: str, tables: list[str]) -> str:
+    """Rows of a raw table, less a merged-away HubSpot record's row (and a deal's nested rows)."""
+    root = table.split("__")[0]
+    merges = MERGED_AWAY.get(root)
+    if merges not in tables:
+        return f"select count(*) from {table}"
+    if table == root:
+        return f"select count(*) from {table} where id not in (select id from {merges})"
+    return (
+        f"select count(*) from {table} as c join {root} as p on p._dlt_id = c._dlt_parent_id "
+        f"where p.id not in (select id from {merges})"
+    )
 
 
 MONEY = ("gross_sales_usd", "discounts_usd", "refunds_usd", "net_sales_usd", "marketplace_fees_usd", "net_revenue_usd")

@@ -46,9 +46,61 @@ DEAL_STAGES = (
     ("closedwon", "Closed Won", Decimal("1.00")),
     ("closedlost", "Closed Lost", Decimal("0.00")),
 )
-OPEN_STAGES = tuple(s[0] for s in DEAL_STAGES[:5])
-CLOSED_STAGES = ("closedwon", "closedlost")
-STAGE_PROBABILITY = {s: p for s, _, p in DEAL_STAGES}
+# A second deal pipeline, as a company adds one: renewals of customers' annual contracts. Pipelines and stages
+# a portal creates get numeric ids (the default pipeline keeps its named ones).
+RENEWAL_PIPELINE = "75102631"
+RENEWAL_STAGES = (
+    ("131850601", "Renewal Due", Decimal("0.30")),
+    ("131850602", "Proposal Sent", Decimal("0.60")),
+    ("131850603", "Negotiation", Decimal("0.80")),
+    ("131850604", "Renewed", Decimal("1.00")),
+    ("131850605", "Churned", Decimal("0.00")),
+)
+
+
+class Pipeline(NamedTuple):
+    """A deal pipeline: its id, label and stages (id, label, win probability) in display order; closed stages
+    are the won (probability 1) and the lost (probability 0) ones."""
+
+    pipeline_id: str
+    label: str
+    stages: tuple[tuple[str, str, Decimal], ...]
+
+    @property
+    def open_stages(self) -> tuple[str, ...]:
+        return tuple(s for s, _, p in self.stages if 0 < p < 1)
+
+    @property
+    def won_stage(self) -> str:
+        return next(s for s, _, p in self.stages if p == 1)
+
+    @property
+    def lost_stage(self) -> str:
+        return next(s for s, _, p in self.stages if p == 0)
+
+
+PIPELINES = (
+    Pipeline("default", "Sales Pipeline", DEAL_STAGES),
+    Pipeline(RENEWAL_PIPELINE, "Renewals", RENEWAL_STAGES),
+)
+PIPELINES_BY_ID = {p.pipeline_id: p for p in PIPELINES}
+OPEN_STAGES = PIPELINES[0].open_stages  # the default pipeline's
+ALL_OPEN_STAGES = frozenset(s for p in PIPELINES for s in p.open_stages)
+WON_STAGES = frozenset(p.won_stage for p in PIPELINES)
+LOST_STAGES = frozenset(p.lost_stage for p in PIPELINES)
+CLOSED_STAGES = tuple(s for p in PIPELINES for s in (p.won_stage, p.lost_stage))
+STAGE_PROBABILITY = {s: prob for p in PIPELINES for s, _, prob in p.stages}
+STAGE_PIPELINE = {s: p.pipeline_id for p in PIPELINES for s, _, _ in p.stages}
+RENEWALS_PER_DAY = 1.1  # at scale 1: renewals of customers who won a deal before
+# Duplicates that a rep or an import creates and someone later merges into the original (seeded streams of
+# their own): per day at scale 1.
+DUPLICATE_DEALS_PER_DAY = 0.15
+DUPLICATE_CONTACTS_PER_DAY = 0.3
+# Custom properties the company added to its portal (drawn per record from a stream of their own)
+DEAL_CUSTOM_PROPERTIES = ("partner_referral", "contract_term_months")
+CONTACT_CUSTOM_PROPERTIES = ("preferred_channel",)
+CONTRACT_TERMS = (6, 12, 24, 36)
+CONTACT_CHANNELS = ("email", "phone", "whatsapp", "in_person")
 # HubSpot's forecast categories (internal values of the deal property hs_forecast_category): a rep's call on
 # an open deal, CLOSED once won, OMIT (not forecasted) once lost.
 FORECAST_CATEGORIES = ("PIPELINE", "BEST_CASE", "COMMIT", "CLOSED", "OMIT")
@@ -295,6 +347,8 @@ class Deal:
     # by slips and re-estimates), the close time once closed
     closedate_history: list[tuple[datetime | None, datetime]] = field(default_factory=list)  # (value, since)
     forecast_history: list[tuple[str, datetime]] = field(default_factory=list)  # (hs_forecast_category, since)
+    custom: dict[str, Any] = field(default_factory=dict)  # custom properties, set at creation
+    merged: list[tuple[str, datetime]] = field(default_factory=list)  # (merged-away deal id, when), revealed
 
     @property
     def stage(self) -> str:
@@ -325,6 +379,7 @@ class Deal:
         """hs_lastmodifieddate: the latest revealed change (stage, amount, owner, close date, category, archival)."""
         latest = max(
             self.stage_history[-1][1],
+            self.merged[-1][1] if self.merged else self.created_at,
             self.owner_history[-1][1] if self.owner_history else self.created_at,
             self.amount_history[-1][1] if self.amount_history else self.created_at,
             self.closedate_history[-1][1] if self.closedate_history else self.created_at,
@@ -336,7 +391,16 @@ class Deal:
     def reopened(self) -> bool:
         """Entered an open stage again after being closed lost."""
         stages = [s for s, _ in self.stage_history]
-        return any(a == "closedlost" and b in OPEN_STAGES for a, b in zip(stages, stages[1:]))
+        return any(a in LOST_STAGES and b in ALL_OPEN_STAGES for a, b in zip(stages, stages[1:]))
+
+    @property
+    def is_won(self) -> bool:
+        return self.stage in WON_STAGES
+
+    @property
+    def merged_object_ids(self) -> str | None:
+        """hs_merged_object_ids: the ids merged into this deal, semicolon-separated (None if none)."""
+        return ";".join(i for i, _ in self.merged) or None
 
     def owner_at(self, when: datetime) -> str:
         """The deal's owner at ``when`` (the creating owner for times before the deal existed)."""
@@ -363,7 +427,7 @@ class Deal:
             return history[i - 1][0] if i else None
 
         stage = before(self.stage_history)
-        if stage not in OPEN_STAGES:
+        if stage not in ALL_OPEN_STAGES:
             return None
         return OpenDeal(
             self.deal_id,
@@ -401,6 +465,10 @@ class Deal:
             out.append(Change(at, "closedate", value, by(at)))
         for category, at in self.forecast_history:
             out.append(Change(at, "hs_forecast_category", category, by(at)))
+        for name, value in self.custom.items():
+            out.append(Change(self.created_at, name, value, creator))
+        for i, (_, at) in enumerate(self.merged):
+            out.append(Change(at, "hs_merged_object_ids", ";".join(m for m, _ in self.merged[: i + 1]), None))
         out.sort(key=lambda c: c.at)  # stable: creation values first
         return out
 
@@ -440,6 +508,11 @@ class CrmWorld:
     companies: list[Company] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
     goal_targets: list[GoalTarget] = field(default_factory=list)
+    # records merged away (before now): no longer listed or found as themselves; their id answers with the survivor
+    merged_deals: list[Deal] = field(default_factory=list)
+    merged_contacts: list[Contact] = field(default_factory=list)
+    deal_merges: dict[str, str] = field(default_factory=dict)  # merged-away deal id -> surviving deal id
+    contact_merges: dict[str, str] = field(default_factory=dict)  # merged-away contact id -> surviving contact id
 
     @property
     def reps(self) -> list[Owner]:
@@ -735,7 +808,7 @@ def _midnight(at: datetime) -> datetime:
 
 
 def _expectations(
-    rng: Any, stages: list[tuple[str, datetime]], will_win: bool
+    rng: Any, stages: list[tuple[str, datetime]], will_win: bool, pipeline: Pipeline = PIPELINES[0]
 ) -> tuple[list[tuple[datetime | None, datetime]], list[tuple[str, datetime]]]:
     """The rep's expected close date and forecast category over the deal's whole (unrevealed) life.
 
@@ -749,6 +822,7 @@ def _expectations(
     once won, OMIT once lost. Every draw comes from ``rng``, the deal's own stream.
     """
     created = stages[0][1]
+    open_stages = pipeline.open_stages
     closes = [t for s, t in stages if s in CLOSED_STAGES]
     true_close = closes[-1] if stages[-1][0] in CLOSED_STAGES else created + timedelta(days=rng.uniform(60, 240))
     confidence = rng.gauss(0.30 if will_win else -0.10, 0.15)
@@ -777,7 +851,7 @@ def _expectations(
     while True:
         expected = closedates[-1][0]
         next_at = stages[i + 1][1] if i + 1 < len(stages) else None
-        is_open = stages[i][0] in OPEN_STAGES
+        is_open = stages[i][0] in open_stages
         if is_open and expected is not None and slips < MAX_SLIPS:
             # the rep notices the passed date within a week and pushes it out
             noticed = max(expected, clock) + timedelta(seconds=rng.randrange(1, 7 * 86_400))
@@ -793,9 +867,9 @@ def _expectations(
         clock = at
         if stage in CLOSED_STAGES:
             closedates.append((at, at))
-            set_category("CLOSED" if stage == "closedwon" else "OMIT", at)
+            set_category("CLOSED" if stage in WON_STAGES else "OMIT", at)
             continue
-        idx = OPEN_STAGES.index(stage)
+        idx = open_stages.index(stage)
         if stages[i - 1][0] in CLOSED_STAGES or rng.random() < 0.45:  # reopened, or a re-estimate as it advances
             closedates.append((guess(at, idx, 7), at))
         set_category(category(idx, slips), at)
@@ -807,12 +881,13 @@ def _deals(
     full: dict[str, list[Assignment]],
     companies: _Chronicle,
     contacts_by_company: dict[str, list[tuple[int, str]]],
-) -> tuple[list[Deal], dict[str, datetime]]:
+) -> tuple[list[Deal], dict[str, datetime], dict[str, datetime | None]]:
     """Deals with their whole future drawn, then cut at now; also when each company first won a deal."""
-    seed, now = config.seed, config.now
+    seed = config.seed
     quota_reps = sorted(oid for oid, h in full.items() if h[0].manager_id is not None)
     deals: list[Deal] = []
     first_won: dict[str, datetime] = {}
+    archivals: dict[str, datetime | None] = {}  # every deal's archival over its whole life (None: never)
     for day_index, day in days(config):
         rng = rng_for(seed, "deals", day)
         for k in range(daily_orders(seed, "b2b", day, DEALS_PER_DAY * config.scale, rng)):
@@ -860,63 +935,244 @@ def _deals(
                     break
                 stages.append((OPEN_STAGES[idx], at))
             deal_id = str(20_000_000_000 + day_index * 1_000 + k)
-            closedates, categories = _expectations(
-                rng_for(seed, "deal-forecast", deal_id), stages, stages[-1][0] == "closedwon"
+            deal, archived_full, won = _walked_deal(
+                config,
+                full,
+                quota_reps,
+                rng,
+                PIPELINES[0],
+                deal_id,
+                name,
+                created,
+                owner,
+                company,
+                contact_ids,
+                amount,
+                stages,
+                creator,
+                archive_rate=0.03,
             )
-            final_close = stages[-1][1] if stages[-1][0] in CLOSED_STAGES else None
-            horizon = final_close or created + timedelta(days=120)
-            span = (horizon - created).total_seconds()
+            if won and (company.company_id not in first_won or won < first_won[company.company_id]):
+                first_won[company.company_id] = won
+            deals.append(deal)
+            archivals[deal_id] = archived_full
+    return deals, first_won, archivals
 
-            amounts: list[tuple[Decimal, datetime]] = [(amount, created)]
-            for _ in range(rng.choices((0, 1, 2), (65, 25, 10))[0]):
-                when = created + timedelta(seconds=int(span * rng.uniform(0.1, 0.95)))
-                amounts.append((money(amounts[-1][0] * Decimal(str(round(rng.uniform(0.6, 1.4), 2)))), when))
-            amounts.sort(key=lambda a: a[1])
 
-            owners: list[tuple[str, datetime]] = [(owner, created)]
-            reassign_roll, reassign_pick = rng.random(), rng.random()
-            reassign_at = created + timedelta(days=rng.randint(3, 150), seconds=rng.randrange(86_400))
-            if reassign_roll < 0.15:  # reassigned: mid-deal, or an account handover after the close
-                peers = [o for o in _reps_in(full, _territory_of(full, owner, reassign_at), reassign_at) if o != owner]
-                peers = peers or [o for o in quota_reps if o != owner]
-                owners.append((peers[int(reassign_pick * len(peers))], reassign_at))
+def _walked_deal(
+    config: WorldConfig,
+    full: dict[str, list[Assignment]],
+    quota_reps: list[str],
+    rng: Any,
+    pipeline: Pipeline,
+    deal_id: str,
+    name: str,
+    created: datetime,
+    owner: str,
+    company: Company,
+    contact_ids: tuple[str, ...],
+    amount: Decimal,
+    stages: list[tuple[str, datetime]],
+    creator: int,
+    archive_rate: float,
+) -> tuple[Deal, datetime | None, datetime | None]:
+    """A deal from its whole stage walk: expectations, amount changes, a reassignment, maybe an archival
+    (all drawn from ``rng`` in this order), cut at now. Also its full archival and its first win."""
+    seed, now = config.seed, config.now
+    closedates, categories = _expectations(
+        rng_for(seed, "deal-forecast", deal_id), stages, stages[-1][0] == pipeline.won_stage, pipeline
+    )
+    final_close = stages[-1][1] if stages[-1][0] in CLOSED_STAGES else None
+    horizon = final_close or created + timedelta(days=120)
+    span = (horizon - created).total_seconds()
 
-            archive_roll = rng.random()
-            archived = created + timedelta(days=rng.randint(2, 200), seconds=rng.randrange(86_400))
-            archived_full = archived if archive_roll < 0.03 else None
-            if archived_full is not None:  # nothing happens to a deleted deal
-                stages = [s for s in stages if s[1] < archived_full]
-                amounts = [a for a in amounts if a[1] < archived_full]
-                owners = [o for o in owners if o[1] < archived_full]
-                closedates = [c for c in closedates if c[1] < archived_full]
-                categories = [c for c in categories if c[1] < archived_full]
-            won = [t for s, t in stages if s == "closedwon"]
-            if won and (company.company_id not in first_won or won[0] < first_won[company.company_id]):
-                first_won[company.company_id] = won[0]
+    amounts: list[tuple[Decimal, datetime]] = [(amount, created)]
+    for _ in range(rng.choices((0, 1, 2), (65, 25, 10))[0]):
+        when = created + timedelta(seconds=int(span * rng.uniform(0.1, 0.95)))
+        amounts.append((money(amounts[-1][0] * Decimal(str(round(rng.uniform(0.6, 1.4), 2)))), when))
+    amounts.sort(key=lambda a: a[1])
 
-            visible_stages = [s for s in stages if s[1] < now]
-            visible_owners = [o for o in owners if o[1] < now]
-            visible_amounts = [a for a in amounts if a[1] < now]
-            deals.append(
-                Deal(
-                    deal_id=deal_id,
-                    name=name,
-                    created_at=created,
-                    owner_id=visible_owners[-1][0],
-                    amount=visible_amounts[-1][0],
-                    currency=company.currency,
-                    stage_history=visible_stages,
-                    owner_history=visible_owners,
-                    amount_history=visible_amounts,
-                    company_id=company.company_id,
-                    contact_ids=contact_ids,
-                    archived_at=archived_full if archived_full is not None and archived_full < now else None,
-                    creator_user_id=creator,
-                    closedate_history=[c for c in closedates if c[1] < now],
-                    forecast_history=[c for c in categories if c[1] < now],
-                )
+    owners: list[tuple[str, datetime]] = [(owner, created)]
+    reassign_roll, reassign_pick = rng.random(), rng.random()
+    reassign_at = created + timedelta(days=rng.randint(3, 150), seconds=rng.randrange(86_400))
+    if reassign_roll < 0.15:  # reassigned: mid-deal, or an account handover after the close
+        peers = [o for o in _reps_in(full, _territory_of(full, owner, reassign_at), reassign_at) if o != owner]
+        peers = peers or [o for o in quota_reps if o != owner]
+        owners.append((peers[int(reassign_pick * len(peers))], reassign_at))
+
+    archive_roll = rng.random()
+    archived = created + timedelta(days=rng.randint(2, 200), seconds=rng.randrange(86_400))
+    archived_full = archived if archive_roll < archive_rate else None
+    if archived_full is not None:  # nothing happens to a deleted deal
+        stages = [s for s in stages if s[1] < archived_full]
+        amounts = [a for a in amounts if a[1] < archived_full]
+        owners = [o for o in owners if o[1] < archived_full]
+        closedates = [c for c in closedates if c[1] < archived_full]
+        categories = [c for c in categories if c[1] < archived_full]
+    won = [t for s, t in stages if s in WON_STAGES]
+    custom_rng = rng_for(seed, "deal-custom", deal_id)
+    custom = {
+        "partner_referral": custom_rng.random() < 0.2,
+        "contract_term_months": custom_rng.choice(CONTRACT_TERMS),
+    }
+    visible_owners = [o for o in owners if o[1] < now]
+    visible_amounts = [a for a in amounts if a[1] < now]
+    deal = Deal(
+        deal_id=deal_id,
+        name=name,
+        created_at=created,
+        owner_id=visible_owners[-1][0],
+        amount=visible_amounts[-1][0],
+        currency=company.currency,
+        stage_history=[s for s in stages if s[1] < now],
+        owner_history=visible_owners,
+        amount_history=visible_amounts,
+        company_id=company.company_id,
+        contact_ids=contact_ids,
+        archived_at=archived_full if archived_full is not None and archived_full < now else None,
+        creator_user_id=creator,
+        pipeline=pipeline.pipeline_id,
+        closedate_history=[c for c in closedates if c[1] < now],
+        forecast_history=[c for c in categories if c[1] < now],
+        custom=custom,
+    )
+    return deal, archived_full, won[0] if won else None
+
+
+def _owner_for(
+    full: dict[str, list[Assignment]],
+    quota_reps: list[str],
+    company: Company,
+    created: datetime,
+    roll: float,
+    pick: float,
+) -> str:
+    local = _reps_in(full, company.territory, created) or quota_reps
+    if roll < 0.7 and company.owner_id in local:
+        return company.owner_id
+    return local[int(pick * len(local))]
+
+
+def _renewal_deals(
+    config: WorldConfig,
+    full: dict[str, list[Assignment]],
+    companies: _Chronicle,
+    contacts_by_company: dict[str, list[tuple[int, str]]],
+    first_won: dict[str, datetime],
+) -> list[Deal]:
+    """The Renewals pipeline: a customer (a company that won a deal before) renews its contract. Every day's
+    renewals come from a stream of their own, so the sales pipeline's deals are the same with or without them."""
+    seed = config.seed
+    pipeline = PIPELINES_BY_ID[RENEWAL_PIPELINE]
+    open_stages = pipeline.open_stages
+    quota_reps = sorted(oid for oid, h in full.items() if h[0].manager_id is not None)
+    customers = sorted((at, company_id) for company_id, at in first_won.items())
+    deals: list[Deal] = []
+    for day_index, day in days(config):
+        rng = rng_for(seed, "renewal-deals", day)
+        for k in range(daily_count(rng, RENEWALS_PER_DAY * config.scale)):
+            created = at_utc(day, rng.randrange(8 * 3600, 20 * 3600))
+            company_pick, owner_roll, owner_pick, contact_pick = rng.random(), rng.random(), rng.random(), rng.random()
+            n_customers = bisect.bisect_left(customers, (created, ""))
+            amount = money(rng.randrange(2_000, 40_000) + rng.choice((0, 0.5)))
+            stages: list[tuple[str, datetime]] = [(open_stages[0], created)]
+            at, idx = created, 0
+            while True:
+                at = at + timedelta(days=rng.randint(2, 20), seconds=rng.randrange(3600 * 8))
+                roll = rng.random()
+                if roll < 0.15:
+                    stages.append((pipeline.lost_stage, at))
+                    break
+                if roll < 0.2:
+                    break  # stalled
+                idx += 1
+                if idx == len(open_stages):
+                    stages.append((pipeline.won_stage, at))
+                    break
+                stages.append((open_stages[idx], at))
+            if not n_customers:
+                continue  # no customer to renew yet (the draws above keep the stream aligned)
+            company = companies_by(companies, customers[int(company_pick * n_customers)][1])
+            owner = _owner_for(full, quota_reps, company, created, owner_roll, owner_pick)
+            people = contacts_by_company.get(company.company_id, [])
+            available = bisect.bisect_left([d for d, _ in people], day_index)
+            contact_ids = (people[int(contact_pick * available)][1],) if available else ()
+            deal_id = str(21_000_000_000 + day_index * 1_000 + k)
+            name = f"{company.name} - Renewal {created.year}"
+            deal, _, _ = _walked_deal(
+                config,
+                full,
+                quota_reps,
+                rng,
+                pipeline,
+                deal_id,
+                name,
+                created,
+                owner,
+                company,
+                contact_ids,
+                amount,
+                stages,
+                int(owner) - USER_ID_OFFSET,
+                archive_rate=0.02,
             )
-    return deals, first_won
+            deals.append(deal)
+    return deals
+
+
+def companies_by(companies: _Chronicle, company_id: str) -> Company:
+    index = getattr(companies, "_by_id", None)
+    if index is None:
+        index = {c.company_id: c for c in companies.items}
+        companies._by_id = index  # type: ignore[attr-defined]
+    return index[company_id]
+
+
+def _duplicate_deals(
+    config: WorldConfig, deals: list[Deal], archivals: dict[str, datetime | None]
+) -> list[tuple[Deal, Deal, datetime]]:
+    """Deals a rep created twice (same company, contacts, amount) and merged into the original some days later:
+    (original, duplicate, merge time) for every duplicate created before now. Drawn from a stream of their
+    own (the originals: the sales pipeline's deals of the two weeks before, never one archived by then)."""
+    seed, now = config.seed, config.now
+    originals = sorted((d for d in deals if d.pipeline == "default"), key=lambda d: d.created_at)
+    created_at = [d.created_at for d in originals]
+    out: list[tuple[Deal, Deal, datetime]] = []
+    for day_index, day in days(config):
+        rng = rng_for(seed, "deal-duplicates", day)
+        for k in range(daily_count(rng, DUPLICATE_DEALS_PER_DAY * config.scale)):
+            created = at_utc(day, rng.randrange(8 * 3600, 20 * 3600))
+            pick = rng.random()
+            merge_at = created + timedelta(days=rng.randint(1, 30), seconds=rng.randrange(86_400))
+            lo, hi = (
+                bisect.bisect_left(created_at, created - timedelta(days=14)),
+                bisect.bisect_left(created_at, created),
+            )
+            if lo == hi or created >= now:
+                continue
+            original = originals[lo + int(pick * (hi - lo))]
+            gone = archivals.get(original.deal_id)
+            if gone is not None and gone < merge_at:
+                continue
+            owner = original.owner_at(created)
+            dup = Deal(
+                deal_id=str(22_000_000_000 + day_index * 1_000 + k),
+                name=original.name,
+                created_at=created,
+                owner_id=owner,
+                amount=original.amount_at(created),
+                currency=original.currency,
+                stage_history=[(OPEN_STAGES[0], created)],
+                owner_history=[(owner, created)],
+                amount_history=[(original.amount_at(created), created)],
+                company_id=original.company_id,
+                contact_ids=original.contact_ids,
+                creator_user_id=int(owner) - USER_ID_OFFSET,
+                closedate_history=[(_midnight(created + timedelta(days=45)), created)],
+                forecast_history=[("PIPELINE", created)],
+            )
+            out.append((original, dup, merge_at))
+    return out
 
 
 def _goal_targets(config: WorldConfig, full: dict[str, list[Assignment]]) -> list[GoalTarget]:
@@ -942,12 +1198,71 @@ def _goal_targets(config: WorldConfig, full: dict[str, list[Assignment]]) -> lis
     return targets
 
 
+def _duplicate_contacts(
+    config: WorldConfig, chronicle: _Chronicle, changes: dict[str, list[Change]]
+) -> list[tuple[str, Contact, list[Change], datetime]]:
+    """Contacts entered twice (the same person with a personal email, the same company and owner), merged into
+    the original some days later: (original id, duplicate, its full changes, merge time). A stream of their own;
+    the originals are contacts of the month before."""
+    seed = config.seed
+    out: list[tuple[str, Contact, list[Change], datetime]] = []
+    for day_index, day in days(config):
+        rng = rng_for(seed, "contact-duplicates", day)
+        for k in range(daily_count(rng, DUPLICATE_CONTACTS_PER_DAY * config.scale)):
+            created = at_utc(day, rng.randrange(7 * 3600, 20 * 3600))
+            pick = rng.random()
+            merge_at = created + timedelta(days=rng.randint(1, 45), seconds=rng.randrange(86_400))
+            lo, hi = chronicle.before(day_index - 30), chronicle.before(day_index)
+            if lo == hi:
+                continue
+            original: Contact = chronicle.items[lo + int(pick * (hi - lo))]
+            serial = (day_index + 1) * 1_000 + k
+            cid = str(34_000_000_000 + serial)
+            email = f"{_ascii(original.first_name)}{_ascii(original.last_name)}{serial % 997}@gmail.example"
+            creator = int(original.owner_id) - USER_ID_OFFSET if original.owner_id else None
+            values = {c.name: c.value for c in changes[original.contact_id] if c.at <= created}
+            record = [
+                Change(created, n, v, creator)
+                for n, v in (
+                    ("firstname", original.first_name),
+                    ("lastname", original.last_name),
+                    ("email", email),
+                    ("phone", values.get("phone")),
+                    ("jobtitle", values.get("jobtitle")),
+                    ("company", values.get("company")),
+                    ("associatedcompanyid", original.company_id),
+                    ("hubspot_owner_id", original.owner_id),
+                    ("lifecyclestage", "lead"),
+                    ("createdate", created),
+                )
+            ]
+            dup = Contact(
+                cid,
+                original.first_name,
+                original.last_name,
+                email,
+                created,
+                original.company_id,
+                original.owner_id,
+                None,
+                [],
+            )
+            out.append((original.contact_id, dup, record, merge_at))
+    return out
+
+
+def _contact_custom(seed: int, contact: Contact, creator: int | None) -> list[Change]:
+    rng = rng_for(seed, "contact-custom", contact.contact_id)
+    return [Change(contact.created_at, "preferred_channel", rng.choice(CONTACT_CHANNELS), creator)]
+
+
 def build_crm(config: WorldConfig, commerce: CommerceWorld | None = None) -> CrmWorld:
     now = config.now
     owners, full = _owners(config.seed, now)
     company_chronicle, company_changes = _companies(config, full)
     contact_chronicle, contact_changes, by_company = _contacts(config, company_chronicle, commerce)
-    deals, first_won = _deals(config, full, company_chronicle, by_company)
+    deals, first_won, archivals = _deals(config, full, company_chronicle, by_company)
+    deals += _renewal_deals(config, full, company_chronicle, by_company, first_won)
     companies: list[Company] = company_chronicle.items
     for c in companies:
         changes = company_changes[c.company_id]
@@ -955,12 +1270,56 @@ def build_crm(config: WorldConfig, commerce: CommerceWorld | None = None) -> Crm
             changes.append(Change(first_won[c.company_id], "lifecyclestage", "customer", None))
             changes.sort(key=lambda ch: ch.at)
         c.changes = [ch for ch in changes if ch.at < now]
-    contacts: list[Contact] = contact_chronicle.items
-    for p in contacts:
-        p.changes = [ch for ch in contact_changes[p.contact_id] if ch.at < now]
+
+    # duplicates, and their merges into the original (revealed when before now)
+    merged_deals: list[Deal] = []
+    deal_merges: dict[str, str] = {}
+    by_id = {d.deal_id: d for d in deals}
+    for original, dup, merge_at in _duplicate_deals(config, deals, archivals):
+        if merge_at < now:
+            survivor = by_id[original.deal_id]
+            survivor.merged.append((dup.deal_id, merge_at))
+            survivor.merged.sort(key=lambda m: m[1])
+            merged_deals.append(dup)
+            deal_merges[dup.deal_id] = survivor.deal_id
+        else:
+            deals.append(dup)
+    contacts: list[Contact] = list(contact_chronicle.items)
+    merged_contacts: list[Contact] = []
+    contact_merges: dict[str, str] = {}
+    merged_ids: dict[str, list[tuple[datetime, str]]] = {}
+    for original_id, dup, record, merge_at in _duplicate_contacts(config, contact_chronicle, contact_changes):
+        contact_changes[dup.contact_id] = record
+        if merge_at < now:
+            merged_ids.setdefault(original_id, []).append((merge_at, dup.contact_id))
+            merged_contacts.append(dup)
+            contact_merges[dup.contact_id] = original_id
+        else:
+            contacts.append(dup)
+    for original_id, merges in merged_ids.items():  # hs_merged_object_ids grows with each merge, in time order
+        merges.sort()
+        for i, (merge_at, _) in enumerate(merges):
+            ids = ";".join(m for _, m in merges[: i + 1])
+            contact_changes[original_id].append(Change(merge_at, "hs_merged_object_ids", ids, None))
+    for p in [*contacts, *merged_contacts]:
+        changes = contact_changes[p.contact_id] + _contact_custom(config.seed, p, _creator(p))
+        changes.sort(key=lambda ch: ch.at)
+        p.changes = [ch for ch in changes if ch.at < now]
     deals.sort(key=lambda d: int(d.deal_id))
     companies.sort(key=lambda c: int(c.company_id))
     contacts.sort(key=lambda c: int(c.contact_id))
     return CrmWorld(
-        owners=owners, deals=deals, companies=companies, contacts=contacts, goal_targets=_goal_targets(config, full)
+        owners=owners,
+        deals=deals,
+        companies=companies,
+        contacts=contacts,
+        goal_targets=_goal_targets(config, full),
+        merged_deals=merged_deals,
+        merged_contacts=merged_contacts,
+        deal_merges=deal_merges,
+        contact_merges=contact_merges,
     )
+
+
+def _creator(contact: Contact) -> int | None:
+    return int(contact.owner_id) - USER_ID_OFFSET if contact.owner_id else None

@@ -244,6 +244,7 @@ _TRANSFORMS: tuple[tuple[str, re.Pattern[str], tuple[str, ...], RecordFn], ...] 
     ("GET", re.compile(r"/admin/api/[^/]+/orders/\d+\.json"), ("order",), _shopify_order),
     ("GET", re.compile(r"/crm/v3/objects/deals/?"), ("results",), _hubspot_deal),
     ("POST", re.compile(r"/crm/v3/objects/deals/search/?"), ("results",), _hubspot_deal),
+    ("POST", re.compile(r"/crm/v3/objects/deals/batch/read/?"), ("results",), _hubspot_deal),
     ("GET", re.compile(r"/crm/v3/objects/deals/(?!search/?$)[^/]+/?"), (), _hubspot_deal),
     ("GET", re.compile(r"/orders/v0/orders"), ("payload", "Orders"), _amazon_order),
     ("GET", re.compile(r"/orders/v0/orders/[^/]+/orderItems"), ("payload",), _amazon_items),

@@ -5,7 +5,14 @@
   asked), ``after``, ``properties``, ``propertiesWithHistory``, ``associations``, ``archived``.
   Records come in ascending id order; ``paging.next.after`` is the next record's id; no ``paging`` on the
   last page. ``archived=true`` lists only the archived (deleted) records, with ``archivedAt``.
-- ``GET /crm/v3/objects/{obj}/{id}`` (``idProperty``, ``archived`` and the same property options).
+- ``GET /crm/v3/objects/{obj}/{id}`` (``idProperty``, ``archived`` and the same property options). An id merged
+  away into another record answers with the survivor (its own id); the survivor has ``hs_merged_object_ids``.
+- ``POST /crm/v3/objects/{obj}/batch/read``: ``inputs`` [{id}] ≤ 100 (with ``propertiesWithHistory`` too: the docs
+  lower only the list endpoint's page), ``properties`` and ``propertiesWithHistory`` (required), ``idProperty``,
+  ``archived``; ``{"status", "results", "startedAt", "completedAt"}``, HTTP 207 with ``numErrors``/``errors``
+  (``OBJECT_NOT_FOUND``, ``context.ids``) for ids found nowhere.
+- ``POST /crm/v4/associations/{from}/{to}/batch/read``: ``inputs`` [{id, after?}] ≤ 1,000; per id ``from``, ``to``
+  [{toObjectId, associationTypes}], ``paging.next.after`` past ``ASSOCIATIONS_PAGE_SIZE``.
 - ``POST /crm/v3/objects/{obj}/search``: ``filterGroups`` (OR of ANDs; ≤ 5 groups, ≤ 6 filters each,
   ≤ 18 in all), operators EQ NEQ LT LTE GT GTE BETWEEN IN NOT_IN HAS_PROPERTY NOT_HAS_PROPERTY
   CONTAINS_TOKEN NOT_CONTAINS_TOKEN, datetime values as epoch millis or ISO-8601; ``sorts``; ``query``;
@@ -16,8 +23,11 @@
 - ``GET /crm/v3/owners`` (``limit`` ≤ 500, ``after``, ``email``, ``archived``) and ``/crm/v3/owners/{id}``:
   ``teams`` = the owner's territory (primary team) and, for everyone with a manager, the manager's team
   (secondary; the sandbox numbers a manager's team with the manager's owner id).
-- ``GET /crm/v3/pipelines/deals[/{id}[/stages]]``: the ``default`` pipeline and its 7 stages.
-- ``GET /crm/v3/properties/{obj}[/{name}]``: property definitions (type, fieldType, options...).
+- ``GET /crm/v3/pipelines/deals[/{id}[/stages]]``: the ``default`` pipeline (7 named stages) and Renewals
+  (numeric pipeline and stage ids).
+- ``GET /crm/v3/properties/{obj}[/{name}]``: property definitions (type, fieldType, options...): the stage dates
+  ``hs_v2_date_entered/exited_<stage id>`` (and the legacy ``hs_date_*``) of every stage of every pipeline, and
+  the portal's custom properties (``hubspotDefined: false``).
 - ``GET /properties/v2/{obj}/properties`` (legacy): the same definitions as a bare JSON list, v2-shaped.
 - ``GET /crm/v3/schemas``: custom object schemas (none in this portal: ``{"results": []}``).
 - Standard object types every portal has (``products``, ``line_items``, ``tickets``, ``quotes``... see
@@ -34,6 +44,8 @@ Errors use HubSpot's body ``{"status": "error", "message", "correlationId", "cat
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import fnmatch
 import hashlib
@@ -51,8 +63,13 @@ from urllib.parse import urlencode
 
 from sandbox.crm_world import (
     CLOSED_STAGES,
-    DEAL_STAGES,
+    CONTACT_CHANNELS,
+    CONTRACT_TERMS,
+    LOST_STAGES,
+    PIPELINES,
+    PIPELINES_BY_ID,
     QUOTA_GOAL_NAME,
+    STAGE_PROBABILITY,
     Change,
     Company,
     Contact,
@@ -68,6 +85,9 @@ from sandbox.world import World
 DEMO_ACCESS_TOKEN = "pat-sandbox-demo-token"
 LIST_MAX_LIMIT = 100
 HISTORY_MAX_LIMIT = 50  # "usage of propertiesWithHistory reduces the maximum number of objects per request"
+BATCH_MAX_INPUTS = 100  # batch read: at most 100 inputs (propertiesWithHistory does not lower it in the docs)
+ASSOCIATIONS_BATCH_MAX_INPUTS = 1_000  # v4 associations batch read: at most 1,000 ids per request
+ASSOCIATIONS_PAGE_SIZE = 500  # v4: associations of one record per page (then paging.next.after for that id)
 SEARCH_MAX_LIMIT = 200
 SEARCH_MAX_RESULTS = 10_000
 OWNERS_MAX_LIMIT = 500
@@ -85,6 +105,7 @@ class Prop(NamedTuple):
     group: str
     options: tuple[tuple[str, str], ...] = ()
     calculated: bool = False
+    custom: bool = False  # defined by the portal (hubspotDefined: false)
 
 
 def _enum(*values: str) -> tuple[tuple[str, str], ...]:
@@ -116,8 +137,31 @@ def _lifecycle_stage(group: str) -> Prop:
     )
 
 
-_STAGE_LABELS = {s: label for s, label, _ in DEAL_STAGES}
-_STAGE_PROBABILITY = {s: p for s, _, p in DEAL_STAGES}
+_STAGE_PROBABILITY = STAGE_PROBABILITY
+
+
+def _stage_date_props(prefix: str, verb: str) -> tuple[Prop, ...]:
+    """One calculated datetime per stage of every pipeline: ``{prefix}<stage id>``."""
+    return tuple(
+        Prop(
+            f"{prefix}{s}",
+            f'Date {verb} "{label} ({p.label})"',
+            "datetime",
+            "calculation_equation",
+            "dealstages",
+            calculated=True,
+        )
+        for p in PIPELINES
+        for s, label, _ in p.stages
+    )
+
+
+_MERGED_IDS = "hs_merged_object_ids"
+
+
+def _merged_prop(group: str) -> Prop:
+    return Prop(_MERGED_IDS, "Merged record IDs", "enumeration", "checkbox", group, calculated=True)
+
 
 DEAL_PROPS = (
     Prop("amount", "Amount", "number", "number", "dealinformation"),
@@ -134,7 +178,7 @@ DEAL_PROPS = (
         "enumeration",
         "radio",
         "dealinformation",
-        tuple((s, label) for s, label, _ in DEAL_STAGES),
+        tuple((s, label) for p in PIPELINES for s, label, _ in p.stages),
     ),
     Prop("hs_deal_stage_probability", "Deal probability", "number", "number", "dealinformation", calculated=True),
     Prop(
@@ -166,28 +210,38 @@ DEAL_PROPS = (
         "dealinformation",
         calculated=True,
     ),
-    Prop("pipeline", "Pipeline", "enumeration", "select", "dealinformation", (("default", "Sales Pipeline"),)),
-    *(
-        Prop(
-            f"hs_date_entered_{s}",
-            f'Date entered "{label} (Sales Pipeline)"',
-            "datetime",
-            "calculation_equation",
-            "dealstages",
-            calculated=True,
-        )
-        for s, label, _ in DEAL_STAGES
+    Prop(
+        "pipeline",
+        "Pipeline",
+        "enumeration",
+        "select",
+        "dealinformation",
+        tuple((p.pipeline_id, p.label) for p in PIPELINES),
     ),
-    *(
-        Prop(
-            f"hs_date_exited_{s}",
-            f'Date exited "{label} (Sales Pipeline)"',
-            "datetime",
-            "calculation_equation",
-            "dealstages",
-            calculated=True,
-        )
-        for s, label, _ in DEAL_STAGES
+    _merged_prop("dealinformation"),
+    # legacy stage dates, and the current (v2) calculated ones, for every stage of every pipeline
+    *_stage_date_props("hs_date_entered_", "entered"),
+    *_stage_date_props("hs_date_exited_", "exited"),
+    *_stage_date_props("hs_v2_date_entered_", "entered"),
+    *_stage_date_props("hs_v2_date_exited_", "exited"),
+    # custom properties the company added
+    Prop(
+        "partner_referral",
+        "Partner referral",
+        "bool",
+        "booleancheckbox",
+        "dealinformation",
+        (("true", "Yes"), ("false", "No")),
+        custom=True,
+    ),
+    Prop(
+        "contract_term_months",
+        "Contract term (months)",
+        "number",
+        "select",
+        "dealinformation",
+        tuple((str(t), f"{t} months") for t in CONTRACT_TERMS),
+        custom=True,
     ),
 )
 CONTACT_PROPS = (
@@ -203,6 +257,16 @@ CONTACT_PROPS = (
     Prop("lastname", "Last Name", "string", "text", "contactinformation"),
     _lifecycle_stage("contactinformation"),
     Prop("phone", "Phone Number", "string", "phonenumber", "contactinformation"),
+    _merged_prop("contactinformation"),
+    Prop(
+        "preferred_channel",
+        "Preferred channel",
+        "enumeration",
+        "select",
+        "contactinformation",
+        _enum(*CONTACT_CHANNELS),
+        custom=True,
+    ),
 )
 COMPANY_PROPS = (
     Prop("city", "City", "string", "text", "companyinformation"),
@@ -225,6 +289,7 @@ COMPANY_PROPS = (
     Prop("numberofemployees", "Number of Employees", "number", "number", "companyinformation"),
     Prop("phone", "Phone Number", "string", "phonenumber", "companyinformation"),
     Prop("state", "State/Region", "string", "text", "companyinformation"),
+    _merged_prop("companyinformation"),
 )
 GOAL_PROPS = (
     Prop("hs_assignee_user_id", "Assignee user ID", "number", "number", "goal_target_information"),
@@ -416,8 +481,8 @@ def _deal_rec(d: Deal) -> Rec:
         "hs_lastmodifieddate": d.updated_at,
         "hs_object_id": d.deal_id,
         "hs_is_closed": closed is not None,
-        "hs_is_closed_won": d.stage == "closedwon",
-        "hs_is_closed_lost": d.stage == "closedlost",
+        "hs_is_closed_won": d.is_won,
+        "hs_is_closed_lost": d.stage in LOST_STAGES,
         "hubspot_owner_id": d.owner_id,
         "hubspot_owner_assigneddate": d.owner_history[-1][1] if d.owner_history else d.created_at,
         "hs_deal_stage_probability": _STAGE_PROBABILITY[d.stage],
@@ -427,6 +492,10 @@ def _deal_rec(d: Deal) -> Rec:
         "days_to_close": (closed - d.created_at).days if closed else None,
         **{f"hs_date_entered_{s}": at for s, at in entered.items()},
         **{f"hs_date_exited_{s}": at for s, at in exited.items()},
+        **{f"hs_v2_date_entered_{s}": at for s, at in entered.items()},
+        **{f"hs_v2_date_exited_{s}": at for s, at in exited.items()},
+        _MERGED_IDS: d.merged_object_ids,
+        **d.custom,
     }
 
     def history(name: str) -> list[Change]:
@@ -504,6 +573,15 @@ class Index:
 
     def get(self, obj: str, rid: str) -> Rec | None:
         return self._build(obj)[4].get(rid)
+
+    def resolve(self, obj: str, rid: str) -> Rec | None:
+        """The record an id reads as: itself, or for an id merged away, the surviving record."""
+        rec = self.get(obj, rid)
+        if rec is None:
+            merges = self.crm.deal_merges if obj == "deals" else self.crm.contact_merges if obj == "contacts" else {}
+            survivor = merges.get(rid)
+            rec = self.get(obj, survivor) if survivor else None
+        return rec
 
     def sort_keys(self, obj: str, prop: Prop) -> dict[str, Any]:
         """Each record's typed value of ``prop`` (None when unset), for filters and sorts."""
@@ -747,7 +825,7 @@ def read_object(req: Request, world: World, obj: str, object_id: str) -> Respons
         pool = idx.records(spec.name, archived)[0]
         rec = next((r for r in pool if (r.props.get(id_property) or "").strip().lower() == wanted), None)
     else:
-        rec = idx.get(spec.name, object_id)
+        rec = idx.resolve(spec.name, object_id)  # a merged-away id answers with the surviving record
         if rec is not None and (rec.archived_at is not None) != archived:
             rec = None
     if rec is None:
@@ -984,6 +1062,165 @@ def search_objects(req: Request, world: World, obj: str) -> Response:
     return Response(200, out)
 
 
+# --- objects: batch read, v4 associations ---
+
+
+def _json_body(req: Request) -> dict[str, Any]:
+    try:
+        body = req.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(f"Invalid input JSON on line 1: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError("Invalid input JSON: the request body must be an object")
+    return body
+
+
+def _input_ids(body: dict[str, Any], maximum: int) -> list[dict[str, Any]]:
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) and i.get("id") is not None for i in inputs):
+        raise ApiError("Invalid input JSON: 'inputs' must be a list of {\"id\": ...}")
+    if len(inputs) > maximum:
+        raise ApiError(f"Batch input is limited to {maximum} inputs; {len(inputs)} were given")
+    return inputs
+
+
+def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ApiError(f"Invalid input JSON: '{name}' must be a list of property names")
+    return [str(v) for v in value]
+
+
+def _batch_errors(status_at: str, results: list[Any], missing: list[str], message: str) -> Response:
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": status_at, "completedAt": status_at}
+    if not missing:
+        return Response(200, body)
+    body["errors"] = [  # one error per category, naming every id it concerns (numErrors counts errors)
+        {  # StandardError: every field the spec requires (errors, links) is there
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "message": message,
+            "context": {"ids": missing},
+            "errors": [],
+            "links": {},
+        }
+    ]
+    body["numErrors"] = len(body["errors"])
+    return Response(207, body)
+
+
+@_handles
+def batch_read_objects(req: Request, world: World, obj: str) -> Response:
+    """``POST /crm/v3/objects/{obj}/batch/read``: ``inputs`` [{id}] (≤ 100), ``properties`` and
+    ``propertiesWithHistory`` (both required by the spec; empty lists allowed: no properties asked = the
+    defaults), ``idProperty``; ``archived`` (query, or body). A merged-away id answers with the
+    surviving record (its own id); ids found nowhere: HTTP 207 with ``numErrors``/``errors``."""
+    spec = _spec(obj)
+    body = _json_body(req)
+    inputs = _input_ids(body, BATCH_MAX_INPUTS)
+    for required in ("properties", "propertiesWithHistory"):  # BatchReadInputSimplePublicObjectId requires both
+        if required not in body:
+            raise ApiError(f"Invalid input JSON: missing required field '{required}' (a list, may be empty)")
+    properties, with_history = _str_list(body, "properties") or None, _str_list(body, "propertiesWithHistory")
+    archived = _is_true(req.query.get("archived")) or body.get("archived") is True
+    id_property = body.get("idProperty")
+    if id_property and id_property != "hs_object_id" and id_property not in spec.defs:
+        raise ApiError(f"Property {id_property} does not exist for {spec.name}")
+    idx = index_of(world.crm)
+    results: dict[str, dict[str, Any]] = {}
+    missing: list[str] = []
+    for item in inputs:
+        wanted = str(item["id"]).strip()
+        if id_property and id_property != "hs_object_id":
+            pool = idx.records(spec.name, archived)[0]
+            key = wanted.lower()
+            rec = next((r for r in pool if (r.props.get(id_property) or "").strip().lower() == key), None)
+        else:
+            rec = idx.resolve(spec.name, wanted)
+            if rec is not None and (rec.archived_at is not None) != archived:
+                rec = None
+        if rec is None:
+            missing.append(wanted)
+        elif rec.id not in results:
+            results[rec.id] = render(rec, spec, idx, properties, with_history)
+    at = iso_z(world.config.now, millis=True)
+    kind = spec.singular.upper()
+    message = f"Could not get some {kind} objects, they may be deleted or not exist. Check that ids are valid."
+    return _batch_errors(at, list(results.values()), missing, message)
+
+
+# HubSpot-defined association types (v4): (from, to) -> [(typeId, label)], the unlabeled default first
+ASSOCIATION_TYPES: dict[tuple[str, str], tuple[tuple[int, str | None], ...]] = {
+    ("deals", "companies"): ((341, None), (5, "Primary")),
+    ("deals", "contacts"): ((3, None),),
+    ("contacts", "companies"): ((279, None), (1, "Primary")),
+    ("contacts", "deals"): ((4, None),),
+    ("companies", "contacts"): ((280, None), (2, "Primary")),
+    ("companies", "deals"): ((342, None), (6, "Primary")),
+}
+
+
+def _after_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _offset(token: Any) -> int:
+    if token in (None, ""):
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(token).encode()).decode()
+        return int(text.removeprefix("offset:"))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ApiError(f"Invalid after token: {token}") from None
+
+
+@_handles
+def batch_read_associations(req: Request, world: World, from_obj: str, to_obj: str) -> Response:
+    """``POST /crm/v4/associations/{from}/{to}/batch/read``: ``inputs`` [{id, after?}] (≤ 1,000); per id
+    ``{"from": {"id"}, "to": [{"toObjectId", "associationTypes": [{category, typeId, label}]}]}`` with
+    ``paging.next.after`` (for that id) past ``ASSOCIATIONS_PAGE_SIZE`` associations. Ids that do not exist:
+    HTTP 207 with the errors. A record with no associations of the type gets an empty ``to`` list."""
+    spec, other = _spec(from_obj), _spec(to_obj)
+    body = _json_body(req)
+    inputs = _input_ids(body, ASSOCIATIONS_BATCH_MAX_INPUTS)
+    idx = index_of(world.crm)
+    types = ASSOCIATION_TYPES.get((spec.name, other.name), ())
+    results: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for item in inputs:
+        rid = str(item["id"]).strip()
+        rec = idx.get(spec.name, rid)
+        if rec is None:
+            missing.append(rid)
+            continue
+        linked = [] if rec.archived_at is not None else idx.associations(spec.name, other.name).get(rec.id, [])
+        start = _offset(item.get("after"))
+        page = linked[start : start + ASSOCIATIONS_PAGE_SIZE]
+        primary = spec.name == "deals" and other.name == "companies"  # a deal's one company is its primary one
+        result: dict[str, Any] = {
+            "from": {"id": rec.id},
+            "to": [
+                {
+                    "toObjectId": to_id,
+                    "associationTypes": [  # an unlabeled (default) type has no label
+                        {"category": "HUBSPOT_DEFINED", "typeId": type_id, **({"label": label} if label else {})}
+                        for type_id, label in types
+                        if label is None or primary
+                    ],
+                }
+                for to_id in page
+            ],
+        }
+        if start + ASSOCIATIONS_PAGE_SIZE < len(linked):
+            result["paging"] = {"next": {"after": _after_token(start + ASSOCIATIONS_PAGE_SIZE)}}
+        results.append(result)
+    at = iso_z(world.config.now, millis=True)
+    message = f"Could not find some {spec.singular.upper()} objects: the ids may be deleted or not exist."
+    return _batch_errors(at, results, missing, message)
+
+
 # --- owners, pipelines, properties ---
 
 
@@ -1058,13 +1295,14 @@ def _stage_json(i: int, stage: str, label: str, probability: Decimal) -> dict[st
     }
 
 
-def _pipeline_json() -> dict[str, Any]:
+def _pipeline_json(pipeline_id: str = "default") -> dict[str, Any]:
     at = iso_z(PIPELINE_CREATED, millis=True)
+    pipeline = PIPELINES_BY_ID[pipeline_id]
     return {
-        "label": "Sales Pipeline",
-        "displayOrder": 0,
-        "id": "default",
-        "stages": [_stage_json(i, s, label, p) for i, (s, label, p) in enumerate(DEAL_STAGES)],
+        "label": pipeline.label,
+        "displayOrder": PIPELINES.index(pipeline),
+        "id": pipeline.pipeline_id,
+        "stages": [_stage_json(i, s, label, p) for i, (s, label, p) in enumerate(pipeline.stages)],
         "createdAt": at,
         "updatedAt": at,
         "archived": False,
@@ -1080,15 +1318,17 @@ def _deal_pipelines(obj: str) -> None:
 @_handles
 def list_pipelines(req: Request, world: World, obj: str) -> Response:
     _deal_pipelines(obj)
-    return Response(200, {"results": [] if _is_true(req.query.get("archived")) else [_pipeline_json()]})
+    if _is_true(req.query.get("archived")):
+        return Response(200, {"results": []})
+    return Response(200, {"results": [_pipeline_json(p.pipeline_id) for p in PIPELINES]})
 
 
 @_handles
 def read_pipeline(req: Request, world: World, obj: str, pipeline_id: str, stages: str | None = None) -> Response:
     _deal_pipelines(obj)
-    if pipeline_id != "default":
+    if pipeline_id not in PIPELINES_BY_ID:
         raise ApiError(f"Unable to find pipeline {pipeline_id}", 404, "OBJECT_NOT_FOUND")
-    pipeline = _pipeline_json()
+    pipeline = _pipeline_json(pipeline_id)
     return Response(200, {"results": pipeline["stages"]} if stages else pipeline)
 
 
@@ -1112,8 +1352,12 @@ def property_json(p: Prop, spec: ObjectType, order: int) -> dict[str, Any]:
         "externalOptions": p.name == "hubspot_owner_id",
         "hasUniqueValue": p.name == "hs_object_id",
         "hidden": False,
-        "hubspotDefined": True,
-        "modificationMetadata": {"archivable": False, "readOnlyDefinition": True, "readOnlyValue": p.calculated},
+        "hubspotDefined": not p.custom,
+        "modificationMetadata": {
+            "archivable": p.custom,
+            "readOnlyDefinition": not p.custom,
+            "readOnlyValue": p.calculated,
+        },
         "formField": not p.calculated,
     }
     if p.name == "hubspot_owner_id":
@@ -1160,9 +1404,9 @@ def property_v2_json(p: Prop, spec: ObjectType, order: int) -> dict[str, Any]:
         "externalOptions": p.name == "hubspot_owner_id",
         "hasUniqueValue": p.name == "hs_object_id",
         "hidden": False,
-        "hubspotDefined": True,
+        "hubspotDefined": not p.custom,
         "readOnlyValue": p.calculated,
-        "readOnlyDefinition": True,
+        "readOnlyDefinition": not p.custom,
         "mutableDefinitionNotDeletable": True,
         "favorited": False,
         "favoritedOrder": -1,
@@ -1263,6 +1507,13 @@ def limit_headers(bucket: str, state: Any) -> dict[str, str]:
 _OBJ = r"(?P<obj>[^/]+)"
 ROUTES = [
     route("POST", rf"/crm/v3/objects/{_OBJ}/search/?", "hubspot.search", search_objects),
+    route("POST", rf"/crm/v3/objects/{_OBJ}/batch/read/?", "hubspot", batch_read_objects),
+    route(
+        "POST",
+        r"/crm/v4/associations/(?P<from_obj>[^/]+)/(?P<to_obj>[^/]+)/batch/read/?",
+        "hubspot",
+        batch_read_associations,
+    ),
     route("GET", rf"/crm/v3/objects/{_OBJ}/?", "hubspot", list_objects),
     route("GET", rf"/crm/v3/objects/{_OBJ}/(?P<object_id>[^/]+)/?", "hubspot", read_object),
     route("GET", r"/crm/v3/owners/?", "hubspot", list_owners),

@@ -19,8 +19,9 @@ metric definitions of docs/architecture.md: Metric definitions:
   checkout; a cancelled order's is credited to 0 and the order excluded anyway).
 - **net_sales** = gross − discounts − refunds; **net_revenue** = net_sales − marketplace_fees.
 
-- **B2B**: deals won (not archived), on the UTC close date, attributed to the owner at close; lost
-  deals counted likewise.
+- **B2B**: deals won (not archived) in any pipeline (the won stage of the Sales Pipeline or of Renewals), on
+  the UTC close date, attributed to the owner at close; lost deals counted likewise. A deal merged into
+  another counts once, as the surviving deal (world.crm.deals holds no merged-away deal).
 - **pipeline_monthly**: the open pipeline at each month start × expected-close month × currency
   (``pipeline_truth``), rebuilt from the deals' own histories.
 - **faults**: under ``--faults heavy`` the sandbox serves some records bad (``faults.bad_records``);
@@ -40,7 +41,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox.crm_world import DEAL_STAGES, Deal
+from sandbox.crm_world import PIPELINES, Deal
 from sandbox.faults import bad_records
 from sandbox.marketing_truth import marketing_truth
 from sandbox.plan_world import MALFORMED, PLAN_SHEET, build_plan
@@ -157,7 +158,7 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             continue
         day = d.closed_at.date()
         row = b2b[(_month(day), d.owner_at(d.closed_at))]
-        if d.stage == "closedwon":
+        if d.is_won:  # the won stage of its pipeline (Sales Pipeline or Renewals)
             usd = to_usd(d.amount, world.usd_per_unit(d.currency, day))
             row["won"] += 1
             row["bookings_usd"] += usd
@@ -219,7 +220,11 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             "crm.deals.owner_history": sum(len(d.owner_history) for d in deals),
             "crm.deals.companies": sum(1 for d in deals if not d.is_archived and d.company_id),
             "crm.deals.contacts": sum(len(set(d.contact_ids)) for d in deals if not d.is_archived),
-            "crm.deal_pipelines.stages": len(DEAL_STAGES),
+            "crm.deal_pipelines": len(PIPELINES),
+            "crm.deal_pipelines.stages": sum(len(p.stages) for p in PIPELINES),
+            # merged-away records (merged into a survivor before now) count once, as the survivor
+            "crm.deals.merged_away": len(world.crm.merged_deals),
+            "crm.contacts.merged_away": len(world.crm.merged_contacts),
             "amazon.orders": len(amazon_orders),
             "amazon.order_items": sum(len(a.items) for a in amazon_orders),
             "amazon.financial_events.shipments": sum(1 for e in amazon_events if e.kind == "shipment"),

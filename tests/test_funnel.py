@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.runner import RunOutcome
+from sandbox.crm_world import CLOSED_STAGES, PIPELINES, WON_STAGES
 from sandbox.server import SandboxServer
 from tests.helpers import dbt_build, query
 
@@ -70,6 +71,12 @@ def test_deals_entered_per_stage_and_month_equal_the_world(
         for m, s, n in query(warehouse, "select cohort_month, stage, deals_entered from marts.sales_funnel_monthly")
     }
     assert actual == expected
+    # every pipeline's stages are in the funnel, in their pipeline's order
+    stages = query(warehouse, "select distinct pipeline, stage, stage_order from marts.sales_funnel_monthly")
+    for p in PIPELINES:
+        order = {s: i for i, (s, _, _) in enumerate(p.stages)}
+        mine = [(s, o) for pipeline, s, o in stages if pipeline == p.pipeline_id]
+        assert mine and all(order[s] == o for s, o in mine), p.pipeline_id
 
 
 def test_funnel_ratios_are_consistent(run: RunOutcome, warehouse: Path) -> None:
@@ -82,12 +89,12 @@ def test_funnel_ratios_are_consistent(run: RunOutcome, warehouse: Path) -> None:
     assert rows
     for stage, entered, advanced, won, to_next, to_won in rows:
         assert 0 <= won <= entered
-        if stage in ("closedwon", "closedlost"):
+        if stage in CLOSED_STAGES:  # the won and lost stages of every pipeline
             assert advanced is None and to_next is None
         else:
             assert 0 <= advanced <= entered
             assert abs(to_next - Decimal(advanced) / entered) <= Decimal("0.00005")
-        if stage == "closedwon":
+        if stage in WON_STAGES:
             assert to_won == 1
 
 

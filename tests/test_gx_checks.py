@@ -61,6 +61,8 @@ create table raw_crm.deals (id varchar, properties__amount varchar, properties__
 insert into raw_crm.deals values
     ('d1', '4138.00', 'USD', 'closedwon'), ('d2', null, 'EUR', 'appointmentscheduled'),
     ('d3', '892.50', 'GBP', 'closedlost');
+create table raw_crm.deal_pipelines__stages (id varchar);
+insert into raw_crm.deal_pipelines__stages values ('appointmentscheduled'), ('closedwon'), ('closedlost');
 create table raw_fx.rates (rate decimal(18, 8), rate_date varchar, base_currency varchar, quote_currency varchar);
 insert into raw_fx.rates values
     (1.03418055, '2025-01-02', 'EUR', 'USD'), (1.03500000, '2025-01-03', 'EUR', 'USD'),
@@ -194,7 +196,7 @@ BETWEEN, IN_SET = "expect_column_values_to_be_between", "expect_column_values_to
         pytest.param(
             CRM_DEALS,
             "insert into raw_crm.deals values ('d4', '-1.00', 'USD', 'won')",
-            {(BETWEEN, "amount"), (IN_SET, "dealstage")},
+            {(BETWEEN, "amount"), (IN_SET, "stage_in_pipelines")},
             id="crm_deals",
         ),
         pytest.param(

@@ -20,6 +20,7 @@ from ingestion.pipelines import SOURCES, load, make_pipeline
 from ingestion.sources import hubspot
 from ingestion.sources.hubspot import deal_row, search_modified
 from sandbox.connect import sandbox_env
+from sandbox.crm_world import PIPELINES
 from sandbox.hubspot_api import DEMO_ACCESS_TOKEN
 from sandbox.protocol import Request, iso_z
 from sandbox.server import SandboxApp, SandboxServer
@@ -44,6 +45,7 @@ def advance_days(config: WorldConfig, after_days: int = 1) -> int:
 
 NESTED = (
     "deals__stage_history",
+    "deals__stage_dates",
     "deals__owner_history",
     "deals__amount_history",
     "deals__closedate_history",
@@ -61,7 +63,11 @@ TABLES = (
     "owners__teams",
     "deal_pipelines",
     "deal_pipelines__stages",
+    "deal_merges",
+    "contact_merges",
 )
+# merged-away records keep their last-seen raw rows: what the world lists is raw less the ids in these tables
+MERGES = {"deals": "deal_merges", "contacts": "contact_merges"}
 
 
 @dataclass
@@ -104,6 +110,7 @@ def world_counts(world: World) -> dict[str, int]:
     return {
         "deals": len(crm.deals),  # archived ones included (flagged)
         "deals__stage_history": sum(len(d.stage_history) for d in crm.deals),
+        "deals__stage_dates": sum(len({s for s, _ in d.stage_history}) for d in crm.deals),
         "deals__owner_history": sum(len(d.owner_history) for d in crm.deals),
         "deals__amount_history": sum(len(d.amount_history) for d in crm.deals),
         "deals__closedate_history": sum(len(d.closedate_history) for d in crm.deals),
@@ -115,14 +122,30 @@ def world_counts(world: World) -> dict[str, int]:
         "goal_targets": len(crm.goal_targets),
         "owners": len(crm.owners),
         "owners__teams": sum(1 + (o.manager_id is not None) for o in crm.owners),
-        "deal_pipelines": 1,
-        "deal_pipelines__stages": 7,
+        "deal_pipelines": len(PIPELINES),
+        "deal_pipelines__stages": sum(len(p.stages) for p in PIPELINES),
+        "deal_merges": len(crm.deal_merges),
+        "contact_merges": len(crm.contact_merges),
     }
+
+
+def live(table: str) -> str:
+    """raw_crm.<table> less the merged-away records (their last-seen rows, and the nested rows of a deal)."""
+    root = table.split("__")[0]
+    if root in MERGES:
+        merged = f"(select id from raw_crm.{MERGES[root]})"
+        if "__" not in table:
+            return f"(select * from raw_crm.{table} where id not in {merged})"
+        return (
+            f"(select t.* from raw_crm.{table} t join raw_crm.deals p on p._dlt_id = t._dlt_parent_id "
+            f"where p.id not in {merged})"
+        )
+    return f"raw_crm.{table}"
 
 
 def raw_counts(path: Path) -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return {t: con.execute(f"select count(*) from raw_crm.{t}").fetchone()[0] for t in TABLES}
+        return {t: con.execute(f"select count(*) from {live(t)}").fetchone()[0] for t in TABLES}
 
 
 def ms(at: datetime) -> str:
@@ -167,6 +190,10 @@ def world_state(world: World) -> dict[str, Any]:
         "companies": {c.company_id: (c.name, c.lifecyclestage, ms(c.updated_at)) for c in crm.companies},
         "goal_targets": {g.goal_id: (g.owner_id, str(g.amount_usd), ms(g.start), ms(g.end)) for g in crm.goal_targets},
         "owner_teams": sorted((o.owner_id, o.territory) for o in crm.owners),
+        "merges": sorted([*crm.deal_merges.items(), *crm.contact_merges.items()]),
+        "stage_dates": sorted(
+            (d.deal_id, s, ms(at)) for d in crm.deals for s, at in {s: at for s, at in d.stage_history}.items()
+        ),
     }
 
 
@@ -180,7 +207,7 @@ def raw_state(path: Path) -> dict[str, Any]:
             (d, i, v, stamp(t))
             for d, i, v, t in q(
                 f"select d.id, h._dlt_list_idx, h.value, h.timestamp from raw_crm.{table} h "
-                "join raw_crm.deals d on d._dlt_id = h._dlt_parent_id"
+                f"join {live('deals')} d on d._dlt_id = h._dlt_parent_id"
             )
         )
         return {
@@ -188,7 +215,7 @@ def raw_state(path: Path) -> dict[str, Any]:
                 r[0]: (r[1], r[2], r[3], r[4], bool(r[5]), stamp(r[6]))
                 for r in q(
                     "select id, properties__dealstage, properties__amount, properties__deal_currency_code, "
-                    "properties__hubspot_owner_id, archived, archived_at from raw_crm.deals"
+                    f"properties__hubspot_owner_id, archived, archived_at from {live('deals')}"
                 )
             },
             "stage_history": history("deals__stage_history"),
@@ -199,20 +226,20 @@ def raw_state(path: Path) -> dict[str, Any]:
             "deal_companies": sorted(
                 q(
                     "select d.id, a.id from raw_crm.deals__companies a "
-                    "join raw_crm.deals d on d._dlt_id = a._dlt_parent_id"
+                    f"join {live('deals')} d on d._dlt_id = a._dlt_parent_id"
                 )
             ),
             "deal_contacts": sorted(
                 q(
                     "select d.id, a.id from raw_crm.deals__contacts a "
-                    "join raw_crm.deals d on d._dlt_id = a._dlt_parent_id"
+                    f"join {live('deals')} d on d._dlt_id = a._dlt_parent_id"
                 )
             ),
             "contacts": {
                 r[0]: (r[1], r[2], r[3], stamp(r[4]))
                 for r in q(
                     "select id, properties__email, properties__associatedcompanyid, properties__lifecyclestage, "
-                    "properties__lastmodifieddate from raw_crm.contacts"
+                    f"properties__lastmodifieddate from {live('contacts')}"
                 )
             },
             "companies": {
@@ -235,6 +262,19 @@ def raw_state(path: Path) -> dict[str, Any]:
                     "join raw_crm.owners o on o._dlt_id = t._dlt_parent_id where t.primary"
                 )
             ),
+            "merges": sorted(
+                q(
+                    "select id, merged_into_id from raw_crm.deal_merges union all "
+                    "select id, merged_into_id from raw_crm.contact_merges"
+                )
+            ),
+            "stage_dates": sorted(
+                (d, s, stamp(t))
+                for d, s, t in q(
+                    "select d.id, s.stage_id, s.entered_at from raw_crm.deals__stage_dates s "
+                    f"join {live('deals')} d on d._dlt_id = s._dlt_parent_id"
+                )
+            ),
         }
 
 
@@ -247,7 +287,7 @@ def assert_equals_world(path: Path, world: World) -> None:
 
 def assert_no_duplicates(path: Path) -> None:
     with duckdb.connect(str(path), read_only=True) as con:
-        for table in ("deals", "contacts", "companies", "goal_targets", "owners"):
+        for table in ("deals", "contacts", "companies", "goal_targets", "owners", "deal_merges", "contact_merges"):
             assert con.execute(f"select count(*) - count(distinct id) from raw_crm.{table}").fetchone()[0] == 0, table
         for table in NESTED:
             dupes = con.execute(
@@ -261,13 +301,18 @@ def assert_no_duplicates(path: Path) -> None:
 
 
 def deal_requests(seen: list[Seen]) -> dict[str, int]:
-    """Requests for deals by kind: list pages, single reads, searches."""
-    out = {"list": 0, "read": 0, "search": 0}
+    """Requests for deals by kind: list pages, single reads (GET by id), batch reads, v4 association batch
+    reads, searches."""
+    out = {"list": 0, "read": 0, "batch": 0, "associations": 0, "search": 0}
     for s in seen:
         if s.path.rstrip("/") == "/crm/v3/objects/deals":
             out["list"] += 1
         elif s.path.startswith("/crm/v3/objects/deals/search"):
             out["search"] += 1
+        elif s.path.startswith("/crm/v3/objects/deals/batch/read"):
+            out["batch"] += 1
+        elif s.path.startswith("/crm/v4/associations/deals/"):
+            out["associations"] += 1
         elif s.path.startswith("/crm/v3/objects/deals/"):
             out["read"] += 1
     return out
@@ -289,11 +334,21 @@ def test_source_is_registered_with_the_nested_tables_the_warehouse_reads() -> No
     assert spec.dataset == "raw_crm"
     assert set(spec.nested_tables) == {"owners__teams", *NESTED, "deal_pipelines__stages"}
     resources = set(spec.factory(**spec.placeholders).resources)
-    assert resources == {"deals", "contacts", "companies", "goal_targets", "owners", "deal_pipelines"}
+    assert resources == {
+        "deals",
+        "contacts",
+        "companies",
+        "goal_targets",
+        "owners",
+        "deal_pipelines",
+        "deal_merges",
+        "contact_merges",
+        "company_merges",
+    }
 
 
 def test_raw_layer_equals_the_world(loaded: tuple[Path, SandboxServer, RequestLog, list[Seen]]) -> None:
-    path, server, _, _ = loaded
+    path, server, _, seen = loaded
     world = server.app.world
     crm = world.crm
     # the world is not trivial: archived deals, reopened deals, reassigned deals, quotas for every rep and month
@@ -311,11 +366,25 @@ def test_raw_layer_equals_the_world(loaded: tuple[Path, SandboxServer, RequestLo
         archived = con.execute(
             "select count(*) from raw_crm.deals where archived and archived_at is not null"
         ).fetchone()
-        entered = con.execute(
-            "select count(*) from raw_crm.deals where properties__hs_date_entered_appointmentscheduled is not null"
-        ).fetchone()
+        # stage dates of every pipeline, lifted out of the properties (no hs_v2_* / hs_date_* column)
+        stages = {r[0] for r in con.execute("select distinct stage_id from raw_crm.deals__stage_dates").fetchall()}
+        columns = [r[0] for r in con.execute("describe raw_crm.deals").fetchall()]
     assert archived[0] == sum(d.is_archived for d in crm.deals)
-    assert entered[0] > 0
+    assert stages == {s for p in PIPELINES for s, _, _ in p.stages}
+    assert not [c for c in columns if "date_entered" in c or "date_exited" in c]
+    # a first load: the pipelines, then the list with history (50 a page, inline associations); no deal by itself
+    kinds = deal_requests(seen)
+    assert kinds["read"] == kinds["batch"] == kinds["associations"] == kinds["search"] == 0
+    live_pages = math.ceil(sum(not d.is_archived for d in crm.deals) / hubspot.HISTORY_PAGE_SIZE)
+    assert kinds["list"] == live_pages + math.ceil(max(sum(d.is_archived for d in crm.deals), 1) / 50)
+    first_deals = next(i for i, s in enumerate(seen) if s.path.startswith("/crm/v3/objects/deals"))
+    assert any(s.path == "/crm/v3/pipelines/deals" for s in seen[:first_deals])
+
+
+def test_a_first_load_pages_the_list_with_history_as_it_is_never_more_requests() -> None:
+    for n in (0, 1, 49, 50, 51, 100, 999, 1000, 1001, 5000, 123_456):
+        costs = hubspot.first_load_costs(n)
+        assert costs["list_with_history"] <= costs["list_then_batch"], n
 
 
 def test_a_rerun_loads_nothing_twice_and_reads_only_the_lookback_window(
@@ -329,10 +398,11 @@ def test_a_rerun_loads_nothing_twice_and_reads_only_the_lookback_window(
     assert rows.get("deals", 0) < len(world.crm.deals) and rows.get("contacts", 0) < len(world.crm.contacts)
     assert_equals_world(path, world)
     assert_no_duplicates(path)
-    # incremental: searches and single reads instead of paging every list
+    # incremental: searches and batch reads instead of paging every list; never a deal by itself
     assert deal_requests(full)["search"] == 0 and deal_requests(rerun)["list"] == 1  # the archived pass
+    assert deal_requests(rerun)["read"] == 0
     assert len(rerun) * 2.5 < len(full), (len(rerun), len(full))
-    assert all(s.path.endswith("/search") for s in rerun if s.method == "POST")
+    assert all(s.path.endswith(("/search", "/batch/read")) for s in rerun if s.method == "POST")
 
 
 def test_staging_models_build_and_pass_their_tests(
@@ -401,6 +471,8 @@ def test_staging_models_build_and_pass_their_tests(
                 "stg_crm__owners",
                 "stg_crm__owner_teams",
                 "stg_crm__deal_pipeline_stages",
+                "stg_crm__deal_stage_dates",
+                "stg_crm__merged_records",
             )
         }
         assert staging_columns(con, "stg_crm__deal_amount_history")[3:6] == [
@@ -441,7 +513,9 @@ def test_staging_models_build_and_pass_their_tests(
         "stg_crm__goal_targets": counts["goal_targets"],
         "stg_crm__owners": counts["owners"],
         "stg_crm__owner_teams": counts["owners__teams"],
-        "stg_crm__deal_pipeline_stages": 7,
+        "stg_crm__deal_pipeline_stages": counts["deal_pipelines__stages"],
+        "stg_crm__deal_stage_dates": counts["deals__stage_dates"],
+        "stg_crm__merged_records": counts["deal_merges"] + counts["contact_merges"],
     }
     assert quota == sum(g.amount_usd for g in server.app.world.crm.goal_targets)
 
@@ -471,7 +545,14 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
             for d in server.app.world.crm.deals
             if not d.is_archived and d.updated_at >= cursor - timedelta(minutes=60)
         }
-        assert deal_requests(step)["read"] == len(changed) > 0 and deal_requests(step)["list"] == 1
+        # no deal read by itself: the changed ids in batch reads of 100, associations in v4 batches of 1,000
+        kinds = deal_requests(step)
+        assert kinds["read"] == 0 and kinds["list"] == 1 and len(changed) > 0
+        assert kinds["batch"] == math.ceil(len(changed) / 100) and kinds["associations"] == 2
+        batched = [
+            i["id"] for s in step if s.path.endswith("/batch/read") and "/v3/" in s.path for i in s.body["inputs"]
+        ]
+        assert sorted(batched) == sorted(changed)
         assert len(step) < len(full) * 0.6, (len(step), len(full))
 
         # 20 more days: stage moves, reassignments, new amounts, an archival, new contacts
@@ -513,7 +594,7 @@ def test_advancing_the_world_brings_changes_archivals_and_new_records_incrementa
         new_contacts = set(server.app.world.crm.contacts_by_id) - set(old.contacts_by_id)
         assert len(new_contacts) > 7, "precondition: more new contacts than one capped search returns"
         load("crm", duckdb_path=path)
-        capped = [s for s in log.take() if s.method == "POST"]
+        capped = [s for s in log.take() if s.path.endswith("/search")]
         assert_equals_world(path, server.app.world)
         assert_no_duplicates(path)
         assert all(int(s.body.get("after", 0)) + s.body["limit"] <= 7 for s in capped)
@@ -604,3 +685,123 @@ def test_deal_rows_lift_history_and_associations_into_nested_lists() -> None:
     assert row["owner_history"] == [] and row["contacts"] == []
     assert row["companies"] == [{"id": "9", "type": "deal_to_company"}]
     assert "propertiesWithHistory" not in row and "associations" not in row
+
+
+# --- merges and extra properties ---
+
+EXTRA = "deals:partner_referral,contract_term_months;contacts:preferred_channel"
+
+
+def pending_merges(config: WorldConfig) -> tuple[list[str], list[str], int]:
+    """Duplicates live at ``as_of`` that the world merges later (deals, contacts), and the days it takes until
+    all of them are merged: the precondition is taken from the world."""
+    now = build_world(config).crm
+    later = build_world(replace(config, as_of=config.as_of + timedelta(days=90))).crm
+    deals = [i for i in later.deal_merges if i in now.deals_by_id]
+    contacts = [i for i in later.contact_merges if i in now.contacts_by_id]
+    survivors = [later.deals_by_id[later.deal_merges[i]] for i in deals]
+    people = [later.contacts_by_id[later.contact_merges[i]] for i in contacts]
+    stamps = [at for d in survivors for _, at in d.merged] + [
+        c.at for p in people for c in p.changes if c.name == "hs_merged_object_ids"
+    ]
+    return deals, contacts, (max(stamps).date() - config.as_of).days + 1 if stamps else 0
+
+
+def test_a_merge_between_two_runs_counts_once_and_extra_properties_reach_staging(tmp_path: Path) -> None:
+    deals, contacts, days = pending_merges(HUB_WORLD)
+    assert deals and contacts, "precondition: a live duplicate deal and contact the world merges later"
+    path = tmp_path / "wh.duckdb"
+    with hub_server(HUB_WORLD) as (server, log), environment({"SOURCES__HUBSPOT__EXTRA_PROPERTIES": EXTRA}):
+        load("crm", duckdb_path=path)
+        assert_equals_world(path, server.app.world)
+        with duckdb.connect(str(path), read_only=True) as con:
+            loaded = {
+                r[0]
+                for r in con.execute(
+                    "select id from raw_crm.deals union all select id from raw_crm.contacts"
+                ).fetchall()
+            }
+        assert set(deals + contacts) <= loaded  # the duplicates are loaded as records of their own
+        log.take()
+
+        requests.post(f"{server.url}/_sandbox/advance", params={"days": days}, timeout=60).raise_for_status()
+        world = server.app.world
+        assert set(deals) <= set(world.crm.deal_merges) and set(contacts) <= set(world.crm.contact_merges)
+        load("crm", duckdb_path=path)
+        assert deal_requests(log.take())["read"] == 0
+        assert_equals_world(path, world)  # raw less the merged-away rows equals the world; merges tables too
+        assert_no_duplicates(path)
+        load("crm", duckdb_path=path)  # a re-run changes nothing
+        assert_equals_world(path, world)
+        assert_no_duplicates(path)
+        with duckdb.connect(str(path), read_only=True) as con:
+            kept = {
+                r[0]
+                for r in con.execute(
+                    "select id from raw_crm.deals union all select id from raw_crm.contacts"
+                ).fetchall()
+            }
+        assert set(deals + contacts) <= kept  # nothing silently lost: the merged-away rows stay traceable in raw
+
+        dbt_build(path, "staging.crm", tmp_path)
+    crm = world.crm
+    with duckdb.connect(str(path), read_only=True) as con:
+        staged_deals = {
+            r[0]: (r[1], r[2])
+            for r in con.execute(
+                "select deal_id, partner_referral, contract_term_months from staging.stg_crm__deals"
+            ).fetchall()
+        }
+        staged_contacts = dict(
+            con.execute("select contact_id, preferred_channel from staging.stg_crm__contacts").fetchall()
+        )
+        merged = set(
+            con.execute("select object_type, merged_id, merged_into_id from staging.stg_crm__merged_records").fetchall()
+        )
+        bookings = dict(
+            con.execute(
+                "select currency, sum(amount) from staging.stg_crm__deals where is_won and not is_archived group by 1"
+            ).fetchall()
+        )
+        survivors = dict(
+            con.execute(
+                "select deal_id, merged_object_ids from staging.stg_crm__deals where merged_object_ids is not null"
+            ).fetchall()
+        )
+        stage_dates = con.execute("select count(*) from staging.stg_crm__deal_stage_dates").fetchone()[0]
+
+    # each merged group counts once: staging holds exactly the world's records, the survivors with their custom values
+    def text(value: Any) -> str | None:  # as HubSpot writes a property value
+        return None if value is None else str(value).lower()
+
+    assert staged_deals == {
+        d.deal_id: (text(d.custom.get("partner_referral")), text(d.custom.get("contract_term_months")))
+        for d in crm.deals
+    }
+    assert sum(v != (None, None) for v in staged_deals.values()) > len(crm.deals) * 0.9
+    assert staged_contacts == {c.contact_id: c.value("preferred_channel") for c in crm.contacts}
+    assert merged == {("deal", k, v) for k, v in crm.deal_merges.items()} | {
+        ("contact", k, v) for k, v in crm.contact_merges.items()
+    }
+    assert survivors == {d.deal_id: d.merged_object_ids for d in crm.deals if d.merged}
+    # B2B bookings (won in either pipeline, not archived) equal the world's, per currency
+    want: dict[str, Any] = {}
+    for d in crm.deals:
+        if d.is_won and not d.is_archived:
+            want[d.currency] = want.get(d.currency, 0) + d.amount
+    assert bookings == want and any(d.is_won and d.pipeline != "default" for d in crm.deals)
+    assert stage_dates == sum(len({s for s, _ in d.stage_history}) for d in crm.deals)
+
+
+def test_extra_properties_setting_forms() -> None:
+    from ingestion.sources.hubspot.settings import parse_extra_properties
+
+    assert parse_extra_properties(EXTRA) == {
+        "deals": ("partner_referral", "contract_term_months"),
+        "contacts": ("preferred_channel",),
+    }
+    assert parse_extra_properties('{"deals": ["a", "a", " b "]}') == {"deals": ("a", "b")}
+    assert parse_extra_properties({"companies": "x,y"}) == {"companies": ("x", "y")}
+    assert parse_extra_properties(None) == parse_extra_properties("") == {}
+    with pytest.raises(ValueError, match="unknown object"):
+        parse_extra_properties("tickets:a")

@@ -13,7 +13,15 @@ import requests
 
 from ingestion.sources.hubspot import DEAL_PROPERTIES
 from sandbox import hubspot_api
-from sandbox.crm_world import CLOSED_STAGES, FORECAST_CATEGORIES, OPEN_STAGES, STAGE_PROBABILITY
+from sandbox.crm_world import (
+    CLOSED_STAGES,
+    FORECAST_CATEGORIES,
+    OPEN_STAGES,
+    PIPELINES,
+    RENEWAL_PIPELINE,
+    STAGE_PIPELINE,
+    STAGE_PROBABILITY,
+)
 from sandbox.protocol import Request, iso_z
 from sandbox.server import SandboxApp, SandboxServer
 from sandbox.world import World, WorldConfig, build_world
@@ -165,7 +173,7 @@ def test_open_deals_carry_an_expected_close_date_that_slips_and_a_forecast_categ
         assert {c for c, _ in d.forecast_history} <= set(FORECAST_CATEGORIES)
         if d.closed_at is not None:
             assert d.closedate == d.closed_at
-            assert d.forecast_category == ("CLOSED" if d.stage == "closedwon" else "OMIT")
+            assert d.forecast_category == ("CLOSED" if d.is_won else "OMIT")
         elif not d.is_archived:
             assert d.forecast_category in ("PIPELINE", "BEST_CASE", "COMMIT")
             assert d.closedate is not None and d.closedate.hour == 0  # a date, as the rep picks it
@@ -257,7 +265,7 @@ def test_the_ingestion_sources_request_still_gets_every_property(hub: SandboxSer
         assert p["hs_forecast_category"] == d.forecast_category
         assert p["hs_deal_stage_probability"] == str(STAGE_PROBABILITY[d.stage])
         assert r["updatedAt"] == p["hs_lastmodifieddate"] == iso_z(d.updated_at, millis=True)
-        assert p[f"hs_date_entered_{d.stage_history[0][0]}"] is not None
+        assert STAGE_PIPELINE[d.stage] == p["pipeline"] == d.pipeline
     owners = _get(hub, "/crm/v3/owners", limit=100).json()
     assert "paging" not in owners and len(owners["results"]) == 24
 
@@ -559,22 +567,174 @@ def test_owners_show_their_current_team_and_move_when_it_changes(hub: SandboxSer
 
 def test_pipeline_and_property_definitions(hub: SandboxServer) -> None:
     pipelines = _get(hub, "/crm/v3/pipelines/deals").json()["results"]
-    assert [p["id"] for p in pipelines] == ["default"]
+    assert [p["id"] for p in pipelines] == ["default", RENEWAL_PIPELINE]
     stages = pipelines[0]["stages"]
-    assert [s["id"] for s in stages] == [*OPEN_STAGES, *CLOSED_STAGES]
+    assert [s["id"] for s in stages] == [*OPEN_STAGES, "closedwon", "closedlost"]
     assert [s["displayOrder"] for s in stages] == list(range(7))
     assert {s["id"]: (s["metadata"]["isClosed"], s["metadata"]["probability"]) for s in stages}["closedwon"] == (
         "true",
         "1.0",
     )
     assert _get(hub, "/crm/v3/pipelines/deals/default/stages").json()["results"] == stages
+    # the second pipeline: numeric stage ids, its own won (probability 1) and lost (0) stages
+    renewals = pipelines[1]
+    assert renewals["label"] == "Renewals" and all(s["id"].isdigit() for s in renewals["stages"])
+    assert sorted((s["metadata"]["isClosed"], s["metadata"]["probability"]) for s in renewals["stages"])[-2:] == [
+        ("true", "0.0"),
+        ("true", "1.0"),
+    ]
+    assert _get(hub, f"/crm/v3/pipelines/deals/{RENEWAL_PIPELINE}").json() == renewals
+    assert _get(hub, "/crm/v3/pipelines/deals/12345").status_code == 404
     props = {p["name"]: p for p in _get(hub, "/crm/v3/properties/deals").json()["results"]}
-    assert props["dealstage"]["type"] == "enumeration" and len(props["dealstage"]["options"]) == 7
+    n_stages = sum(len(p.stages) for p in PIPELINES)
+    assert props["dealstage"]["type"] == "enumeration" and len(props["dealstage"]["options"]) == n_stages == 12
+    assert {o["value"] for o in props["pipeline"]["options"]} == {"default", RENEWAL_PIPELINE}
     assert props["amount"]["type"] == "number" and props["closedate"]["type"] == "datetime"
     assert set(DEAL_PROPERTIES) <= set(props)
-    contact_props = {p["name"] for p in _get(hub, "/crm/v3/properties/contacts").json()["results"]}
-    assert {"email", "lastmodifieddate", "lifecyclestage"} <= contact_props
+    # the current (v2) stage-date properties, entered and exited, for every stage of every pipeline
+    for pipeline in pipelines:
+        for stage in pipeline["stages"]:
+            for verb in ("entered", "exited"):
+                prop = props[f"hs_v2_date_{verb}_{stage['id']}"]
+                assert prop["type"] == "datetime" and prop["calculated"] and prop["hubspotDefined"]
+                assert pipeline["label"] in prop["label"]
+    # custom properties the company defined
+    custom = {name for name, p in props.items() if not p["hubspotDefined"]}
+    assert custom == {"partner_referral", "contract_term_months"}
+    contact_props = {p["name"]: p for p in _get(hub, "/crm/v3/properties/contacts").json()["results"]}
+    assert {"email", "lastmodifieddate", "lifecyclestage", "hs_merged_object_ids"} <= set(contact_props)
+    assert {n for n, p in contact_props.items() if not p["hubspotDefined"]} == {"preferred_channel"}
     assert _get(hub, "/crm/v3/properties/companies/name").json()["fieldType"] == "text"
+
+
+def test_deals_carry_v2_stage_dates_of_their_pipeline_and_custom_properties(hub: SandboxServer, world: World) -> None:
+    names = [f"hs_v2_date_{v}_{s}" for p in PIPELINES for s, _, _ in p.stages for v in ("entered", "exited")]
+    deals = _list_all(hub, "/crm/v3/objects/deals", limit=100, properties=",".join([*names, "partner_referral"]))
+    by_id = world.crm.deals_by_id
+    assert {d.pipeline for d in world.crm.deals} == {"default", RENEWAL_PIPELINE}
+    for r in deals:
+        d, p = by_id[r["id"]], r["properties"]
+        last_entry: dict[str, datetime] = {}
+        for stage, at in d.stage_history:
+            last_entry[stage] = at
+        entered = {n.removeprefix("hs_v2_date_entered_"): v for n, v in p.items() if "_entered_" in n and v}
+        assert entered == {s: iso_z(at, millis=True) for s, at in last_entry.items()}
+        assert {STAGE_PIPELINE[s] for s in entered} == {d.pipeline}  # only its own pipeline's stages
+        # exited: the stage was left after its last entry (the current stage is not exited)
+        exited = {n.removeprefix("hs_v2_date_exited_") for n, v in p.items() if "_exited_" in n and v}
+        assert d.stage not in exited and exited == set(last_entry) - {d.stage}
+        assert p["partner_referral"] in ("true", "false")
+
+
+def test_batch_read_returns_the_inputs_with_history_and_refuses_more_than_100(hub: SandboxServer, world: World) -> None:
+    live = [d for d in world.crm.deals if not d.is_archived]
+    ids = [d.deal_id for d in live[:100]]
+    body = {"inputs": [{"id": i} for i in ids], "properties": ["dealstage"], "propertiesWithHistory": ["dealstage"]}
+    r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=body, headers=AUTH, timeout=30)
+    assert r.status_code == 200 and r.json()["status"] == "COMPLETE"
+    data = r.json()
+    assert {"startedAt", "completedAt"} <= set(data) and "errors" not in data
+    assert sorted(x["id"] for x in data["results"]) == sorted(ids)  # 100 with history: not cut to 50
+    for x in data["results"]:
+        d = world.crm.deals_by_id[x["id"]]
+        assert [h["value"] for h in x["propertiesWithHistory"]["dealstage"]] == [
+            s for s, _ in reversed(d.stage_history)
+        ]
+    too_many = {
+        "inputs": [{"id": d.deal_id} for d in world.crm.deals[:101]],
+        "properties": [],
+        "propertiesWithHistory": [],
+    }
+    missing_field = {"inputs": [{"id": ids[0]}], "properties": ["dealname"]}
+    r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=missing_field, headers=AUTH, timeout=30)
+    assert r.status_code == 400  # the spec requires propertiesWithHistory (may be empty)
+    r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=too_many, headers=AUTH, timeout=30)
+    assert r.status_code == 400 and r.json()["category"] == "VALIDATION_ERROR"
+    # unknown ids: 207 Multi-Status, the found ones in results, the others in errors
+    body = {
+        "inputs": [{"id": ids[0]}, {"id": "999"}, {"id": "998"}],
+        "properties": ["dealname"],
+        "propertiesWithHistory": [],
+    }
+    r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=body, headers=AUTH, timeout=30)
+    assert r.status_code == 207
+    data = r.json()
+    assert [x["id"] for x in data["results"]] == [ids[0]] and data["numErrors"] == 1
+    assert data["errors"][0]["category"] == "OBJECT_NOT_FOUND"
+    assert data["errors"][0]["context"]["ids"] == ["999", "998"]
+    # archived deals are read with archived=true only
+    gone = next(d for d in world.crm.deals if d.is_archived)
+    body = {"inputs": [{"id": gone.deal_id}], "properties": [], "propertiesWithHistory": []}
+    assert requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read", json=body, headers=AUTH).status_code == 207
+    r = requests.post(f"{hub.url}/crm/v3/objects/deals/batch/read?archived=true", json=body, headers=AUTH)
+    assert r.status_code == 200 and r.json()["results"][0]["archived"] is True
+
+
+def test_v4_association_batch_read_pages_long_lists(
+    hub: SandboxServer, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = [d for d in world.crm.deals if not d.is_archived]
+    url = f"{hub.url}/crm/v4/associations/deals/contacts/batch/read"
+    r = requests.post(url, json={"inputs": [{"id": d.deal_id} for d in live]}, headers=AUTH, timeout=30)
+    assert r.status_code == 200
+    got = {x["from"]["id"]: [t["toObjectId"] for t in x["to"]] for x in r.json()["results"]}
+    assert got == {d.deal_id: sorted(set(d.contact_ids), key=int) for d in live}
+    first = next(x for x in r.json()["results"] if x["to"])
+    assert first["to"][0]["associationTypes"] == [{"category": "HUBSPOT_DEFINED", "typeId": 3}]
+    companies = requests.post(
+        f"{hub.url}/crm/v4/associations/deals/companies/batch/read",
+        json={"inputs": [{"id": live[0].deal_id}]},
+        headers=AUTH,
+    ).json()["results"][0]["to"]
+    assert [t["toObjectId"] for t in companies] == [live[0].company_id]
+    assert {t["typeId"] for t in companies[0]["associationTypes"]} == {341, 5}  # deal to company, and primary
+    # more than one page of associations for one record: paging.next.after for that id
+    monkeypatch.setattr(hubspot_api, "ASSOCIATIONS_PAGE_SIZE", 1)
+    two = next(d for d in live if len(set(d.contact_ids)) == 2)
+    page = requests.post(url, json={"inputs": [{"id": two.deal_id}]}, headers=AUTH).json()["results"][0]
+    rest = requests.post(
+        url, json={"inputs": [{"id": two.deal_id, "after": page["paging"]["next"]["after"]}]}, headers=AUTH
+    ).json()["results"][0]
+    assert [t["toObjectId"] for t in page["to"] + rest["to"]] == sorted(set(two.contact_ids), key=int)
+    assert "paging" not in rest
+    r = requests.post(url, json={"inputs": [{"id": str(i)} for i in range(1001)]}, headers=AUTH)
+    assert r.status_code == 400
+    r = requests.post(url, json={"inputs": [{"id": "1"}]}, headers=AUTH)
+    assert r.status_code == 207 and r.json()["errors"][0]["context"]["ids"] == ["1"]
+
+
+def test_merged_records_answer_with_the_survivor(hub: SandboxServer, world: World) -> None:
+    crm = world.crm
+    assert crm.deal_merges and crm.contact_merges, "precondition: the world merged a deal and a contact"
+    listed = {r["id"] for r in _list_all(hub, "/crm/v3/objects/deals", limit=100)}
+    contacts = {r["id"] for r in _list_all(hub, "/crm/v3/objects/contacts", limit=100)}
+    assert not set(crm.deal_merges) & listed and not set(crm.contact_merges) & contacts
+    for obj, merges in (("deals", crm.deal_merges), ("contacts", crm.contact_merges)):
+        old, survivor = next(iter(merges.items()))
+        one = _get(hub, f"/crm/v3/objects/{obj}/{old}", properties="hs_merged_object_ids").json()
+        assert one["id"] == survivor and old in one["properties"]["hs_merged_object_ids"].split(";")
+        body = {
+            "inputs": [{"id": old}, {"id": survivor}],
+            "properties": ["hs_merged_object_ids"],
+            "propertiesWithHistory": [],
+        }
+        batch = requests.post(f"{hub.url}/crm/v3/objects/{obj}/batch/read", json=body, headers=AUTH).json()
+        assert [r["id"] for r in batch["results"]] == [survivor]
+        # the survivor's last modification is the merge (or later)
+        modified = OBJECT_MODIFIED[obj]
+        merged_at = max(
+            c.at
+            for c in (crm.deals_by_id.get(survivor) or crm.contacts_by_id[survivor]).changes
+            if c.name == "hs_merged_object_ids"
+        )
+        assert one["updatedAt"] >= iso_z(merged_at, millis=True)
+        found = _search(
+            hub,
+            obj,
+            {"filterGroups": [{"filters": [{"propertyName": "hs_object_id", "operator": "EQ", "value": old}]}]},
+        ).json()
+        assert found["total"] == 0
+        assert modified
 
 
 def test_a_goal_target_per_rep_and_month(hub: SandboxServer, world: World) -> None:

@@ -49,6 +49,7 @@ HUBSPOT_FILES = {
     "pipelines": "PublicApiSpecs/CRM/Pipelines/Rollouts/145896/v3/pipelines.json",
     "properties": "PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json",
     "schemas": "PublicApiSpecs/CRM/Schemas/Rollouts/145900/v3/schemas.json",
+    "associations": "PublicApiSpecs/CRM/Associations/Rollouts/130902/v4/associations.json",
 }
 # Sent by the real APIs as their docs show, but not declared in the spec: (schema name, field).
 UNDECLARED = {
@@ -310,6 +311,43 @@ def test_hubspot_search_matches_the_crm_spec(server: SandboxServer) -> None:
     bad = requests.post(f"{server.url}/crm/v3/objects/deals/search", headers=HUBSPOT, json={"limit": 500}, timeout=30)
     assert bad.status_code == 400
     check(spec, "hubspot POST /crm/v3/objects/deals/search", bad, "/crm/v3/objects/0-3/search", "post")
+
+
+def test_hubspot_batch_reads_and_v4_associations_match_the_specs(server: SandboxServer) -> None:
+    deals, associations = _hubspot("deals"), _hubspot("associations")
+    url = f"{server.url}/crm/v3/objects/deals/batch/read"
+    listed = _get(server, "/crm/v3/objects/deals", limit=20).json()["results"]
+    ids = [r["id"] for r in listed]
+    body = {
+        "inputs": [{"id": i} for i in ids],
+        "properties": ["dealname", "amount"],
+        "propertiesWithHistory": ["dealstage"],
+    }
+    found = requests.post(url, headers=HUBSPOT, json=body, timeout=30)
+    assert found.status_code == 200
+    check(deals, "hubspot POST /crm/v3/objects/deals/batch/read", found, "/crm/v3/objects/0-3/batch/read", "post")
+    partly = requests.post(url, headers=HUBSPOT, json={**body, "inputs": [{"id": ids[0]}, {"id": "1"}]}, timeout=30)
+    assert partly.status_code == 207 and partly.json()["numErrors"] == 1
+    check(deals, "hubspot POST /crm/v3/objects/deals/batch/read", partly, "/crm/v3/objects/0-3/batch/read", "post")
+    too_many = requests.post(url, headers=HUBSPOT, json={**body, "inputs": [{"id": str(i)} for i in range(101)]})
+    assert too_many.status_code == 400
+    check(deals, "hubspot POST /crm/v3/objects/deals/batch/read", too_many, "/crm/v3/objects/0-3/batch/read", "post")
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"
+    for to in ("companies", "contacts"):
+        linked = requests.post(
+            f"{server.url}/crm/v4/associations/deals/{to}/batch/read",
+            headers=HUBSPOT,
+            json={"inputs": [{"id": i} for i in ids]},
+            timeout=30,
+        )
+        assert linked.status_code == 200 and any(r["to"] for r in linked.json()["results"])
+        check(associations, "hubspot POST /crm/v4/associations batch/read", linked, path, "post")
+    unknown = requests.post(
+        f"{server.url}/crm/v4/associations/deals/contacts/batch/read", headers=HUBSPOT, json={"inputs": [{"id": "1"}]}
+    )
+    assert unknown.status_code == 207
+    check(associations, "hubspot POST /crm/v4/associations batch/read", unknown, path, "post")
+    assert FIELD_COUNTS["hubspot POST /crm/v3/objects/deals/batch/read"] >= 12
 
 
 def test_hubspot_owners_pipelines_properties_and_schemas_match_the_spec(server: SandboxServer) -> None:

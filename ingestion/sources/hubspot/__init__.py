@@ -3,8 +3,10 @@
 Resources (tables), all merged on HubSpot's ``id`` unless said otherwise:
 
 - ``deals``: every deal, archived (deleted) ones included and flagged ``archived`` with ``archived_at``;
-  properties as ``properties__<name>`` (HubSpot sends strings), the ``hs_date_entered/exited_<stage>``
-  properties included. Nested tables, replaced with their deal on every merge:
+  properties as ``properties__<name>`` (HubSpot sends strings). Nested tables, replaced with their deal on
+  every merge: ``deals__stage_dates`` (one row per stage of its pipeline the deal entered: the calculated
+  ``hs_v2_date_entered/exited_<stage id>``, requested for every stage of every pipeline that
+  ``GET /crm/v3/pipelines/deals`` lists, lifted out of the properties),
   ``deals__stage_history`` (``propertiesWithHistory=dealstage``: one row per stage the deal entered,
   with the timestamp and who moved it), ``deals__owner_history`` (``hubspot_owner_id``: reassignments),
   ``deals__amount_history``, ``deals__closedate_history`` (the rep's expected close date while open, moved
@@ -30,11 +32,21 @@ committed with the load) and re-reads from the cursor less the lookback.
 - Archived records are never found by search: the list endpoint with ``archived=true`` is paged every
   run and kept from the window on (``archivedAt``/``updatedAt`` ≥ start), so deletions reach the warehouse.
 - Deals: search cannot return property history or associations, and the list endpoint returns at most
-  50 records per page when history is asked. The deals changed in the window are read one by one
-  (``GET /crm/v3/objects/deals/{id}`` with history and associations), unless paging the whole list is
-  fewer requests (many changes): then the list is paged and filtered to the window like the first load.
-  Either way every deal row carries its complete history and associations, so its nested rows are
-  replaced whole.
+  50 records per page when history is asked. The ids the search finds changed are read in batches
+  (``POST /crm/v3/objects/deals/batch/read``, 100 per call, with history) and their associations with the
+  v4 batch API (``POST /crm/v4/associations/deals/{companies,contacts}/batch/read``, 1,000 ids per call),
+  unless paging the whole list is fewer requests (many changes): then the list is paged and filtered to the
+  window like the first load. A first load always pages the list with history and inline associations:
+  ⌈n/50⌉ requests, never more than ⌈n/100⌉ list pages + ⌈n/100⌉ batch reads + 2⌈n/1000⌉ association reads
+  (``first_load_costs``). Either way every deal row carries its complete history and associations, so its
+  nested rows are replaced whole. No deal is read by itself.
+- Merges: a record that survived a merge carries ``hs_merged_object_ids``. ``deal_merges``,
+  ``contact_merges`` and ``company_merges`` (dlt transformers of those resources, merged on ``id``) hold one
+  row per merged-away id: ``merged_into_id`` the survivor. The merged-away record's own row stays in raw as
+  last seen (traceable); staging leaves out every id in the merges table, so a merged group counts once.
+- Extra properties: ``extra_properties`` (``sources.hubspot.extra_properties``, env
+  ``SOURCES__HUBSPOT__EXTRA_PROPERTIES``; see ``parse_extra_properties``) adds custom properties per object
+  to what is read; they land as ``properties__<name>`` (text) and staging passes them through.
 
 Pacing: one pacer per HubSpot rate-limit bucket. The API bucket (100 requests per rolling 10 s for a
 private app) follows the ``X-HubSpot-RateLimit-*`` headers; the search bucket (5 requests per second)
@@ -64,6 +76,8 @@ from ingestion.sources.hubspot.contracts import deals_contract, goal_targets_con
 from ingestion.sources.hubspot.settings import (
     API,
     API_BUCKET,
+    ASSOCIATIONS_BATCH_SIZE,
+    BATCH_READ_SIZE,
     COMPANIES,
     CONTACTS,
     CURSOR_KEY,
@@ -74,15 +88,28 @@ from ingestion.sources.hubspot.settings import (
     GOAL_TARGETS,
     HISTORY_PAGE_SIZE,
     LIST_PAGE_SIZE,
+    MERGED_IDS,
     NESTED_TABLES,
     SEARCH_BUCKET,
     SEARCH_MAX_RESULTS,
     SEARCH_PAGE_SIZE,
+    STAGE_ENTERED,
+    STAGE_EXITED,
     CrmObject,
+    parse_extra_properties,
     rate_limit_reading,
 )
 
-__all__ = ["DEAL_PROPERTIES", "HISTORY_PAGE_SIZE", "NESTED_TABLES", "deal_row", "hubspot_source", "search_modified"]
+__all__ = [
+    "DEAL_PROPERTIES",
+    "HISTORY_PAGE_SIZE",
+    "NESTED_TABLES",
+    "deal_row",
+    "first_load_costs",
+    "hubspot_source",
+    "merged_rows",
+    "search_modified",
+]
 
 # --- reading ---
 
@@ -172,22 +199,97 @@ def search_modified(
     progress.done()
 
 
-def read_one(client: RESTClient, obj: str, record_id: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    """``GET /crm/v3/objects/{obj}/{id}``; None when it is gone (archived since it was found: the
-    archived pass of the same run reads it)."""
-    try:
-        return client.get(f"{API}/objects/{obj}/{record_id}", params=params).json()
-    except IngestionHTTPError as exc:
-        if "HTTP 404" in str(exc):
-            return None
-        raise
+ASSOCIATION_TYPE = {"companies": "deal_to_company", "contacts": "deal_to_contact"}
+
+
+def batch_read(
+    client: RESTClient, obj: str, ids: list[str], properties: Iterable[str], with_history: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """``POST /crm/v3/objects/{obj}/batch/read`` in calls of ``BATCH_READ_SIZE`` ids. An id merged away answers
+    with the survivor (read once); ids gone since they were found (HTTP 207, OBJECT_NOT_FOUND) are left to the
+    archived pass of the same run."""
+    out: dict[str, dict[str, Any]] = {}
+    body: dict[str, Any] = {"properties": list(properties), "propertiesWithHistory": list(with_history)}
+    for i in range(0, len(ids), BATCH_READ_SIZE):
+        chunk = ids[i : i + BATCH_READ_SIZE]
+        data = client.post(f"{API}/objects/{obj}/batch/read", json={**body, "inputs": [{"id": x} for x in chunk]})
+        for record in data.json().get("results") or []:
+            out.setdefault(record["id"], record)
+    return list(out.values())
+
+
+def batch_associations(client: RESTClient, obj: str, to: str, ids: list[str]) -> dict[str, list[str]]:
+    """``POST /crm/v4/associations/{obj}/{to}/batch/read``: id -> associated ids (ascending), every page of
+    every id (``paging.next.after`` per id), ``ASSOCIATIONS_BATCH_SIZE`` inputs per call."""
+    found: dict[str, list[str]] = {i: [] for i in ids}
+    todo: list[dict[str, Any]] = [{"id": i} for i in ids]
+    while todo:
+        chunk, todo = todo[:ASSOCIATIONS_BATCH_SIZE], todo[ASSOCIATIONS_BATCH_SIZE:]
+        data = client.post(f"crm/v4/associations/{obj}/{to}/batch/read", json={"inputs": chunk}).json()
+        for result in data.get("results") or []:
+            rid = str(result["from"]["id"])
+            found.setdefault(rid, []).extend(str(t["toObjectId"]) for t in result.get("to") or [])
+            after = ((result.get("paging") or {}).get("next") or {}).get("after")
+            if after:
+                todo.append({"id": rid, "after": after})
+    return {k: sorted(set(v), key=int) for k, v in found.items()}
+
+
+def first_load_costs(n: int) -> dict[str, int]:
+    """Requests a first load of ``n`` deals takes each documented way: the list with history and inline
+    associations (50 a page), or the list without history (100 a page) plus batch reads with history and
+    v4 association reads of the ids it lists."""
+    return {
+        "list_with_history": math.ceil(n / HISTORY_PAGE_SIZE),
+        "list_then_batch": 2 * math.ceil(n / BATCH_READ_SIZE)
+        + len(DEAL_ASSOCIATIONS) * math.ceil(n / ASSOCIATIONS_BATCH_SIZE),
+    }
+
+
+def changed_costs(changed: int, total: int) -> dict[str, int]:
+    """Requests left to read ``changed`` deals (the first search page read) among ``total``: the rest of the
+    search, batch reads and v4 association reads; or a count and every list page with history."""
+    return {
+        "search_then_batch": math.ceil(changed / SEARCH_PAGE_SIZE)
+        - 1
+        + math.ceil(changed / BATCH_READ_SIZE)
+        + len(DEAL_ASSOCIATIONS) * math.ceil(changed / ASSOCIATIONS_BATCH_SIZE),
+        "list_with_history": 1 + math.ceil(total / HISTORY_PAGE_SIZE),
+    }
+
+
+def merged_rows(page: list[Any]) -> list[dict[str, Any]]:
+    """A row per id merged into a record of ``page`` (its ``hs_merged_object_ids``): ``id`` the merged-away
+    record, ``merged_into_id`` the survivor, ``survivor_updated_at`` when the survivor was last modified."""
+    out = []
+    for record in page:
+        if not isinstance(record, dict) or not isinstance(record.get("properties"), dict):
+            continue  # a quarantine row
+        merged = record["properties"].get(MERGED_IDS) or ""
+        for old in filter(None, (m.strip() for m in merged.split(";"))):
+            if old != record["id"]:
+                out.append({"id": old, "merged_into_id": record["id"], "survivor_updated_at": record["updatedAt"]})
+    return out
 
 
 def deal_row(record: dict[str, Any]) -> dict[str, Any]:
-    """A deal as loaded: the record, with its property histories and associations lifted into lists
-    (nested tables ``deals__<DEAL_HISTORY table>``, ``deals__companies``, ``deals__contacts``); their
-    entries stay as HubSpot sends them."""
+    """A deal as loaded: the record, with its property histories, stage dates and associations lifted into
+    lists (nested tables ``deals__<DEAL_HISTORY table>``, ``deals__stage_dates``, ``deals__companies``,
+    ``deals__contacts``); history and association entries stay as HubSpot sends them."""
     row = {k: v for k, v in record.items() if k not in ("propertiesWithHistory", "associations")}
+    properties = dict(record.get("properties") or {})
+    dates: dict[str, dict[str, Any]] = {}
+    for name in list(properties):
+        for prefix, column in ((STAGE_ENTERED, "entered_at"), (STAGE_EXITED, "exited_at")):
+            if name.startswith(prefix):
+                value = properties.pop(name)
+                if value:
+                    dates.setdefault(name.removeprefix(prefix), {})[column] = value
+    row["properties"] = properties
+    row["stage_dates"] = [
+        {"stage_id": stage, "entered_at": d.get("entered_at"), "exited_at": d.get("exited_at")}
+        for stage, d in sorted(dates.items())
+    ]
     history = record.get("propertiesWithHistory") or {}
     for prop, table in DEAL_HISTORY.items():
         row[table] = list(reversed(history.get(prop) or []))  # HubSpot: newest first; loaded oldest first
@@ -203,8 +305,10 @@ def hubspot_source(
     access_token: str = dlt.secrets.value,
     start_date: str = "2023-11-01T00:00:00Z",
     lookback_minutes: int = 60,
+    extra_properties: Any = None,
 ) -> Any:
     lookback = timedelta(minutes=lookback_minutes)
+    extra = parse_extra_properties(extra_properties)
     # one pacer per HubSpot bucket, shared by every resource
     api_pacer = Pacer(*API_BUCKET, read_headers=rate_limit_reading)
     search_pacer = Pacer(*SEARCH_BUCKET)
@@ -224,15 +328,26 @@ def hubspot_source(
             "hubspot", f"{resource}.search", base_url, auth=BearerTokenAuth(access_token), pacer=search_pacer
         )
 
+    pipelines_read: list[list[dict[str, Any]]] = []
+
+    def read_pipelines() -> list[dict[str, Any]]:
+        """``GET /crm/v3/pipelines/deals`` once per run: the deals resource (its stage ids) and deal_pipelines."""
+        if not pipelines_read:
+            api = client("deal_pipelines")
+            found = [p for page in pages(api, f"{API}/pipelines/deals", data_selector="results") for p in page]
+            pipelines_read.append(found)
+        return pipelines_read[0]
+
     def crm_objects(obj: CrmObject, contract: Contract | None) -> Iterator[Any]:
         """Contacts, companies, goal targets: list (first load) or search, then the archived ones."""
         api, search = client(obj.name), search_client(obj.name)
         cursor = UpdateCursor(start_date, lookback, key=CURSOR_KEY)
-        params = {"limit": LIST_PAGE_SIZE, "properties": ",".join(obj.properties)}
+        properties = (*obj.properties, *extra.get(obj.name, ()))
+        params = {"limit": LIST_PAGE_SIZE, "properties": ",".join(properties)}
         if cursor.previous is None:
             live = list_pages(api, obj.name, {**params, "archived": "false"}, cursor.start)
         else:
-            live = search_modified(search, obj.name, obj.modified, cursor.start, obj.properties)
+            live = search_modified(search, obj.name, obj.modified, cursor.start, properties)
         archived = list_pages(api, obj.name, {**params, "archived": "true"}, cursor.start)
         yield from incremental_pages(cursor, chain(live, archived), changed_at, contract)
 
@@ -242,61 +357,91 @@ def hubspot_source(
         name="deals",
         primary_key="id",
         write_disposition="merge",
-        columns=DEALS.columns(),
+        columns=DEALS.columns(extra.get("deals", ())),
         nested_hints={
-            table: {"columns": {"value": {"name": "value", "data_type": "text", "nullable": True}}}
-            for table in DEAL_HISTORY.values()
+            **{
+                table: {"columns": {"value": {"name": "value", "data_type": "text", "nullable": True}}}
+                for table in DEAL_HISTORY.values()
+            },
+            "stage_dates": {
+                "columns": {
+                    "stage_id": {"name": "stage_id", "data_type": "text", "nullable": False},
+                    "entered_at": {"name": "entered_at", "data_type": "timestamp", "nullable": True},
+                    "exited_at": {"name": "exited_at", "data_type": "timestamp", "nullable": True},
+                }
+            },
         },
     )
     def deals() -> Iterator[Any]:
-        """HubSpot deals (archived ones flagged) with stage and owner history and their associations."""
+        """HubSpot deals (archived ones flagged) with their histories, stage dates and associations."""
         api, search = client("deals"), search_client("deals")
         cursor = UpdateCursor(start_date, lookback, key=CURSOR_KEY)
         contract = deals_contract()
-        detail = {
-            "properties": ",".join(DEAL_PROPERTIES),
+        pipelines = read_pipelines()
+        stage_dates = [
+            f"{prefix}{s['id']}" for p in pipelines for s in p["stages"] for prefix in (STAGE_ENTERED, STAGE_EXITED)
+        ]
+        properties = (*DEAL_PROPERTIES, *stage_dates, *extra.get("deals", ()))
+        listed = {
+            "properties": ",".join(properties),
             "propertiesWithHistory": ",".join(DEAL_HISTORY),
             "associations": ",".join(DEAL_ASSOCIATIONS),
+            "limit": LIST_PAGE_SIZE,
         }
-        listed = {**detail, "limit": LIST_PAGE_SIZE}
 
-        def one_by_one(hits: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
-            seen: set[str] = set()
-            for page in hits:
-                found = [read_one(api, "deals", h["id"], detail) for h in page if h["id"] not in seen]
-                seen.update(h["id"] for h in page)
-                yield [r for r in found if r is not None]
-
-        def listing_is_cheaper(changed: int) -> bool:
-            if changed <= 1:
-                return False
-            # the rest of the search and a read per deal, against a count and every list page
-            one_by_one_cost = math.ceil(changed / SEARCH_PAGE_SIZE) - 1 + changed
-            listing_cost = 1 + math.ceil(search_total(search, "deals", DEALS.modified) / HISTORY_PAGE_SIZE)
-            return listing_cost < one_by_one_cost
+        def in_batches(hits: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+            """The found ids read in batches (history) with their v4 associations, 1,000 ids at a time."""
+            ids = list(dict.fromkeys(h["id"] for page in hits for h in page))
+            for i in range(0, len(ids), ASSOCIATIONS_BATCH_SIZE):
+                records = batch_read(api, "deals", ids[i : i + ASSOCIATIONS_BATCH_SIZE], properties, DEAL_HISTORY)
+                live_ids = [r["id"] for r in records if not r.get("archived")]
+                linked = {to: batch_associations(api, "deals", to, live_ids) for to in DEAL_ASSOCIATIONS}
+                for r in records:
+                    r["associations"] = {  # shaped as the list endpoint's inline associations
+                        to: {"results": [{"id": x, "type": ASSOCIATION_TYPE[to]} for x in linked[to].get(r["id"], [])]}
+                        for to in DEAL_ASSOCIATIONS
+                    }
+                yield records
 
         live: Iterable[list[dict[str, Any]]]
-        if cursor.previous is None:
+        if cursor.previous is None:  # first_load_costs: the list with history is never more requests
             live = list_pages(api, "deals", {**listed, "archived": "false"}, cursor.start)
         else:
             totals: list[int] = []
             hits = search_modified(search, "deals", DEALS.modified, cursor.start, [DEALS.modified], totals)
             first = next(hits, [])
-            if listing_is_cheaper(totals[0] if totals else 0):
+            changed = totals[0] if totals else 0
+            # the list costs at least a count and a page per 50 changed deals: count the whole only when needed
+            batched = changed_costs(changed, changed)
+            if batched["search_then_batch"] > batched["list_with_history"]:
+                costs = changed_costs(changed, search_total(search, "deals", DEALS.modified))
+            else:
+                costs = batched
+            if costs["list_with_history"] < costs["search_then_batch"]:
                 hits.close()
                 live = list_pages(api, "deals", {**listed, "archived": "false"}, cursor.start)
             else:
-                live = one_by_one(chain([first], hits))
+                live = in_batches(chain([first], hits))
         archived = list_pages(api, "deals", {**listed, "archived": "true"}, cursor.start)
         deal_rows = ([deal_row(r) for r in page] for page in chain(live, archived))
         yield from incremental_pages(cursor, deal_rows, changed_at, contract)
 
-    @dlt.resource(name="contacts", primary_key="id", write_disposition="merge", columns=CONTACTS.columns())
+    @dlt.resource(
+        name="contacts",
+        primary_key="id",
+        write_disposition="merge",
+        columns=CONTACTS.columns(extra.get("contacts", ())),
+    )
     def contacts() -> Iterator[Any]:
         """HubSpot contacts (PII: email, names, phone), archived ones flagged; primary company as a property."""
         yield from crm_objects(CONTACTS, None)
 
-    @dlt.resource(name="companies", primary_key="id", write_disposition="merge", columns=COMPANIES.columns())
+    @dlt.resource(
+        name="companies",
+        primary_key="id",
+        write_disposition="merge",
+        columns=COMPANIES.columns(extra.get("companies", ())),
+    )
     def companies() -> Iterator[Any]:
         """HubSpot companies (the B2B customers), archived ones flagged."""
         yield from crm_objects(COMPANIES, None)
@@ -324,6 +469,36 @@ def hubspot_source(
     @dlt.resource(name="deal_pipelines", primary_key="id", write_disposition="replace", max_table_nesting=2)
     def deal_pipelines() -> Iterator[Any]:
         """Deal pipelines with their stages (order, closed flag, win probability); replaced on every load."""
-        yield from pages(client("deal_pipelines"), f"{API}/pipelines/deals", data_selector="results")
+        yield read_pipelines()
 
-    return deals, contacts, companies, goal_targets, owners, deal_pipelines
+    def merges(parent: Any, name: str) -> Any:
+        """``<object>_merges``: one row per record merged away into a survivor of ``parent`` (fed by its pages)."""
+
+        @dlt.transformer(
+            name=name,
+            data_from=parent,
+            primary_key="id",
+            write_disposition="merge",
+            columns={
+                "merged_into_id": {"data_type": "text", "nullable": False},
+                "survivor_updated_at": {"data_type": "timestamp", "nullable": True, "dedup_sort": "desc"},
+            },
+        )
+        def merged(page: Any) -> Iterator[Any]:
+            rows = merged_rows(page if isinstance(page, list) else [page])
+            if rows:
+                yield rows
+
+        return merged
+
+    return (
+        deals,
+        contacts,
+        companies,
+        goal_targets,
+        owners,
+        deal_pipelines,
+        merges(deals, "deal_merges"),
+        merges(contacts, "contact_merges"),
+        merges(companies, "company_merges"),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,17 +14,15 @@ LIST_PAGE_SIZE = 100  # list endpoints: limit ≤ 100
 HISTORY_PAGE_SIZE = 50  # ... but at most 50 records come back when propertiesWithHistory is asked
 SEARCH_PAGE_SIZE = 200  # search: limit ≤ 200
 SEARCH_MAX_RESULTS = 10_000  # search: after + limit may not pass 10,000
+BATCH_READ_SIZE = 100  # POST /crm/v3/objects/{obj}/batch/read: ≤ 100 inputs (with propertiesWithHistory too)
+ASSOCIATIONS_BATCH_SIZE = 1_000  # POST /crm/v4/associations/{from}/{to}/batch/read: ≤ 1,000 inputs
 CURSOR_KEY = "max_modified_at"  # resource state key (the deals' former list-only cursor is not reused)
 
-DEAL_STAGES = (
-    "appointmentscheduled",
-    "qualifiedtobuy",
-    "presentationscheduled",
-    "decisionmakerboughtin",
-    "contractsent",
-    "closedwon",
-    "closedlost",
-)
+# The calculated stage dates, per stage of every pipeline (the stage ids come from GET /crm/v3/pipelines/deals):
+# when the deal last entered / exited the stage. Lifted out of the properties into deals__stage_dates.
+STAGE_ENTERED = "hs_v2_date_entered_"
+STAGE_EXITED = "hs_v2_date_exited_"
+MERGED_IDS = "hs_merged_object_ids"  # a survivor's merged-away record ids, semicolon-separated
 DEAL_PROPERTIES = (
     "dealname",
     "amount",
@@ -35,7 +34,6 @@ DEAL_PROPERTIES = (
     "hs_lastmodifieddate",
     "hubspot_owner_id",
     "hs_is_closed_won",
-    *(f"hs_date_entered_{s}" for s in DEAL_STAGES),
     "hs_is_closed",
     "hs_is_closed_lost",
     "hs_deal_stage_probability",
@@ -43,7 +41,7 @@ DEAL_PROPERTIES = (
     "hubspot_owner_assigneddate",
     "days_to_close",
     "num_associated_contacts",
-    *(f"hs_date_exited_{s}" for s in DEAL_STAGES),
+    MERGED_IDS,
 )
 # propertiesWithHistory -> the nested table (of deals) that holds the property's history
 # (amount, closedate and forecast category histories rebuild any past month's pipeline as it was then)
@@ -64,13 +62,15 @@ class CrmObject:
     properties: tuple[str, ...]
     timestamps: tuple[str, ...]  # datetime properties among them
 
-    def columns(self) -> dict[str, Any]:
-        """Declared columns: every property exists (typed) even before a record sets it, and when one
-        record arrives twice in a load, the latest ``updatedAt`` is kept."""
+    def columns(self, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Declared columns: every property exists (typed) even before a record sets it (the extra, custom
+        ones as text), and when one record arrives twice in a load, the latest ``updatedAt`` is kept.
+        ``merged_into_id``: set on the row of a record merged into another (the survivor's id)."""
         cols: dict[str, Any] = {
             f"properties__{p}": {"data_type": "timestamp" if p in self.timestamps else "text", "nullable": True}
-            for p in self.properties
+            for p in (*self.properties, *extra)
         }
+        cols["merged_into_id"] = {"data_type": "text", "nullable": True}
         cols["archived_at"] = {"data_type": "timestamp", "nullable": True}
         cols["updated_at"] = {"data_type": "timestamp", "dedup_sort": "desc"}
         return cols
@@ -85,8 +85,6 @@ DEALS = CrmObject(
         "createdate",
         "hs_lastmodifieddate",
         "hubspot_owner_assigneddate",
-        *(f"hs_date_entered_{s}" for s in DEAL_STAGES),
-        *(f"hs_date_exited_{s}" for s in DEAL_STAGES),
     ),
 )
 CONTACTS = CrmObject(
@@ -105,6 +103,7 @@ CONTACTS = CrmObject(
         "createdate",
         "lastmodifieddate",
         "hs_object_id",
+        MERGED_IDS,
     ),
     ("createdate", "lastmodifieddate"),
 )
@@ -125,6 +124,7 @@ COMPANIES = CrmObject(
         "createdate",
         "hs_lastmodifieddate",
         "hs_object_id",
+        MERGED_IDS,
     ),
     ("createdate", "hs_lastmodifieddate"),
 )
@@ -160,6 +160,7 @@ NESTED_TABLES = (
     "deals__amount_history",
     "deals__closedate_history",
     "deals__forecast_category_history",
+    "deals__stage_dates",
     "deals__companies",
     "deals__contacts",
     "deal_pipelines__stages",
@@ -175,3 +176,29 @@ def rate_limit_reading(headers: Mapping[str, str]) -> Reading:
     except (KeyError, ValueError):
         return None, None, None
     return capacity, capacity / interval_s, float(remaining) if remaining is not None else None
+
+
+def parse_extra_properties(value: Any) -> dict[str, tuple[str, ...]]:
+    """``sources.hubspot.extra_properties``: the custom properties to read per object, beyond the standard ones.
+    A mapping ``{"deals": ["a", "b"], "contacts": ["c"]}`` (TOML table, or JSON in the env var
+    ``SOURCES__HUBSPOT__EXTRA_PROPERTIES``) or the short form ``"deals:a,b;contacts:c"``."""
+    if value in (None, "", {}):
+        return {}
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            value = json.loads(text)
+        else:
+            value = {}
+            for part in filter(None, (p.strip() for p in text.split(";"))):
+                obj, _, names = part.partition(":")
+                value[obj.strip()] = [n for n in names.split(",")]
+    if not isinstance(value, Mapping):
+        raise ValueError(f"sources.hubspot.extra_properties: expected a mapping of object -> names, got {value!r}")
+    out: dict[str, tuple[str, ...]] = {}
+    for obj, names in value.items():
+        if obj not in ("deals", "contacts", "companies"):
+            raise ValueError(f"sources.hubspot.extra_properties: unknown object {obj!r} (deals, contacts, companies)")
+        listed = names.split(",") if isinstance(names, str) else list(names)
+        out[obj] = tuple(dict.fromkeys(n.strip() for n in listed if n and n.strip()))
+    return out

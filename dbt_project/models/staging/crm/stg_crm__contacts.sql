@@ -14,5 +14,8 @@ select
     cast(updated_at as timestamp with time zone) as updated_at,
     coalesce(archived, false) as is_archived,
     cast(archived_at as timestamp with time zone) as archived_at,
+    properties__hs_merged_object_ids as merged_object_ids,
+    {{- crm_extra_columns('contacts') }}
     _dlt_id as dlt_id
 from {{ source('raw_crm', 'contacts') }}
+where {{ crm_not_merged('id', 'contact_merges') }}  -- merged into another record: the survivor stands for it

@@ -6,3 +6,4 @@ select
     a._dlt_parent_id as deal_dlt_id
 from {{ source('raw_crm', 'deals__contacts') }} as a
 inner join {{ source('raw_crm', 'deals') }} as d on d._dlt_id = a._dlt_parent_id
+where {{ crm_not_merged('d.id', 'deal_merges') }}  -- a deal merged into another is left out with its rows

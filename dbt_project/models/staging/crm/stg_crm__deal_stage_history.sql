@@ -11,3 +11,4 @@ select
     h._dlt_parent_id as deal_dlt_id
 from {{ source('raw_crm', 'deals__stage_history') }} as h
 inner join {{ source('raw_crm', 'deals') }} as d on d._dlt_id = h._dlt_parent_id
+where {{ crm_not_merged('d.id', 'deal_merges') }}  -- a deal merged into another is left out with its rows
