@@ -26,7 +26,7 @@ from ingestion.pipelines import load
 from ingestion.sources.amazon import exact_json, financial_event_lines, financial_events_contract
 from sandbox.connect import sandbox_env
 from sandbox.server import SandboxApp, SandboxServer
-from sandbox.truth import compute_truth
+from sandbox.truth import compute_truth, counts_as_marketplace_fee
 from tests.conftest import TEST_WORLD
 from tests.helpers import dbt_build, environment
 
@@ -81,7 +81,7 @@ def recomputed(lines: dict[str, tuple[Any, ...]]) -> dict[tuple[str, str], tuple
         key = (parse_instant(posted).astimezone(UTC).strftime("%Y-%m"), currency)
         if event_type == "refund" and (kind == "promotion" or (kind == "charge" and line_type == "Principal")):
             refunds[key] -= amount
-        if kind == "fee":
+        if kind == "fee" and counts_as_marketplace_fee(line_type):
             fees[key] -= amount
     return {k: (refunds[k], fees[k]) for k in set(refunds) | set(fees)}
 
@@ -107,10 +107,24 @@ def assert_reconciles(lines: dict[str, tuple[Any, ...]], truth: dict[str, Any]) 
     }
     assert not mismatches, f"(month, currency): (loaded refunds, fees) vs truth: {sorted(mismatches.items())}"
     assert any(refunds for refunds, _ in want.values()) and any(fees for _, fees in want.values())
-    events = {(r[1], r[2], r[4]) for r in lines.values()}
+    events = {(r[1], r[2], r[4]) for r in lines.values() if r[1] in ("shipment", "refund")}
     counts = truth["record_counts"]
     assert sum(1 for e in events if e[0] == "shipment") == counts["amazon.financial_events.shipments"]
     assert sum(1 for e in events if e[0] == "refund") == counts["amazon.financial_events.refunds"]
+    assert fees_by_type(lines) == expected_fees_by_type(truth)
+
+
+def fees_by_type(lines: dict[str, tuple[Any, ...]]) -> dict[tuple[str, str, str], Decimal]:
+    """(month, currency, fee type) -> fees charged (positive), every fee line of every event list."""
+    out: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    for _, _, _, _, posted, _, _, _, kind, line_type, amount, currency in lines.values():
+        if kind == "fee":
+            out[(parse_instant(posted).astimezone(UTC).strftime("%Y-%m"), currency, line_type)] -= amount
+    return dict(out)
+
+
+def expected_fees_by_type(truth: dict[str, Any]) -> dict[tuple[str, str, str], Decimal]:
+    return {(r["month"], r["currency"], r["fee_type"]): Decimal(r["fees"]) for r in truth["amazon_fees_monthly"]}
 
 
 def test_raw_lines_reconcile_with_truth_per_month(loaded: Path, server: SandboxServer) -> None:
@@ -128,8 +142,34 @@ def test_raw_lines_reconcile_with_truth_per_month(loaded: Path, server: SandboxS
         ).fetchone()[0]  # type: ignore[index]
     assert types["amount"] == "DECIMAL(18,2)" and types["posted_date"] == "VARCHAR"
     assert quarantined == 0
-    assert {r[1] for r in lines.values()} == {"shipment", "refund"}
-    assert {r[8] for r in lines.values()} == {"charge", "fee", "promotion"}
+    assert {r[1] for r in lines.values()} == {
+        "shipment",
+        "refund",
+        "service_fee",
+        "adjustment",
+        "product_ads_payment",
+        "retrocharge",
+        "fba_liquidation",
+    }
+    assert {r[8] for r in lines.values()} == {"charge", "fee", "promotion", "other"}
+    truth = truth_of(server)
+    fee_types = {k[2] for k in fees_by_type(lines)}
+    assert fee_types >= {"Commission", "Subscription", "FBAStorageFee", "ProductAdsPayment", "LiquidationFee"}
+    # every event of the other lists is loaded: one identity per event (type, reference, time, SKU, currency)
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        per_type = dict(
+            con.execute(
+                "select event_type, count(distinct event_reference || '|' || posted_date || '|' || "
+                "coalesce(seller_sku, '') || currency) from raw_amazon.financial_event_lines group by 1"
+            ).fetchall()
+        )
+        storage_skus = con.execute(
+            "select count(*) from raw_amazon.financial_event_lines "
+            "where line_type = 'FBAStorageFee' and seller_sku is null"
+        ).fetchone()[0]  # type: ignore[index]
+    for kind in ("service_fee", "adjustment", "product_ads_payment", "retrocharge", "fba_liquidation"):
+        assert per_type[kind] == truth["record_counts"][f"amazon.financial_events.{kind}"], kind
+    assert storage_skus == 0
     assert all(isinstance(r[10], Decimal) and r[11] in ("USD", "GBP", "EUR") for r in lines.values())
 
 
