@@ -258,7 +258,7 @@ def render_flat_file(s: Settlement) -> str:
                 "order-id": line.order_id,
                 "merchant-order-id": "",
                 "adjustment-id": line.adjustment_id,
-                "marketplace-name": s.marketplace_name if line.posted_at else "",
+                "marketplace-name": s.marketplace_name,
                 "amount-type": line.amount_type,
                 "amount-description": line.amount_description,
                 "amount": f"{line.amount:.2f}",
