@@ -6,7 +6,7 @@ every order and order event of the world as it was. Every event is posted in the
 uses for it, amounts signed as Amazon posts them (charges to the seller negative):
 
 - ``ServiceFeeEventList``: the Professional selling plan (``Subscription``) on the 1st of each month per
-  marketplace; ``FBAStorageFee`` per SKU stocked in a marketplace (a SKU that sold there the month before),
+  marketplace (scaled with a world below scale 1, see ``subscription``); ``FBAStorageFee`` per SKU stocked in a marketplace (a SKU that sold there the month before),
   for the previous month, around the 7th (peak rate October-December); ``FBALongTermStorageFee`` for some of
   those SKUs (aged units) around the 15th.
 - ``AdjustmentEventList``: ``FBAInventoryReimbursement`` now and then (units lost or damaged in a fulfilment
@@ -101,6 +101,12 @@ class AmazonFeeEvent:
         return -sum((line.amount for line in self.lines if line.kind == FEE), ZERO)
 
 
+def subscription(currency: str, scale: float) -> Decimal:
+    """The plan's monthly fee, scaled down with a world smaller than scale 1 (a test world keeps the business's
+    proportions: a fixed 40 a month would outweigh its few orders); the full fee from scale 1 up."""
+    return max(money(SUBSCRIPTION_FEE[currency] * Decimal(str(min(scale, 1.0)))), Decimal("0.01"))
+
+
 def _month_starts(until: date) -> list[date]:
     out, month = [], HISTORY_START.replace(day=1)
     while month <= until:
@@ -143,7 +149,7 @@ def build_fee_events(world: World) -> list[AmazonFeeEvent]:
                     f"SUB-{country}-{month:%Y%m}",
                     at_utc(month, rng.randrange(3_600, 20_000)),
                     market,
-                    (FeeLine(FEE, "Subscription", -SUBSCRIPTION_FEE[currency]),),
+                    (FeeLine(FEE, "Subscription", -subscription(currency, cfg.scale)),),
                     description="Subscription Fee",
                 )
             )
