@@ -9,14 +9,25 @@
   ``PostedAfter`` is inclusive, ``PostedBefore`` exclusive. ``MaxResultsPerPage`` 1..100 (default 100)
   counts events of all lists together; ``NextToken`` (in ``payload``, absent on the last page)
   overrides every other parameter.
-- Envelope ``{"payload": {"FinancialEvents": {"ShipmentEventList": [...], "RefundEventList": [...]},
-  "NextToken": ...}}``; events in ``PostedDate`` order. A ``ShipmentEvent`` is posted when the order
+- Envelope ``{"payload": {"FinancialEvents": {"ShipmentEventList": [...], "RefundEventList": [...],
+  "ServiceFeeEventList": [...], "AdjustmentEventList": [...], "ProductAdsPaymentEventList": [...],
+  "RetrochargeEventList": [...], "FBALiquidationEventList": [...]}, "NextToken": ...}}`` (every list the
+  world posts in, empty ones included); events in ``PostedDate`` order across the lists (sandbox/amazon_fees.py
+  says what each list holds). A ``ShipmentEvent`` is posted when the order
   ships: per item ``ItemChargeList`` (``Principal`` = the line total, ``Tax``, ``ShippingCharge``),
   ``ItemFeeList`` (``Commission``, ``FBAPerUnitFulfillmentFee``: negative, charged to the seller) and
   ``PromotionList`` (negative). A ``RefundEvent`` (a return weeks later) has
   ``ShipmentItemAdjustmentList`` items with ``OrderAdjustmentItemId``, ``ItemChargeAdjustmentList``
   (``Principal`` and ``Tax`` negative), ``ItemFeeAdjustmentList`` (``Commission`` refunded: positive;
   ``RefundCommission``: negative) and ``PromotionAdjustmentList`` (positive: the promotion taken back).
+- The other lists carry their model's fields: ``ServiceFeeEvent`` (``FeeReason``, ``FeeList``, ``SellerSKU``,
+  ``FnSKU``, ``ASIN`` for a SKU's storage fees, ``FeeDescription``), ``AdjustmentEvent`` (``AdjustmentType``,
+  ``AdjustmentAmount``, ``AdjustmentItemList`` with ``Quantity`` a string, ``PerUnitAmount``, ``TotalAmount``),
+  ``ProductAdsPaymentEvent`` (lowerCamelCase as in the model: ``postedDate``, ``transactionType``,
+  ``invoiceId``, ``baseValue``, ``taxValue``, ``transactionValue``), ``RetrochargeEvent`` (``BaseTax``,
+  ``ShippingTax``, ``MarketplaceName``), ``FBALiquidationEvent`` (``LiquidationProceedsAmount``,
+  ``LiquidationFeeAmount``). Deviation: the model's ``ServiceFeeEvent`` has no ``PostedDate``; we send one
+  (without it a fee could not be dated from this API; Amazon dates them in its settlement).
 - ``CurrencyAmount`` is a JSON *number*, as in the real API (a BigDecimal in its model). We write it
   with the shortest representation that round-trips, so it always has at most two decimals
   (``12.5``, ``-3.22``, ``0.0``): parse with ``json.loads(..., parse_float=Decimal)`` (or round the
@@ -35,6 +46,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import sandbox.amazon_settlement  # noqa: F401  (registers the settlement report in SCHEDULED_REPORTS)
+from sandbox.amazon_fees import EVENT_TYPES, AmazonFeeEvent, all_financial_events
 from sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonFinancialEvent, AmazonOrder
 from sandbox.protocol import (
     Request,
@@ -275,6 +288,74 @@ def render_financial_event(e: AmazonFinancialEvent) -> dict[str, Any]:
     }
 
 
+EVENT_LISTS = ("ShipmentEventList", "RefundEventList", *EVENT_TYPES)  # every list the world posts in
+
+
+def _fnsku(sku: str) -> str:
+    return "X00" + hashlib.sha256(sku.encode()).hexdigest()[:7].upper()
+
+
+def render_fee_event(e: AmazonFeeEvent) -> dict[str, Any]:
+    """An event of the other lists, with the fields of its Finances v0 model (see the module docstring)."""
+    ccy = e.currency
+    if e.group == "ServiceFeeEventList":
+        line = e.lines[0]
+        event: dict[str, Any] = {
+            "FeeReason": e.description,
+            "FeeList": [{"FeeType": x.line_type, "FeeAmount": _amount(ccy, x.amount)} for x in e.lines],
+        }
+        if line.sku:
+            event.update(SellerSKU=line.sku, FnSKU=_fnsku(line.sku), ASIN=line.asin)
+        event.update(FeeDescription=e.description, PostedDate=iso_z(e.posted_at))  # PostedDate: see the docstring
+        return event
+    if e.group == "AdjustmentEventList":
+        return {
+            "AdjustmentType": e.lines[0].line_type,
+            "PostedDate": iso_z(e.posted_at),
+            "AdjustmentAmount": _amount(ccy, sum((x.amount for x in e.lines), Decimal("0.00"))),
+            "AdjustmentItemList": [
+                {
+                    "Quantity": str(x.quantity),  # a string in the model
+                    "PerUnitAmount": _amount(ccy, x.per_unit or Decimal("0.00")),
+                    "TotalAmount": _amount(ccy, x.amount),
+                    "SellerSKU": x.sku,
+                    "FnSKU": _fnsku(x.sku or ""),
+                    "ProductDescription": x.title,
+                    "ASIN": x.asin,
+                    "TransactionNumber": e.event_id,
+                }
+                for x in e.lines
+            ],
+        }
+    if e.group == "ProductAdsPaymentEventList":
+        base = e.lines[0].amount
+        return {  # this model's fields are lowerCamelCase
+            "postedDate": iso_z(e.posted_at),
+            "transactionType": "charge",
+            "invoiceId": e.event_id,
+            "baseValue": _amount(ccy, base),
+            "taxValue": _amount(ccy, Decimal("0.00")),
+            "transactionValue": _amount(ccy, base),
+        }
+    if e.group == "RetrochargeEventList":
+        amounts = {x.line_type: x.amount for x in e.lines}
+        return {
+            "RetrochargeEventType": "Retrocharge",
+            "AmazonOrderId": e.order_id,
+            "PostedDate": iso_z(e.posted_at),
+            "BaseTax": _amount(ccy, amounts["BaseTax"]),
+            "ShippingTax": _amount(ccy, amounts["ShippingTax"]),
+            "MarketplaceName": AMAZON_MARKETPLACES[e.marketplace_id][2],
+        }
+    amounts = {x.line_type: x.amount for x in e.lines}  # FBALiquidationEventList
+    return {
+        "PostedDate": iso_z(e.posted_at),
+        "OriginalRemovalOrderId": e.event_id,
+        "LiquidationProceedsAmount": _amount(ccy, amounts["LiquidationProceeds"]),
+        "LiquidationFeeAmount": _amount(ccy, amounts["LiquidationFee"]),
+    }
+
+
 def list_financial_events(req: Request, world: World) -> Response:
     q = req.query
     now = world.config.now
@@ -310,23 +391,24 @@ def list_financial_events(req: Request, world: World) -> Response:
         if before - after > MAX_POSTED_SPAN:
             return error(400, "InvalidInput", "PostedAfter and PostedBefore must be no more than 180 days apart.")
         state = {"a": iso_z(after), "b": iso_z(before), "n": limit, "k": None}
-    events = world.commerce.amazon_financial_events  # sorted by (PostedDate, AmazonOrderId, kind)
+    events = all_financial_events(world)  # every event list, sorted by (PostedDate, id, kind)
     keys = world.commerce.cached(("amazon.financial_events.keys",), lambda: [e.key for e in events])
     lo = bisect_left(keys, (after, "", ""))
     if state.get("k") is not None:
-        posted, order_id, kind = state["k"]
-        lo = max(lo, bisect_right(keys, (parse_time(posted), order_id, kind)))
+        posted, event_id, kind = state["k"]
+        lo = max(lo, bisect_right(keys, (parse_time(posted), event_id, kind)))
     hi = bisect_left(keys, (before, "", ""))
-    page = events[lo : min(hi, lo + limit)]
-    payload: dict[str, Any] = {
-        "FinancialEvents": {
-            "ShipmentEventList": [render_financial_event(e) for e in page if e.kind == "shipment"],
-            "RefundEventList": [render_financial_event(e) for e in page if e.kind == "refund"],
-        }
-    }
+    page = events[lo : min(hi, lo + limit)]  # MaxResultsPerPage counts the events of every list together
+    lists: dict[str, list[dict[str, Any]]] = {name: [] for name in EVENT_LISTS}
+    for e in page:
+        if isinstance(e, AmazonFeeEvent):
+            lists[e.group].append(render_fee_event(e))
+        else:
+            lists["ShipmentEventList" if e.kind == "shipment" else "RefundEventList"].append(render_financial_event(e))
+    payload: dict[str, Any] = {"FinancialEvents": lists}
     if lo + len(page) < hi:
-        last = page[-1]
-        payload["NextToken"] = encode_cursor({**state, "k": [iso_z(last.posted_at), last.order.order_id, last.kind]})
+        last = page[-1].key
+        payload["NextToken"] = encode_cursor({**state, "k": [iso_z(last[0]), last[1], last[2]]})
     return Response(200, {"payload": payload})
 
 

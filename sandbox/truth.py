@@ -13,11 +13,19 @@ metric definitions of docs/architecture.md: Metric definitions:
   principal after its promotion per ``RefundEvent`` (−(Principal + PromotionAdjustment)) on its
   ``PostedDate``; eBay Σ ``paymentSummary.refunds[].amount`` on ``refundDate``. Refunds of test or
   cancelled orders never count (an eBay cancellation's full refund included).
-- **marketplace_fees** (positive = charged): Amazon −Σ fee amounts per financial event (shipment:
+- **marketplace_fees** (positive = charged): Amazon −Σ fee lines of its financial events (shipment:
   commission + FBA fee; return: the refund-admin fee less the commission given back, so usually
-  negative) on its ``PostedDate``; eBay ``totalMarketplaceFee`` on ``creationDate`` (charged at
+  negative; the Professional plan subscription, FBA storage and long-term storage, liquidation fees) on
+  their ``PostedDate``, except Sponsored Products invoices (``ProductAdsPayment``: ad spend, counted by the
+  Amazon Ads source; ``NOT_MARKETPLACE_FEES``); eBay ``totalMarketplaceFee`` on ``creationDate`` (charged at
   checkout; a cancelled order's is credited to 0 and the order excluded anyway).
 - **net_sales** = gross − discounts − refunds; **net_revenue** = net_sales − marketplace_fees.
+- **amazon_fees_monthly**: Amazon fees (positive = charged) per month × marketplace × fee type, every fee
+  line (Sponsored Products included, flagged ``counts_as_marketplace_fee`` false).
+- **amazon_payouts**: per settlement listed by then (sandbox/amazon_settlement.py): sales (shipment charges
+  and promotions), fees, refunds (refund charges and promotions, positive), other (reimbursements,
+  retrocharges, liquidation proceeds, reserve released − reserve held), payout = sales − fees − refunds +
+  other, payout_usd at the deposit date's rate.
 
 - **B2B**: deals won (not archived) in any pipeline (the won stage of the Sales Pipeline or of Renewals), on
   the UTC close date, attributed to the owner at close; lost deals counted likewise. A deal merged into
@@ -35,12 +43,15 @@ with ``to_usd`` at the rate of its UTC date, then summed.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox.amazon_fees import EVENT_TYPES, all_financial_events, fee_events
+from sandbox.amazon_settlement import CATEGORIES, event_lines, event_marketplace, settlements
 from sandbox.crm_world import PIPELINES, Deal
 from sandbox.faults import bad_records
 from sandbox.marketing_truth import marketing_truth
@@ -49,7 +60,58 @@ from sandbox.sim import HISTORY_START, to_usd
 from sandbox.world import World
 
 ZERO = Decimal("0.00")
+# The marketplace-fee rule (mirrors dbt macro counts_as_marketplace_fee): every fee Amazon or eBay charges counts,
+# except Sponsored Products invoices: that is advertising spend, already counted by the Amazon Ads source.
+NOT_MARKETPLACE_FEES = frozenset({"ProductAdsPayment"})
 MEASURES = ("gross_sales", "discounts", "refunds", "marketplace_fees")
+
+
+def counts_as_marketplace_fee(fee_type: str) -> bool:
+    return fee_type not in NOT_MARKETPLACE_FEES
+
+
+def payouts_truth(world: World) -> list[dict[str, Any]]:
+    """Every Amazon settlement whose report has been generated before now: its postings by category, computed
+    from the financial events posted in its period (not from the flat file), the reserve as Amazon held it,
+    and the payout in USD at the deposit date's rate. sales/other as money to the seller, fees/refunds
+    positive when charged/paid back: payout = sales − fees − refunds + other."""
+
+    now = world.config.now
+    listed = [s for s in settlements(world) if s.created_at < now]
+    starts: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for n, s in enumerate(listed):
+        starts[s.marketplace_id].append((s.start, n))
+    totals = [dict.fromkeys(CATEGORIES, ZERO) for _ in listed]
+    for e in all_financial_events(world):
+        market = starts[event_marketplace(e)]
+        k = bisect_right(market, (e.posted_at, len(listed))) - 1
+        if k < 0 or e.posted_at >= listed[market[k][1]].end:
+            continue
+        for line in event_lines(e):
+            totals[market[k][1]][line.category] += line.amount
+    out = []
+    for s, t in zip(listed, totals):
+        other = t["other"] + s.previous_reserve - s.current_reserve
+        payout = t["sales"] + t["fees"] + t["refunds"] + other
+        out.append(
+            {
+                "settlement_id": s.settlement_id,
+                "marketplace": s.marketplace_name,
+                "settlement_start_date": s.start.date().isoformat(),
+                "settlement_end_date": s.end.date().isoformat(),
+                "deposit_date": s.deposit_at.date().isoformat(),
+                "currency": s.currency,
+                "sales": str(t["sales"]),
+                "fees": str(-t["fees"]),
+                "refunds": str(-t["refunds"]),
+                "other": str(other),
+                "reserve_released": str(s.previous_reserve),
+                "reserve_held": str(s.current_reserve),
+                "payout": str(payout),
+                "payout_usd": str(to_usd(payout, world.usd_per_unit(s.currency, s.deposit_at.date()))),
+            }
+        )
+    return out
 
 
 def _month(day: date) -> str:
@@ -110,6 +172,7 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
     amazon_orders = [a for a in world.amazon_orders if ("amazon.orders", a.order_id) not in bad_ids]
     deals = [d for d in world.deals if ("crm.deals", d.deal_id) not in bad_ids]
     usd_daily: dict[tuple[date, str], dict[str, Any]] = defaultdict(_empty)
+    amazon_fees: dict[tuple[str, str, str, str], Decimal] = defaultdict(lambda: ZERO)
     local_monthly: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(_empty)
 
     def add(channel: str, currency: str, day: date, measure: str, amount: Decimal, order: bool = False) -> None:
@@ -138,9 +201,20 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             add("amazon", a.currency, day, "discounts", sum((i.promotion_discount for i in a.items), ZERO))
         for e in a.events:
             posted = e.posted_at.date()
-            add("amazon", a.currency, posted, "marketplace_fees", e.fees)
+            for item in e.items:  # per fee line, as the fee fact holds them
+                for fee_type, amount in item.fees:
+                    add("amazon", a.currency, posted, "marketplace_fees", -amount)
+                    amazon_fees[(_month(posted), a.marketplace_id, a.currency, fee_type)] -= amount
             if e.kind == "refund":
                 add("amazon", a.currency, posted, "refunds", e.refund)
+    for fe in fee_events(world):  # service fees, ads invoices, liquidations, ... (sandbox/amazon_fees.py)
+        posted = fe.posted_at.date()
+        for line in fe.lines:
+            if line.kind != "fee":
+                continue
+            amazon_fees[(_month(posted), fe.marketplace_id, fe.currency, line.line_type)] -= line.amount
+            if counts_as_marketplace_fee(line.line_type):
+                add("amazon", fe.currency, posted, "marketplace_fees", -line.amount)
 
     for eb in world.commerce.ebay_orders:
         if eb.cancelled_at is not None:
@@ -203,7 +277,7 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
         ],
         "conversion": "USD = round(local amount × USD per unit on the UTC date (last earlier business day), 2) "
         "per order (gross, discounts; eBay fee), per refund (Shopify refund, eBay refund, Amazon "
-        "RefundEvent), per Amazon financial event (fees), per deal",
+        "RefundEvent), per Amazon fee line, per deal; an Amazon payout at its deposit date's rate",
         "record_counts": {
             "shopify.orders": len(shopify_orders),
             "shopify.orders.line_items": sum(len(o.lines) for o in shopify_orders),
@@ -229,6 +303,10 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             "amazon.order_items": sum(len(a.items) for a in amazon_orders),
             "amazon.financial_events.shipments": sum(1 for e in amazon_events if e.kind == "shipment"),
             "amazon.financial_events.refunds": sum(1 for e in amazon_events if e.kind == "refund"),
+            **{
+                f"amazon.financial_events.{kind}": sum(1 for e in fee_events(world) if e.kind == kind)
+                for kind in EVENT_TYPES.values()
+            },
             "ebay.orders": len(commerce.ebay_orders),
             "ebay.orders.line_items": sum(len(o.lines) for o in commerce.ebay_orders),
             "ebay.orders.refunds": sum(len(o.refunds) for o in commerce.ebay_orders),
@@ -245,6 +323,18 @@ def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
             for (m, c, ccy), r in sorted(local_monthly.items())
         ],
         "daily": [{"date": d.isoformat(), "channel": c, **fmt(r, "_usd")} for (d, c), r in sorted(usd_daily.items())],
+        "amazon_fees_monthly": [
+            {
+                "month": m,
+                "marketplace_id": mk,
+                "currency": ccy,
+                "fee_type": ft,
+                "fees": str(v),
+                "counts_as_marketplace_fee": counts_as_marketplace_fee(ft),
+            }
+            for (m, mk, ccy, ft), v in sorted(amazon_fees.items())
+        ],
+        "amazon_payouts": payouts_truth(world),
         "plan": plan_truth(world),
         "marketing": marketing_truth(world, shopify_orders),
         "pipeline_monthly": pipeline_truth(world, deals),

@@ -38,7 +38,7 @@ CHANNEL_REVENUE_RECONCILES = SuiteSpec(
             from marts.fct_refunds where order_counts_as_sale group by 1, 2
             union all
             select {month_of("posted_date")}, channel, 0, 0, 0, 0, sum(fee_amount_usd)
-            from marts.fct_marketplace_fees where order_counts_as_sale group by 1, 2
+            from marts.fct_marketplace_fees where order_counts_as_sale and counts_as_marketplace_fee group by 1, 2
         ),
         expected as (
             select revenue_month, channel, sum(orders) as orders, sum(gross_sales_usd) as gross_sales_usd,

@@ -169,14 +169,28 @@ AMAZON_FINANCIAL_EVENT_LINES = SuiteSpec(
     name="raw_amazon_financial_event_lines",
     asset=("raw_amazon", "financial_event_lines"),
     sql="""
-        select event_line_id, event_type, amazon_order_id, try_cast(posted_date as timestamptz) as posted_at,
-               line_kind, amount, currency
+        select event_line_id, event_type,
+               -- null only when an order's event (shipment, refund, retrocharge) lacks its order id
+               coalesce(amazon_order_id, case when event_type not in ('shipment', 'refund', 'retrocharge')
+                   then '' end) as amazon_order_id,
+               try_cast(posted_date as timestamptz) as posted_at, line_kind, amount, currency
         from raw_amazon.financial_event_lines""",
     expectations=lambda: [
         *key("event_line_id"),
         *not_null("amazon_order_id", "posted_at", "amount", "currency"),
-        in_set("event_type", ["shipment", "refund"]),
-        in_set("line_kind", ["charge", "fee", "promotion"]),
+        in_set(
+            "event_type",
+            [
+                "shipment",
+                "refund",
+                "service_fee",
+                "adjustment",
+                "product_ads_payment",
+                "retrocharge",
+                "fba_liquidation",
+            ],
+        ),
+        in_set("line_kind", ["charge", "fee", "promotion", "other"]),
         in_set("currency", ["USD", "GBP", "EUR"]),
     ],
 )

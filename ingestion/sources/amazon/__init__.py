@@ -1,5 +1,5 @@
 """Amazon SP-API source into ``raw_amazon``, authenticated through LWA: orders with their order items
-(Orders v0), and the money lines of shipment and refund financial events (Finances v0)."""
+(Orders v0), and the money lines of every financial event list (Finances v0)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from ingestion.http.pacing import Pacer
 from ingestion.http.session import IngestionHTTPError
 from ingestion.incremental import UpdateCursor, incremental_pages, utc_iso
 from ingestion.sources.amazon.contracts import financial_events_contract, orders_contract
-from ingestion.sources.amazon.finances import _exact_amount, exact_json, financial_event_key, financial_event_lines
+from ingestion.sources.amazon.finances import (
+    _exact_amount,
+    exact_json,
+    financial_event_key,
+    financial_event_lines,
+    posted_date,
+)
 from ingestion.sources.amazon.settings import (
     EVENT_LISTS,
     GET_ORDER_ITEMS_LIMIT,
@@ -118,8 +124,8 @@ def amazon_source(
     finances_client = client("financial_events", LIST_FINANCIAL_EVENTS_LIMIT)
 
     def read_window(posted_after: datetime, posted_before: datetime | None) -> Iterator[dict[str, Any]]:
-        """Every shipment and refund event posted in [after, before), ``EventType`` added; ``before`` None:
-        up to the API's own default, its clock − 2 minutes."""
+        """Every event of the lists read (``EVENT_LISTS``) posted in [after, before), ``EventType`` and
+        ``EventKey`` added; ``before`` None: up to the API's own default, its clock − 2 minutes."""
         params: dict[str, Any] = {"PostedAfter": utc_iso(posted_after), "MaxResultsPerPage": finances_page_size}
         if posted_before is not None:
             params["PostedBefore"] = utc_iso(posted_before)
@@ -181,11 +187,22 @@ def amazon_source(
             "amount": {"data_type": "decimal", "precision": 18, "scale": 2},
             "posted_date": {"data_type": "text"},
             "quantity": {"data_type": "bigint"},
-            **{c: {"data_type": "text"} for c in ("order_item_id", "order_adjustment_item_id", "promotion_id")},
+            **{
+                c: {"data_type": "text"}
+                for c in (
+                    "amazon_order_id",
+                    "marketplace_name",
+                    "order_item_id",
+                    "order_adjustment_item_id",
+                    "seller_sku",
+                    "promotion_id",
+                    "event_reference",
+                )
+            },
         },
     )
     def financial_events() -> Iterator[Any]:
-        """Money lines of Finances v0 shipment and refund events, one row per line, signed as Amazon posts them.
+        """Money lines of every Finances v0 event list the business gets, one row per line, signed as Amazon posts them.
 
         Read: ``listFinancialEvents`` by ``PostedDate`` from the cursor (the latest ``PostedDate`` loaded,
         less ``finances_lookback_days`` for events posted late) to the API's clock, in windows of at most
@@ -193,22 +210,34 @@ def amazon_source(
         of the lookback merge onto the same rows. ``CurrencyAmount`` (a JSON number) is parsed as
         ``Decimal`` (``exact_json``), never a float, and stored as DECIMAL(18,2).
 
-        Flattened: events carry no id, so each ``ShipmentEvent`` (``ShipmentItemList``) and ``RefundEvent``
-        (``ShipmentItemAdjustmentList``) becomes one row per entry of each item's money lists:
-        ``ItemChargeList``/``ItemChargeAdjustmentList`` -> ``line_kind`` ``charge`` (``line_type`` =
-        ``ChargeType``: Principal, Tax, ShippingCharge), ``ItemFeeList``/``ItemFeeAdjustmentList`` -> ``fee``
-        (``FeeType``: Commission, FBAPerUnitFulfillmentFee, RefundCommission), ``PromotionList``/
-        ``PromotionAdjustmentList`` -> ``promotion`` (``PromotionType``; ``promotion_id`` kept). Columns:
-        ``event_line_id`` (primary key: sha256 of event type, AmazonOrderId, PostedDate, the item's
-        OrderItemId / OrderAdjustmentItemId / SellerSKU#position, line kind, line type and the line's
-        position in its list), ``event_type`` (shipment|refund), ``amazon_order_id``, ``marketplace_name``,
-        ``posted_date`` (text, as sent), ``order_item_id`` (shipments; refund items carry
-        ``order_adjustment_item_id`` instead), ``seller_sku``, ``quantity`` (QuantityShipped), ``line_kind``,
-        ``line_type``, ``amount`` (signed as sent: charges to the seller negative), ``currency``.
+        Flattened (events carry no id): ``line_kind`` charge | fee | promotion | other, ``line_type`` the
+        fee type / charge type / what the amount is, ``seller_sku`` where the event has one:
+
+        - ``ShipmentEventList`` (``ShipmentItemList``) and ``RefundEventList`` (``ShipmentItemAdjustmentList``):
+          one row per entry of each item's money lists: ``ItemChargeList``/``ItemChargeAdjustmentList`` ->
+          ``charge`` (``ChargeType``: Principal, Tax, ShippingCharge), ``ItemFeeList``/``ItemFeeAdjustmentList``
+          -> ``fee`` (``FeeType``: Commission, FBAPerUnitFulfillmentFee, RefundCommission),
+          ``PromotionList``/``PromotionAdjustmentList`` -> ``promotion`` (``promotion_id`` kept).
+        - ``ServiceFeeEventList``: a ``fee`` per ``FeeList`` entry (Subscription, FBAStorageFee,
+          FBALongTermStorageFee), the event's ``SellerSKU``.
+        - ``AdjustmentEventList``: an ``other`` row per ``AdjustmentItemList`` item (``line_type`` the
+          ``AdjustmentType``, amount ``TotalAmount``, ``Quantity`` as an integer).
+        - ``ProductAdsPaymentEventList``: a ``fee`` ``ProductAdsPayment`` of ``transactionValue``
+          (``event_reference`` = ``invoiceId``).
+        - ``RetrochargeEventList``: ``other`` ``BaseTax`` and ``ShippingTax`` of the order.
+        - ``FBALiquidationEventList``: ``other`` ``LiquidationProceeds`` and ``fee`` ``LiquidationFee``.
+
+        Columns: ``event_line_id`` (primary key: sha256 of event type, reference, PostedDate, item, line kind,
+        line type and position), ``event_type`` (shipment | refund | service_fee | adjustment |
+        product_ads_payment | retrocharge | fba_liquidation), ``amazon_order_id``, ``marketplace_name``,
+        ``posted_date`` (text, as sent), ``order_item_id`` / ``order_adjustment_item_id``, ``seller_sku``,
+        ``quantity``, ``line_kind``, ``line_type``, ``promotion_id``, ``event_reference`` (order, invoice,
+        transaction or removal order id), ``amount`` (signed as sent: charges to the seller negative),
+        ``currency``.
 
         Contract (per event, so an event's lines load or are quarantined together, record id
-        ``<type>:<AmazonOrderId>:<PostedDate>``): every line has a known currency and an amount in whole
-        cents. Only ``ShipmentEventList`` and ``RefundEventList`` are read; other lists are logged.
+        ``<type>:<reference>:<PostedDate>``): a posting time, and every line a known currency and an amount
+        in whole cents. Lists not in ``EVENT_LISTS`` are logged, not loaded.
         """
         cursor = UpdateCursor(start_date, timedelta(days=finances_lookback_days), key="max_posted_date")
 
@@ -222,7 +251,7 @@ def amazon_source(
         yield from incremental_pages(
             cursor,
             batched(windows(cursor.start), EVENTS_PER_BATCH),
-            lambda event: event.get("PostedDate"),
+            posted_date,
             financial_events_contract(),
             rows=lines,
         )

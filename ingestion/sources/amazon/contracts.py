@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from ingestion.contracts import Contract, amount_present, currency_known, each, quantity_positive
-from ingestion.sources.amazon.finances import _exact_amount, financial_event_lines
+from ingestion.sources.amazon.finances import _exact_amount, financial_event_lines, posted_date
 from ingestion.sources.amazon.settings import CENT
 
 
@@ -31,8 +31,11 @@ def orders_contract() -> Contract:
 def _lines_valid(event: dict[str, Any]) -> str | None:
     """Every money line has a known currency and an amount in whole cents (DECIMAL(18,2) holds it exactly)."""
     checks = (currency_known("currency"), amount_present("amount"))
+    if not posted_date(event):
+        return "missing PostedDate"
     for line in financial_event_lines(event):
-        where = f"{line['line_kind']} {line['line_type']} of item {line['order_item_id'] or line['seller_sku']}"
+        item = line["order_item_id"] or line["seller_sku"]
+        where = f"{line['line_kind']} {line['line_type']}" + (f" of item {item}" if item else "")
         if not line["currency"]:
             return f"missing currency code in {where}"
         for check in checks:

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from ingestion.sources.amazon.settings import EVENT_LISTS, MONEY_LISTS
+from ingestion.sources.amazon.settings import MONEY_LISTS, ORDER_EVENT_ITEMS
 
 
 def exact_json(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
@@ -38,14 +38,60 @@ def _exact_amount(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
+def posted_date(event: dict[str, Any]) -> str | None:
+    """The event's posting time as sent (``ProductAdsPaymentEvent`` spells it ``postedDate``)."""
+    return event.get("PostedDate") or event.get("postedDate")
+
+
+def event_reference(event: dict[str, Any]) -> str | None:
+    """What identifies an event besides its type and time: its order, invoice, transaction or removal order."""
+    items = event.get("AdjustmentItemList") or [{}]
+    return (
+        event.get("AmazonOrderId")
+        or event.get("invoiceId")
+        or items[0].get("TransactionNumber")
+        or event.get("OriginalRemovalOrderId")
+        or event.get("SellerSKU")
+        or "|".join(str(f.get("FeeType")) for f in event.get("FeeList") or [])
+        or None
+    )
+
+
 def financial_event_key(event: dict[str, Any]) -> str:
-    return f"{event.get('EventType')}:{event.get('AmazonOrderId')}:{event.get('PostedDate')}"
+    return f"{event.get('EventType')}:{event_reference(event)}:{posted_date(event)}"
 
 
-def financial_event_lines(event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The money lines of one event (``EventType`` set by the reader), in the API's order; see the resource."""
-    event_type = event["EventType"]
-    item_list = EVENT_LISTS["ShipmentEventList" if event_type == "shipment" else "RefundEventList"][1]
+def _line(
+    event: dict[str, Any], item_ref: Any, kind: str, line_type: Any, position: int, money: Any, **extra: Any
+) -> dict[str, Any]:
+    """One raw row; ``event_line_id`` hashes what identifies the line (events carry no id)."""
+    money = money if isinstance(money, dict) else {}
+    parts = [event["EventType"], event_reference(event), posted_date(event), item_ref, kind, line_type, position]
+    if event["EventType"] not in ORDER_EVENT_ITEMS:
+        parts.append(money.get("CurrencyCode"))  # a SKU's fees in two marketplaces: the same otherwise
+    key = "|".join(str(p) for p in parts)
+    row = {
+        "event_line_id": hashlib.sha256(key.encode()).hexdigest()[:32],
+        "event_type": event["EventType"],
+        "amazon_order_id": event.get("AmazonOrderId"),
+        "marketplace_name": event.get("MarketplaceName"),
+        "posted_date": posted_date(event),
+        "order_item_id": None,
+        "order_adjustment_item_id": None,
+        "seller_sku": None,
+        "quantity": None,
+        "line_kind": kind,
+        "line_type": line_type,
+        "promotion_id": None,
+        "event_reference": event_reference(event),
+        "amount": money.get("CurrencyAmount"),
+        "currency": money.get("CurrencyCode"),
+    }
+    row.update(extra)
+    return row
+
+
+def _order_event_lines(event: dict[str, Any], item_list: str) -> list[dict[str, Any]]:
     lines = []
     for item_index, item in enumerate(event.get(item_list) or []):
         order_item_id, adjustment_id = item.get("OrderItemId"), item.get("OrderAdjustmentItemId")
@@ -53,35 +99,73 @@ def financial_event_lines(event: dict[str, Any]) -> list[dict[str, Any]]:
         for line_kind, list_names, type_field, amount_field in MONEY_LISTS:
             for list_name in list_names:
                 for position, entry in enumerate(item.get(list_name) or []):
-                    money = entry.get(amount_field) or {}
-                    key = "|".join(
-                        str(p)
-                        for p in (
-                            event_type,
-                            event.get("AmazonOrderId"),
-                            event.get("PostedDate"),
+                    lines.append(
+                        _line(
+                            event,
                             item_ref,
                             line_kind,
                             entry.get(type_field),
                             position,
+                            entry.get(amount_field),
+                            order_item_id=order_item_id,
+                            order_adjustment_item_id=adjustment_id,
+                            seller_sku=item.get("SellerSKU"),
+                            quantity=item.get("QuantityShipped"),
+                            promotion_id=entry.get("PromotionId"),
                         )
                     )
-                    lines.append(
-                        {
-                            "event_line_id": hashlib.sha256(key.encode()).hexdigest()[:32],
-                            "event_type": event_type,
-                            "amazon_order_id": event.get("AmazonOrderId"),
-                            "marketplace_name": event.get("MarketplaceName"),
-                            "posted_date": event.get("PostedDate"),
-                            "order_item_id": order_item_id,
-                            "order_adjustment_item_id": adjustment_id,
-                            "seller_sku": item.get("SellerSKU"),
-                            "quantity": item.get("QuantityShipped"),
-                            "line_kind": line_kind,
-                            "line_type": entry.get(type_field),
-                            "promotion_id": entry.get("PromotionId"),
-                            "amount": money.get("CurrencyAmount"),
-                            "currency": money.get("CurrencyCode"),
-                        }
-                    )
     return lines
+
+
+def _quantity(value: Any) -> int | None:
+    """``AdjustmentItem.Quantity`` is a string in the model."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().lstrip("-").isdigit() else None
+
+
+def _other_event_lines(event: dict[str, Any]) -> list[dict[str, Any]]:
+    kind = event["EventType"]
+    if kind == "service_fee":
+        sku = event.get("SellerSKU")
+        return [
+            _line(event, sku, "fee", fee.get("FeeType"), n, fee.get("FeeAmount"), seller_sku=sku)
+            for n, fee in enumerate(event.get("FeeList") or [])
+        ]
+    if kind == "adjustment":
+        items = event.get("AdjustmentItemList") or []
+        if not items:  # an adjustment without items: its total is the line
+            return [_line(event, None, "other", event.get("AdjustmentType"), 0, event.get("AdjustmentAmount"))]
+        return [
+            _line(
+                event,
+                item.get("SellerSKU"),
+                "other",
+                event.get("AdjustmentType"),
+                n,
+                item.get("TotalAmount"),
+                seller_sku=item.get("SellerSKU"),
+                quantity=_quantity(item.get("Quantity")),
+            )
+            for n, item in enumerate(items)
+        ]
+    if kind == "product_ads_payment":
+        return [_line(event, None, "fee", "ProductAdsPayment", 0, event.get("transactionValue"))]
+    if kind == "retrocharge":
+        return [
+            _line(event, None, "other", name, 0, event.get(name))
+            for name in ("BaseTax", "ShippingTax")
+            if event.get(name) is not None
+        ]
+    if kind == "fba_liquidation":
+        return [
+            _line(event, None, "other", "LiquidationProceeds", 0, event.get("LiquidationProceedsAmount")),
+            _line(event, None, "fee", "LiquidationFee", 0, event.get("LiquidationFeeAmount")),
+        ]
+    return []
+
+
+def financial_event_lines(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The money lines of one event (``EventType`` set by the reader), in the API's order; see the resource."""
+    item_list = ORDER_EVENT_ITEMS.get(event["EventType"])
+    return _order_event_lines(event, item_list) if item_list else _other_event_lines(event)

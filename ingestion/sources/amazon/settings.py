@@ -1,4 +1,4 @@
-"""Amazon SP-API: marketplaces, per-operation limits, the Finances event lists read, and the rate-limit header."""
+"""Amazon SP-API: marketplaces, per-operation limits, the Finances event lists read, reports, the rate-limit header."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ from ingestion.http.pacing import Reading
 MARKETPLACES = ("ATVPDKIKX0DER", "A1F83G8C2ARO7P", "A1PA6795UKMFR9")  # US, UK, DE
 # listFinancialEvents: PostedAfter and PostedBefore at most 180 days apart
 MAX_POSTED_SPAN = timedelta(days=180)
-# event list -> (event_type, item list); item list -> its money lists as (line_kind, list, type field, amount field)
+# event list -> (event_type, item list: the order events' items, None for the events without items)
 EVENT_LISTS = {
     "ShipmentEventList": ("shipment", "ShipmentItemList"),
     "RefundEventList": ("refund", "ShipmentItemAdjustmentList"),
+    "ServiceFeeEventList": ("service_fee", None),
+    "AdjustmentEventList": ("adjustment", None),
+    "ProductAdsPaymentEventList": ("product_ads_payment", None),
+    "RetrochargeEventList": ("retrocharge", None),
+    "FBALiquidationEventList": ("fba_liquidation", None),
 }
+ORDER_EVENT_ITEMS = {event_type: items for event_type, items in EVENT_LISTS.values() if items}
+# an order event item's money lists as (line_kind, lists, type field, amount field)
 MONEY_LISTS = (
     ("charge", ("ItemChargeList", "ItemChargeAdjustmentList"), "ChargeType", "ChargeAmount"),
     ("fee", ("ItemFeeList", "ItemFeeAdjustmentList"), "FeeType", "FeeAmount"),
@@ -26,6 +33,7 @@ CENT = Decimal("0.01")
 GET_ORDERS_LIMIT = (20, 0.0167)
 GET_ORDER_ITEMS_LIMIT = (30, 0.5)
 LIST_FINANCIAL_EVENTS_LIMIT = (30, 0.5)
+SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 # dlt nested tables (child tables) the warehouse reads
 NESTED_TABLES = ("orders__order_items",)
 

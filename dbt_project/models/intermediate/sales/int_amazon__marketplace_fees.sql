@@ -1,14 +1,16 @@
 {{ config(materialized='view') }}
-{#- Amazon fee postings in the conformed fee shape (int_marketplace_fees): one per financial event (shipment or
-    refund) of an order, −Σ its fee lines (positive = charged to us, negative = credited back). -#}
+{#- Amazon fee lines in the conformed fee shape (int_marketplace_fees): one per fee line of any financial event
+    (shipment, refund, service fee, ads invoice, liquidation), −amount (positive = charged to us, negative =
+    credited back), with its fee type and SKU. -#}
 select
     'amazon' as channel,
-    amazon_order_id || '|' || event_type || '|' || cast(posted_at as varchar) as fee_posting_id,
+    event_line_id as fee_posting_id,
     amazon_order_id as order_id,
     event_type as fee_event,
     posted_at,
-    min(currency) as currency,
-    cast(-sum(amount) as decimal(18, 2)) as fee_amount
+    currency,
+    cast(-amount as decimal(18, 2)) as fee_amount,
+    line_type as fee_type,
+    seller_sku as sku
 from {{ ref('stg_amazon__financial_event_lines') }}
 where line_kind = 'fee'
-group by amazon_order_id, event_type, posted_at

@@ -21,6 +21,7 @@ select
     cast(r.refunded_at as date) as refund_date,
     r.currency,
     {{ posting_counts_as_sale('o') }} as order_counts_as_sale,
-    r.refund_amount
+    r.refund_amount,
+    r.sku
 from refunds as r
 left join {{ ref('int_orders') }} as o on o.channel = r.channel and o.order_id = r.order_id

@@ -54,7 +54,7 @@ refunds as (
 fees as (
     select posted_date as date_day, channel, sum(fee_amount_usd) as marketplace_fees_usd
     from {{ ref('fct_marketplace_fees') }}
-    where order_counts_as_sale
+    where order_counts_as_sale and counts_as_marketplace_fee
     group by posted_date, channel
 ),
 

@@ -1,4 +1,5 @@
-{#- Marketplace fees as posted (int_marketplace_fees): positive = charged to us, negative = credited back. -#}
+{#- Marketplace fee lines as posted (int_marketplace_fees): positive = charged to us, negative = credited back;
+    marketplace fees (the metric) are the rows with counts_as_marketplace_fee. -#}
 with fees as (
     select * from {{ ref('int_marketplace_fees') }}
 )
@@ -15,6 +16,9 @@ select
     f.currency,
     f.order_counts_as_sale,
     {{ to_money('f.fee_amount') }} as fee_amount,
-    {{ to_usd('f.fee_amount', usd_per_unit('r', 'f.currency')) }} as fee_amount_usd
+    {{ to_usd('f.fee_amount', usd_per_unit('r', 'f.currency')) }} as fee_amount_usd,
+    f.fee_type,
+    f.sku,
+    f.counts_as_marketplace_fee
 from fees as f
 {{ join_fx_rate('r', 'f.currency', 'f.posted_date') }}

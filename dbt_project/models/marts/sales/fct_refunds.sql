@@ -15,6 +15,7 @@ select
     j.currency,
     j.order_counts_as_sale,
     {{ to_money('j.refund_amount') }} as refund_amount,
-    {{ to_usd('j.refund_amount', usd_per_unit('r', 'j.currency')) }} as refund_amount_usd
+    {{ to_usd('j.refund_amount', usd_per_unit('r', 'j.currency')) }} as refund_amount_usd,
+    j.sku
 from refunds as j
 {{ join_fx_rate('r', 'j.currency', 'j.refund_date') }}
