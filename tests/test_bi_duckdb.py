@@ -43,6 +43,7 @@ PUBLIC_TABLES = (  # docs/architecture.md: Warehouse layout
     "marts.channel_revenue_daily",
     "finance.monthly_revenue",
     "finance.revenue_adjustments",
+    "finance.marketplace_payouts",
 )
 
 

@@ -25,13 +25,14 @@ from ingestion.incremental import parse_instant
 from ingestion.pipelines import load
 from ingestion.sources.amazon import exact_json, financial_event_lines, financial_events_contract
 from ingestion.sources.amazon.settlements import settlement_record, settlement_rows, settlements_contract
+from sandbox.amazon_fees import all_financial_events
 from sandbox.amazon_settlement import COLUMNS, REPORT_TYPE, render_flat_file, settlements
 from sandbox.connect import sandbox_env
 from sandbox.server import SandboxApp, SandboxServer
 from sandbox.truth import compute_truth, counts_as_marketplace_fee
 from sandbox.world import build_world
 from tests.conftest import TEST_WORLD
-from tests.helpers import dbt_build, environment
+from tests.helpers import amazon_headers, dbt_build, environment
 
 ZERO = Decimal("0.00")
 LINE_COLUMNS = (
@@ -377,3 +378,34 @@ def test_a_settlement_that_does_not_add_up_is_quarantined_whole() -> None:
     assert [r["summary"]["currency"] for r in good] == [s.currency]  # a decimal comma parses (EU files)
     assert [q["record_id"] for q in bad] == [s.settlement_id, s.settlement_id]
     assert "add up" in bad[0]["reason"] and "unknown currency" in bad[1]["reason"]
+
+
+def test_every_event_list_pages_together_in_posted_date_order(server: SandboxServer) -> None:
+    """listFinancialEvents counts the events of all lists against MaxResultsPerPage, in PostedDate order across
+    lists and pages, and serves every event the world posted in the window exactly once."""
+    world = server.app.world
+    headers = amazon_headers(server.url)
+    after, before = "2025-11-01T00:00:00Z", "2026-02-01T00:00:00Z"
+    params: dict[str, Any] = {"PostedAfter": after, "PostedBefore": before, "MaxResultsPerPage": 7}
+    served: list[tuple[str, str]] = []
+    pages = 0
+    while True:
+        body = requests.get(f"{server.url}/finances/v0/financialEvents", headers=headers, params=params, timeout=30)
+        payload = body.json()["payload"]
+        events = [
+            (e.get("PostedDate") or e.get("postedDate"), name)
+            for name, es in payload["FinancialEvents"].items()
+            for e in es
+        ]
+        assert len(events) <= 7
+        served += sorted(events)
+        pages += 1
+        if "NextToken" not in payload:
+            break
+        params = {"NextToken": payload["NextToken"]}
+    assert [p for p, _ in served] == sorted(p for p, _ in served)  # one PostedDate order across pages
+    lo, hi = parse_instant(after), parse_instant(before)
+    expected = [e for e in all_financial_events(world) if lo <= e.posted_at < hi]
+    assert len(served) == len(expected) and pages == -(-len(expected) // 7)
+    names = {n for _, n in served}
+    assert {"ShipmentEventList", "ServiceFeeEventList", "ProductAdsPaymentEventList"} <= names

@@ -52,9 +52,10 @@ def ebay_oauth(token_url: str, client_id: str, client_secret: str, refresh_token
 
 # Nesting 2: money objects ({"value", "currency"}, up to pricingSummary.total) flatten into
 # ``<field>__value``/``<field>__currency`` columns; lineItems and paymentSummary.refunds become the nested
-# tables the warehouse reads (orders__line_items, orders__payment_summary__refunds). Also loaded, as
-# received, but not read: orders__payment_summary__payments, orders__line_items__applied_promotions and
-# orders__line_items__refunds (a line refund repeats its paymentSummary.refunds entry: count one, not both).
+# tables the warehouse reads (orders__line_items, orders__payment_summary__refunds), and
+# orders__line_items__refunds for the SKU of a refund only (a line refund repeats its paymentSummary.refunds
+# entry: its amount is counted once, from there). Also loaded, as received, but not read:
+# orders__payment_summary__payments and orders__line_items__applied_promotions.
 @dlt.source(name="ebay", max_table_nesting=2)
 def ebay_source(
     base_url: str = dlt.config.value,

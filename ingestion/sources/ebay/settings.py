@@ -7,4 +7,4 @@ MAX_PAGE_SIZE = 200
 # the pacer stays idle until a 429, then paces at the published daily rate with a burst of 50.
 ORDERS_CAPACITY, ORDERS_PER_S = 50, 100_000 / 86_400
 # dlt nested tables (child tables) the warehouse reads
-NESTED_TABLES = ("orders__line_items", "orders__payment_summary__refunds")
+NESTED_TABLES = ("orders__line_items", "orders__payment_summary__refunds", "orders__line_items__refunds")
