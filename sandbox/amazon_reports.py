@@ -521,8 +521,8 @@ def get_reports(req: Request, world: World, app: Any = None) -> Response:
                 "t": types,
                 "s": statuses,
                 "m": markets,
-                "a": iso_z(since),
-                "b": iso_z(until),
+                "a": since.isoformat(),
+                "b": until.isoformat(),
                 "n": size,
                 "o": offset + size,
             }
