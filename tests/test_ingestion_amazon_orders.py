@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,25 @@ def test_heavy_faults_quarantine_bad_orders_and_the_rest_reconciles(tmp_path: Pa
     _, n_orders, n_items = per_month(tmp_path / "wh.duckdb")
     assert n_orders == truth["record_counts"]["amazon.orders"]
     assert n_items == truth["record_counts"]["amazon.order_items"]
+
+
+def test_a_history_inside_the_lookback_comes_through_reports_alone(tmp_path: Path) -> None:
+    """No getOrders page of history: every item comes from a report, staging still builds (OrderItemId declared)."""
+    world = replace(TEST_WORLD, as_of=date(2025, 3, 31))
+    with SandboxServer(SandboxApp(world, rate_limits="demo"), port=0) as s:
+        with environment({**sandbox_env(s.url), "SOURCES__AMAZON__ORDERS_VIA": "reports"}):
+            load("amazon", duckdb_path=tmp_path / "wh.duckdb")
+        truth = compute_truth(s.app.world)
+    path = tmp_path / "wh.duckdb"
+    _, n_orders, n_items = per_month(path)
+    assert (n_orders, n_items) == (
+        truth["record_counts"]["amazon.orders"],
+        truth["record_counts"]["amazon.order_items"],
+    )
+    dbt_build(path, ["stg_amazon__orders", "stg_amazon__order_items"], tmp_path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*) from raw_amazon.orders where read_via = 'getOrders'").fetchone()[0] == 0
+        items = con.execute(
+            "select count(*), count(amazon_order_item_id) from staging.stg_amazon__order_items"
+        ).fetchone()
+    assert items == (n_items, 0)

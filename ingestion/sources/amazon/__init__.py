@@ -195,6 +195,10 @@ def amazon_source(
         primary_key="amazon_order_id",
         write_disposition="merge",
         columns={c: {"data_type": "text"} for c in ("buyer_info__buyer_email", "read_via")},
+        # getOrderItems' OrderItemId: declared, so staging finds the column when every item came from a report
+        nested_hints={
+            "order_items": dlt.mark.make_nested_hints(columns=[{"name": "order_item_id", "data_type": "text"}])
+        },
     )
     def orders() -> Iterator[list[dict[str, Any]]]:
         """Orders changed since the cursor (less ``lookback_minutes``), each with its ``OrderItems`` (a nested
