@@ -47,6 +47,7 @@ from decimal import Decimal
 from typing import Any
 
 import sandbox.amazon_settlement  # noqa: F401  (registers the settlement report in SCHEDULED_REPORTS)
+from sandbox import amazon_reports as reports
 from sandbox.amazon_fees import EVENT_TYPES, AmazonFeeEvent, all_financial_events
 from sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonFinancialEvent, AmazonOrder
 from sandbox.protocol import (
@@ -420,7 +421,9 @@ def get_order_items(req: Request, world: World, order_id: str) -> Response:
 
 
 def not_found(req: Request) -> Response:
-    """SP-API's answer to a path it has no operation for: an ``ErrorList``."""
+    """SP-API's answer to a path it has no operation for: an ``ErrorList`` (S3's ``NoSuchKey`` under its bucket)."""
+    if req.path.startswith(f"/{reports.BUCKET}/"):
+        return reports.s3_error(404, "NoSuchKey", "The specified key does not exist.")
     response = error(404, "NotFound", "Resource not found")
     response.headers["x-amzn-RequestId"] = str(uuid.UUID(hashlib.md5(f"{req.method} {req.path}".encode()).hexdigest()))
     return response
@@ -428,16 +431,36 @@ def not_found(req: Request) -> Response:
 
 # --- vendor wiring: routes, auth, rate limits (the server is generic) ---
 NAME = "amazon"
+# getReports' reportTypes / processingStatuses / marketplaceIds are CSV arrays too (read with Request.values);
+# not declared here until tests/test_sandbox_list_params.py covers them
 LIST_PARAMS = {"getOrders": ("MarketplaceIds",)}  # array, CSV (the model's default collectionFormat); repeats too
-PATH_PREFIXES = ("/orders/", "/finances/", "/sellers/", "/catalog/", "/reports/", "/fba/", "/tokens/")
+PATH_PREFIXES = (
+    "/orders/",
+    "/finances/",
+    "/sellers/",
+    "/catalog/",
+    "/reports/",
+    "/fba/",
+    "/tokens/",
+    f"/{reports.BUCKET}/",
+)
 LIMITS = {  # per-operation token buckets (rate/s, burst) as SP-API documents them
     "amazon.getOrders": {"real": (20, 0.0167), "demo": (200, 100.0)},
     "amazon.getOrderItems": {"real": (30, 0.5), "demo": (1000, 1000.0)},
     "amazon.listFinancialEvents": {"real": (30, 0.5), "demo": (300, 200.0)},
+    # Reports 2021-06-30 (sandbox/amazon_reports.py): the usage plans of the API reference
+    "amazon.createReport": {"real": (15, 0.0167), "demo": (150, 50.0)},
+    "amazon.getReport": {"real": (15, 2.0), "demo": (300, 500.0)},
+    "amazon.getReports": {"real": (10, 0.0222), "demo": (100, 50.0)},
+    "amazon.cancelReport": {"real": (10, 0.0222), "demo": (100, 50.0)},
+    "amazon.getReportDocument": {"real": (15, 0.0167), "demo": (150, 50.0)},
 }
+SELF_LIMITED_BUCKETS = ("amazon.s3",)  # the pre-signed document URLs: S3, no SP-API usage plan
 
 
 def authorize(app: object, req: Request) -> Response | None:
+    if req.path.startswith(f"/{reports.BUCKET}/"):
+        return None  # a pre-signed report document URL: the query signature is the auth (checked by the handler)
     return app.tokens.check(req)  # type: ignore[attr-defined]
 
 
@@ -453,4 +476,15 @@ ROUTES = [
     route("GET", r"/orders/v0/orders", "amazon.getOrders", get_orders),
     route("GET", r"/orders/v0/orders/(?P<order_id>[^/]+)/orderItems", "amazon.getOrderItems", get_order_items),
     route("GET", r"/finances/v0/financialEvents", "amazon.listFinancialEvents", list_financial_events),
+    route("POST", r"/reports/2021-06-30/reports", "amazon.createReport", reports.create_report),
+    route("GET", r"/reports/2021-06-30/reports", "amazon.getReports", reports.get_reports),
+    route("GET", r"/reports/2021-06-30/reports/(?P<report_id>[^/]+)", "amazon.getReport", reports.get_report),
+    route("DELETE", r"/reports/2021-06-30/reports/(?P<report_id>[^/]+)", "amazon.cancelReport", reports.cancel_report),
+    route(
+        "GET",
+        r"/reports/2021-06-30/documents/(?P<document_id>[^/]+)",
+        "amazon.getReportDocument",
+        reports.get_report_document,
+    ),
+    route("GET", rf"/{reports.BUCKET}/(?P<key>[^/]+)", "amazon.s3", reports.download),
 ]

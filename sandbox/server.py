@@ -314,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "short_body":
             self.close_connection = True
 
-    do_GET = do_POST = _serve
+    do_GET = do_POST = do_DELETE = _serve
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s - %s", self.address_string(), format % args)

@@ -62,6 +62,15 @@ class Pacer:
                 self._refill(time.monotonic())
             self.tokens -= 1
 
+    def delay(self) -> float:
+        """Seconds until :meth:`wait` would let a request through at once (0: now), without taking a token."""
+        if not self.active:
+            return 0.0
+        with self.lock:
+            self._refill(time.monotonic())
+            need = 1 + self.safety - self.tokens
+            return need / self.refill_per_s if need > 0 and 0 < self.refill_per_s < float("inf") else 0.0
+
     def observe(self, headers: Mapping[str, str]) -> None:
         capacity, rate, left = self.read_headers(headers)
         if capacity is None and rate is None and left is None:

@@ -1,9 +1,14 @@
 """Amazon SP-API source into ``raw_amazon``, authenticated through LWA: orders with their order items
-(Orders v0), and the money lines of every financial event list (Finances v0)."""
+(Orders v0, or the order report of Reports 2021-06-30 for bulk: reports.py), the money lines of every financial
+event list (Finances v0) and the settlement reports."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
+import queue
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +20,7 @@ from ingestion.http.auth import RefreshTokenAuth
 from ingestion.http.client import pages, rest_client
 from ingestion.http.pacing import Pacer
 from ingestion.http.session import IngestionHTTPError
-from ingestion.incremental import UpdateCursor, incremental_pages, utc_iso
+from ingestion.incremental import UpdateCursor, incremental_pages, parse_instant, utc_iso
 from ingestion.sources.amazon.contracts import financial_events_contract, orders_contract
 from ingestion.sources.amazon.finances import (
     _exact_amount,
@@ -23,6 +28,16 @@ from ingestion.sources.amazon.finances import (
     financial_event_key,
     financial_event_lines,
     posted_date,
+)
+from ingestion.sources.amazon.reports import (
+    ReportRequest,
+    ReportsApi,
+    item_keys,
+    orders_api_seconds,
+    orders_from_rows,
+    reports_seconds,
+    run_reports,
+    tsv_rows,
 )
 from ingestion.sources.amazon.settings import (
     EVENT_LISTS,
@@ -32,8 +47,16 @@ from ingestion.sources.amazon.settings import (
     MARKETPLACES,
     MAX_POSTED_SPAN,
     NESTED_TABLES,
+    ORDERS_REPORT,
+    ORDERS_REPORT_LOOKBACK,
+    ORDERS_REPORT_LOOKBACK_MARGIN,
+    ORDERS_REPORT_MAX_RANGE,
+    REPORT_PROCESSING_S,
+    REPORT_ROWS_PER_S,
+    ROWS_PER_ORDER,
     rate_limit_reading,
 )
+from ingestion.sources.amazon.settlements import settlements_resource
 
 __all__ = ["NESTED_TABLES", "amazon_source", "exact_json", "financial_event_lines", "financial_events_contract"]
 
@@ -82,6 +105,9 @@ def amazon_source(
     lookback_minutes: int = 60,
     finances_lookback_days: int = 2,
     finances_page_size: int = 100,
+    orders_via: str = "auto",
+    report_attempts: int = 3,
+    reports_poll_max_s: float = 5.0,
 ) -> Any:
     auth = lwa_auth(token_url, client_id, client_secret, refresh_token)
 
@@ -99,27 +125,174 @@ def amazon_source(
 
     orders_client = client("orders", GET_ORDERS_LIMIT)
     items_client = client("order_items", GET_ORDER_ITEMS_LIMIT, paged=False)
+    reports_api = ReportsApi(lambda name, limit: client(name, limit, paged=False))
+    reports_api.poll_max_s = reports_poll_max_s
+    markets = ",".join(marketplace_ids)
 
-    @dlt.resource(name="orders", primary_key="amazon_order_id", write_disposition="merge")
+    def with_items(order_pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """Each order of each page with its ``OrderItems`` (one getOrderItems call per order)."""
+        for page in order_pages:
+            for order in page:
+                order["OrderItems"] = items_client.get(f"orders/v0/orders/{order['AmazonOrderId']}/orderItems").json()[
+                    "payload"
+                ]["OrderItems"]
+                order["ReadVia"] = "getOrders"
+                item_keys(order["AmazonOrderId"], order["OrderItems"])
+            yield page
+
+    def through_reports(
+        start: datetime, before: datetime, history: Iterator[list[dict[str, Any]]] | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Order reports over [start, before) in windows of the maximum range, pipelined; ``history`` (getOrders
+        pages of what is older than the reports' lookback) is read meanwhile in a thread of its own (other
+        token buckets), its pages handed on between the reports' steps."""
+        windows: list[ReportRequest] = []
+        at = start
+        while at < before:
+            end = min(at + ORDERS_REPORT_MAX_RANGE, before)
+            windows.append(ReportRequest(ORDERS_REPORT, tuple(marketplace_ids), at, end))
+            at = end
+        found: queue.Queue[Any] = queue.Queue(maxsize=8)
+        stop = threading.Event()
+        finished = object()
+
+        def read_history() -> None:
+            try:
+                for page in history or ():
+                    if stop.is_set():
+                        return
+                    found.put(page)
+            except BaseException as exc:  # handed to the main thread, raised there
+                found.put(exc)
+            finally:
+                found.put(finished)
+
+        history_read = threading.Event()  # the main thread has taken the reader's last item
+
+        def drain(block: bool) -> Iterator[list[dict[str, Any]]]:
+            while not history_read.is_set():
+                try:
+                    item = found.get(block=block)
+                except queue.Empty:
+                    return
+                if item is finished:
+                    history_read.set()
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+
+        reader = threading.Thread(target=read_history, name="amazon-orders-history", daemon=True)
+        reader.start()
+        history_done = False
+        try:
+            for _, report, text in run_reports(reports_api, windows, attempts=report_attempts):
+                yield from drain(block=False)
+                if text is None or report is None:
+                    yield []  # waiting on Amazon: control back to dlt's round robin
+                    continue
+                yield orders_from_rows(tsv_rows(text), f"report:{report['reportId']}")
+            yield from drain(block=True)
+            history_done = True
+        finally:
+            if not history_done:
+                stop.set()
+
+    @dlt.resource(
+        name="orders",
+        primary_key="amazon_order_id",
+        write_disposition="merge",
+        columns={c: {"data_type": "text"} for c in ("buyer_info__buyer_email", "read_via")},
+        # getOrderItems' OrderItemId: declared, so staging finds the column when every item came from a report
+        nested_hints={
+            "order_items": dlt.mark.make_nested_hints(columns=[{"name": "order_item_id", "data_type": "text"}])
+        },
+    )
     def orders() -> Iterator[list[dict[str, Any]]]:
-        """Orders changed in the window, each with its ``OrderItems`` (a nested table, replaced on merge)."""
+        """Orders changed since the cursor (less ``lookback_minutes``), each with its ``OrderItems`` (a nested
+        table, replaced on merge), through getOrders + getOrderItems or the order report, whichever costs fewer
+        seconds at the published limits (docs/architecture.md: Amazon orders through reports).
+
+        A probe (one getOrders page from the cursor) gives the API's clock (``LastUpdatedBefore``, now − 2
+        minutes) and the orders to expect (the page's count, or 100 × the window ÷ the time the page spans).
+        What is older than the reports' lookback (730 days, less a day of margin) always comes through
+        getOrders. For the rest: ``orders_via`` ``auto`` compares :func:`orders_api_seconds` with
+        :func:`reports_seconds` for the expected orders; ``reports`` / ``orders_api`` force one path. Both paths
+        give the same record shape (:func:`orders_from_rows`), with ``ItemKey`` on every item and ``ReadVia``
+        (``getOrders`` or ``report:<reportId>``)."""
         cursor = UpdateCursor(start_date, timedelta(minutes=lookback_minutes))
         contract = orders_contract()
-        params = {
-            "MarketplaceIds": ",".join(marketplace_ids),
+        params: dict[str, Any] = {
+            "MarketplaceIds": markets,
             "LastUpdatedAfter": utc_iso(cursor.start),
             "MaxResultsPerPage": 100,
         }
 
-        def with_items() -> Iterator[list[dict[str, Any]]]:
-            for page in pages(orders_client, "orders/v0/orders", params=params, data_selector="payload.Orders"):
-                for order in page:
-                    order["OrderItems"] = items_client.get(
-                        f"orders/v0/orders/{order['AmazonOrderId']}/orderItems"
-                    ).json()["payload"]["OrderItems"]
-                yield page
+        def read() -> Iterator[list[dict[str, Any]]]:
+            start = cursor.start
+            try:
+                probe = orders_client.get("orders/v0/orders", params=params).json()["payload"]
+            except IngestionHTTPError as exc:
+                if _is_invalid_input(exc) and "2 minutes" in str(exc):
+                    return  # the cursor is within the API's last 2 minutes: nothing to read yet
+                raise
+            before = parse_instant(probe["LastUpdatedBefore"])
+            first, token = probe.get("Orders") or [], probe.get("NextToken")
+            if token is None:
+                expected = float(len(first))
+            else:
+                spanned = (parse_instant(first[-1]["LastUpdateDate"]) - start).total_seconds()
+                expected = 100 * (before - start).total_seconds() / max(spanned, 1.0)
+            floor = before - ORDERS_REPORT_LOOKBACK + ORDERS_REPORT_LOOKBACK_MARGIN
+            recent = max(start, floor)
+            share = (before - recent) / (before - start) if before > start else 0.0
+            recent_orders = expected * share
+            windows = math.ceil((before - recent) / ORDERS_REPORT_MAX_RANGE) if before > recent else 0
+            api_s = orders_api_seconds(recent_orders, GET_ORDERS_LIMIT, GET_ORDER_ITEMS_LIMIT)
+            report_s = (
+                reports_seconds(windows, recent_orders * ROWS_PER_ORDER, REPORT_PROCESSING_S, REPORT_ROWS_PER_S)
+                if windows
+                else math.inf
+            )
+            use_reports = windows > 0 and (orders_via == "reports" or (orders_via == "auto" and report_s < api_s))
+            log.info(
+                "amazon/orders: %s..%s, ~%.0f orders expected (%.0f within the reports' lookback): getOrders "
+                "~%.0fs, %d order report(s) ~%.0fs at the published limits -> %s",
+                utc_iso(start),
+                utc_iso(before),
+                expected,
+                recent_orders,
+                api_s,
+                windows,
+                report_s,
+                "reports" if use_reports else "getOrders",
+            )
+            if not use_reports:
+                rest = (
+                    pages(
+                        orders_client,
+                        "orders/v0/orders",
+                        params={**params, "NextToken": token},
+                        data_selector="payload.Orders",
+                    )
+                    if token
+                    else iter(())
+                )
+                yield from with_items(itertools.chain([first], rest))
+                return
+            history = None
+            if start < floor:
+                history = with_items(
+                    pages(
+                        orders_client,
+                        "orders/v0/orders",
+                        params={**params, "LastUpdatedBefore": utc_iso(floor)},
+                        data_selector="payload.Orders",
+                    )
+                )
+            yield from through_reports(recent, before, history)
 
-        yield from incremental_pages(cursor, with_items(), lambda order: order["LastUpdateDate"], contract)
+        yield from incremental_pages(cursor, read(), lambda order: order["LastUpdateDate"], contract)
 
     finances_client = client("financial_events", LIST_FINANCIAL_EVENTS_LIMIT)
 
@@ -256,4 +429,4 @@ def amazon_source(
             rows=lines,
         )
 
-    return orders, financial_events
+    return orders, financial_events, settlements_resource(reports_api, start_date)

@@ -34,6 +34,28 @@ GET_ORDERS_LIMIT = (20, 0.0167)
 GET_ORDER_ITEMS_LIMIT = (30, 0.5)
 LIST_FINANCIAL_EVENTS_LIMIT = (30, 0.5)
 SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+# Reports 2021-06-30 usage plans
+CREATE_REPORT_LIMIT = (15, 0.0167)
+GET_REPORT_LIMIT = (15, 2.0)
+GET_REPORTS_LIMIT = (10, 0.0222)
+CANCEL_REPORT_LIMIT = (10, 0.0222)
+GET_REPORT_DOCUMENT_LIMIT = (15, 0.0167)
+# the order report by last update: at most 30 days a request, order data of about the last two years
+ORDERS_REPORT = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+ORDERS_REPORT_MAX_RANGE = timedelta(days=30)
+ORDERS_REPORT_LOOKBACK = timedelta(days=730)
+ORDERS_REPORT_LOOKBACK_MARGIN = timedelta(days=1)  # the API's clock moves on while the windows are requested
+# the cost rule's assumption for one report's processing (Amazon publishes none): seconds in the queue + rows/s
+REPORT_PROCESSING_S = 30.0
+REPORT_ROWS_PER_S = 500.0
+ROWS_PER_ORDER = 1.6  # order report rows (items) per order, for the estimate
+# flat-file values -> Orders v0
+REPORT_ORDER_STATUS = {"Cancelled": "Canceled"}
+MARKETPLACE_BY_CHANNEL = {
+    "Amazon.com": "ATVPDKIKX0DER",
+    "Amazon.co.uk": "A1F83G8C2ARO7P",
+    "Amazon.de": "A1PA6795UKMFR9",
+}
 # dlt nested tables (child tables) the warehouse reads
 NESTED_TABLES = ("orders__order_items",)
 

@@ -1,7 +1,10 @@
 -- One row per item of an Amazon order (raw_amazon.orders__order_items, 1:1), with its order's id resolved here
 -- from the dlt parent link: the order version staging keeps (null only for an item of a superseded raw version).
+-- The item key is the source's ItemKey (<AmazonOrderId>-<SellerSKU>-<n>), the same whether the order came through
+-- getOrderItems or the order report (whose rows carry no OrderItemId).
 select
-    i.order_item_id,
+    i.item_key as order_item_id,
+    i.order_item_id as amazon_order_item_id,
     i._dlt_parent_id as order_dlt_id,
     i.asin,
     i.seller_sku as sku,
