@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -21,8 +22,11 @@ from typing import Any, Protocol
 import dlt
 
 from ingestion.contracts import Contract, checked
+from ingestion.http.session import IngestionHTTPError
 from ingestion.incremental import UpdateCursor, parse_instant, utc_iso
 from ingestion.sources.amazon.settings import CENT, SETTLEMENT_REPORT_TYPE
+
+log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = (
     "settlement-start-date",
@@ -215,6 +219,27 @@ TEXT_LINE_COLUMNS = (
 )
 
 
+def _listed(reports: ReportsApi, since: datetime) -> Iterator[dict[str, Any]]:
+    """Settlement reports created since ``since``; when that is further back than getReports lists (Amazon
+    keeps reports 90 days: 400 ``InvalidInput``), every report it still lists, with a warning: settlements
+    older than Amazon's retention cannot be read any more (a first load gets the last 90 days)."""
+    started = False
+    try:
+        for report in reports.list([SETTLEMENT_REPORT_TYPE], created_since=since):
+            started = True
+            yield report
+        return
+    except IngestionHTTPError as exc:
+        if started or not ("HTTP 400" in str(exc) and "InvalidInput" in str(exc)):
+            raise
+    log.warning(
+        "amazon/settlements: %s is past the reports Amazon still lists (90 days); reading every settlement "
+        "report it lists, older settlements are beyond its retention",
+        utc_iso(since),
+    )
+    yield from reports.list([SETTLEMENT_REPORT_TYPE], created_since=None)
+
+
 def settlements_resource(reports: ReportsApi, start_date: str, lookback: timedelta = timedelta(days=3)) -> Any:
     """The ``settlements`` resource: every settlement report created since the cursor (the latest
     ``createdTime`` loaded, less ``lookback``), its rows into ``settlement_lines`` and its summary into
@@ -236,7 +261,7 @@ def settlements_resource(reports: ReportsApi, start_date: str, lookback: timedel
     def settlements() -> Iterator[Any]:
         cursor = UpdateCursor(start_date, lookback, key="max_report_created_time")
         contract = settlements_contract()
-        for report in reports.list([SETTLEMENT_REPORT_TYPE], created_since=cursor.start):
+        for report in _listed(reports, cursor.start):
             cursor.observe(report.get("createdTime"))
             document_id = report.get("reportDocumentId")
             if not document_id:
