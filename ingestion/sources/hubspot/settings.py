@@ -70,7 +70,6 @@ class CrmObject:
             f"properties__{p}": {"data_type": "timestamp" if p in self.timestamps else "text", "nullable": True}
             for p in (*self.properties, *extra)
         }
-        cols["merged_into_id"] = {"data_type": "text", "nullable": True}
         cols["archived_at"] = {"data_type": "timestamp", "nullable": True}
         cols["updated_at"] = {"data_type": "timestamp", "dedup_sort": "desc"}
         return cols
