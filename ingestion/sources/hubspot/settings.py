@@ -64,13 +64,11 @@ class CrmObject:
 
     def columns(self, extra: tuple[str, ...] = ()) -> dict[str, Any]:
         """Declared columns: every property exists (typed) even before a record sets it (the extra, custom
-        ones as text), and when one record arrives twice in a load, the latest ``updatedAt`` is kept.
-        ``merged_into_id``: set on the row of a record merged into another (the survivor's id)."""
+        ones as text), and when one record arrives twice in a load, the latest ``updatedAt`` is kept."""
         cols: dict[str, Any] = {
             f"properties__{p}": {"data_type": "timestamp" if p in self.timestamps else "text", "nullable": True}
             for p in (*self.properties, *extra)
         }
-        cols["merged_into_id"] = {"data_type": "text", "nullable": True}
         cols["archived_at"] = {"data_type": "timestamp", "nullable": True}
         cols["updated_at"] = {"data_type": "timestamp", "dedup_sort": "desc"}
         return cols
