@@ -116,7 +116,11 @@ def assert_no_duplicates(path: Path) -> None:
 def test_source_is_registered_with_the_nested_tables_the_warehouse_reads() -> None:
     spec = SOURCES["ebay"]
     assert spec.dataset == "raw_ebay"
-    assert set(spec.nested_tables) == {"orders__line_items", "orders__payment_summary__refunds"}
+    assert set(spec.nested_tables) == {
+        "orders__line_items",
+        "orders__payment_summary__refunds",
+        "orders__line_items__refunds",
+    }
     assert {
         "SOURCES__EBAY__BASE_URL",
         "SOURCES__EBAY__CLIENT_ID",
