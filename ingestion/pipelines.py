@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,6 +50,9 @@ class SourceSpec:
     placeholders: dict[str, Any]
     # dlt nested tables (child tables of a resource's table) that the warehouse reads
     nested_tables: tuple[str, ...] = ()
+    # tables among nested_tables that a resource writes as a table of its own (dlt table variants) -> that
+    # resource's table
+    variant_of: dict[str, str] = field(default_factory=dict)
     # dlt's normalize processes (more than one: files normalized in parallel) and the rows per extracted file (so a
     # big load has several files to share out); the defaults suit the small sources
     normalize_workers: int = 1
@@ -87,6 +90,7 @@ SOURCES: dict[str, SourceSpec] = {
                 "refresh_token": "unset",
             },
             amazon.NESTED_TABLES,
+            variant_of={"settlements": "settlement_lines"},
         ),
         SourceSpec(
             "ebay",

@@ -63,14 +63,16 @@ def _source_assets(key: str) -> AssetsDefinition:
         AssetSpec(
             key=AssetKey([spec.dataset, table]),
             group_name=f"ingestion_{spec.dataset.removeprefix('raw_')}",
-            deps=[AssetKey([spec.dataset, table.split("__")[0]])],
+            deps=[AssetKey([spec.dataset, parent])],
             kinds=KINDS,
             owners=OWNERS,
             freshness_policy=RAW_FRESHNESS,
             description=f"dlt nested table of {spec.dataset}.{table.rsplit('__', 1)[0]}: "
-            "written in the same load, replaced with its parent row on merge.",
+            "written in the same load, replaced with its parent row on merge."
+            if "__" in table
+            else f"A second table the {spec.dataset}.{parent} resource writes in the same load.",
         )
-        for table in spec.nested_tables
+        for table, parent in ((t, spec.variant_of.get(t, t.split("__")[0])) for t in spec.nested_tables)
     ] + [
         AssetSpec(
             key=AssetKey([spec.dataset, QUARANTINE_TABLE]),

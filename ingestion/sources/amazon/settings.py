@@ -57,7 +57,7 @@ MARKETPLACE_BY_CHANNEL = {
     "Amazon.de": "A1PA6795UKMFR9",
 }
 # dlt nested tables (child tables) the warehouse reads
-NESTED_TABLES = ("orders__order_items",)
+NESTED_TABLES = ("orders__order_items", "settlements")  # settlements: the settlement resource's summary table
 
 
 def rate_limit_reading(headers: Mapping[str, str]) -> Reading:

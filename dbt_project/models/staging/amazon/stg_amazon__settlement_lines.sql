@@ -1,5 +1,6 @@
 -- One row per amount row of an Amazon settlement flat file (raw merged on settlement_line_id: 1:1, unique), signed
 -- as Amazon writes it (money to the seller positive). Empty until the first settlement is loaded.
+-- depends_on: {{ source('raw_amazon', 'settlement_lines') }}
 {%- if raw_table_exists('raw_amazon', 'settlement_lines') %}
     select
         cast(settlement_line_id as varchar) as settlement_line_id,

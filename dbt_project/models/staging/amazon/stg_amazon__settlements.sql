@@ -1,5 +1,6 @@
 -- One row per Amazon settlement (the summary row of its GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 report; raw
 -- merged on settlement_id, so 1:1 and unique). Empty until the first settlement is loaded (macros/raw_relation.sql).
+-- depends_on: {{ source('raw_amazon', 'settlements') }}
 {%- if raw_table_exists('raw_amazon', 'settlements') %}
     select
         cast(settlement_id as varchar) as settlement_id,
