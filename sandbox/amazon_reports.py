@@ -56,6 +56,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from sandbox.amazon_ads_api import s3_error  # the S3 error body of pre-signed downloads, as for Amazon Ads
 from sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonOrder
 from sandbox.faults import UNKNOWN_CURRENCY, classify
 from sandbox.protocol import Request, Response, decode_cursor, encode_cursor, iso_z, parse_time
@@ -134,16 +135,6 @@ REQUESTABLE = (ORDERS_REPORT,)
 
 def error(status: int, code: str, message: str) -> Response:
     return Response(status, {"errors": [{"code": code, "message": message, "details": ""}]})
-
-
-def s3_error(status: int, code: str, message: str, **extra: str) -> Response:
-    parts = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message>{parts}"
-        "<RequestId>SANDBOX0REQUEST0</RequestId><HostId>sandbox</HostId></Error>"
-    )
-    return Response(status, body.encode(), {"Content-Type": "application/xml"})
 
 
 @dataclass
