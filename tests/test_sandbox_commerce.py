@@ -79,7 +79,8 @@ def amazon_financial_events(
     base: str, headers: dict[str, str], start: datetime, end: datetime, page_size: int = 100
 ) -> dict[str, list[dict[str, Any]]]:
     """``listFinancialEvents`` in windows of at most 180 days (the API's limit)."""
-    out: dict[str, list[dict[str, Any]]] = {"ShipmentEventList": [], "RefundEventList": []}
+    lists = ("ShipmentEventList", "RefundEventList", "ServiceFeeEventList", "FBALiquidationEventList")
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in lists}
     while start < end:
         stop = min(start + timedelta(days=180), end)
         params = {
@@ -232,15 +233,8 @@ def test_a_client_paging_every_resource_gets_the_truth_per_month_and_channel(
     events = amazon_financial_events(base, amazon, datetime(2024, 1, 1, tzinfo=UTC), now - timedelta(minutes=2))
     for e in events["ShipmentEventList"]:
         ccy = e["ShipmentItemList"][0]["ItemChargeList"][0]["ChargeAmount"]["CurrencyCode"]
-        ledger.book(
-            "amazon",
-            ccy,
-            e["PostedDate"],
-            "marketplace_fees",
-            -sum(
-                (f["FeeAmount"]["CurrencyAmount"] for i in e["ShipmentItemList"] for f in i["ItemFeeList"]), Decimal(0)
-            ),
-        )
+        for f in (f for i in e["ShipmentItemList"] for f in i["ItemFeeList"]):  # fee line by fee line
+            ledger.book("amazon", ccy, e["PostedDate"], "marketplace_fees", -f["FeeAmount"]["CurrencyAmount"])
     for e in events["RefundEventList"]:
         items = e["ShipmentItemAdjustmentList"]
         ccy = items[0]["ItemChargeAdjustmentList"][0]["ChargeAmount"]["CurrencyCode"]
@@ -257,13 +251,23 @@ def test_a_client_paging_every_resource_gets_the_truth_per_month_and_channel(
             (p["PromotionAmount"]["CurrencyAmount"] for i in items for p in i["PromotionAdjustmentList"]), Decimal(0)
         )
         ledger.book("amazon", ccy, e["PostedDate"], "refunds", -(principal + promotion))
-        ledger.book(
-            "amazon",
-            ccy,
-            e["PostedDate"],
-            "marketplace_fees",
-            -sum((f["FeeAmount"]["CurrencyAmount"] for i in items for f in i["ItemFeeAdjustmentList"]), Decimal(0)),
-        )
+        for f in (f for i in items for f in i["ItemFeeAdjustmentList"]):
+            ledger.book("amazon", ccy, e["PostedDate"], "marketplace_fees", -f["FeeAmount"]["CurrencyAmount"])
+
+    # the seller's other fees: subscription and storage (service fees), liquidation fees; Sponsored Products
+    # invoices (ProductAdsPaymentEventList) are ad spend, not a marketplace fee
+    for e in events["ServiceFeeEventList"]:
+        for f in e["FeeList"]:
+            ledger.book(
+                "amazon",
+                f["FeeAmount"]["CurrencyCode"],
+                e["PostedDate"],
+                "marketplace_fees",
+                -f["FeeAmount"]["CurrencyAmount"],
+            )
+    for e in events["FBALiquidationEventList"]:
+        fee = e["LiquidationFeeAmount"]
+        ledger.book("amazon", fee["CurrencyCode"], e["PostedDate"], "marketplace_fees", -fee["CurrencyAmount"])
 
     # eBay: every order ever modified, newest first, through offset pages
     for o in ebay_orders(base, ebay_headers(base), "lastmodifieddate:[2024-01-01T00:00:00.000Z..]"):
