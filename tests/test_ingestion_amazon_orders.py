@@ -97,10 +97,17 @@ def test_first_load_reconciles_with_truth_to_the_cent(loaded: Path, server: Sand
             "select min(cast(last_update_date as timestamptz)) from raw_amazon.orders where read_via like 'report:%'"
         ).fetchone()[0]
         newest_history = con.execute(
-            "select max(cast(last_update_date as timestamptz)) from raw_amazon.orders where read_via = 'getOrders'"
+            "select max(cast(last_update_date as timestamptz)) from raw_amazon.orders where read_via like 'getOrders%'"
         ).fetchone()[0]
-    # TEST_WORLD runs from 2024-01-01 to 2026-06-30: the first ~6 months are older than the reports' two years
-    assert via["report"] > 0 and via["getOrders"] > 0
+        history_item_calls = dict(
+            con.execute(
+                "select order_status, count(*) from raw_amazon.orders where read_via = 'getOrders' group by 1"
+            ).fetchall()
+        )
+    # TEST_WORLD runs from 2024-01-01 to 2026-06-30: the first ~6 months are older than the reports' two years;
+    # their shipped orders take their items from the shipment events, only the others call getOrderItems
+    assert via["report"] > 0 and via["getOrders+ShipmentEvents"] > 0
+    assert "Shipped" not in history_item_calls
     lookback_floor = server.app.world.config.now - amazon_reports.LOOKBACK
     assert newest_history < lookback_floor + timedelta(days=2) <= oldest_report + timedelta(days=2)
     assert len(amazon_reports.state(server.app).reports) >= 24  # 30-day windows over two years
@@ -194,3 +201,51 @@ def test_a_history_inside_the_lookback_comes_through_reports_alone(tmp_path: Pat
             "select count(*), count(amazon_order_item_id) from staging.stg_amazon__order_items"
         ).fetchone()
     assert items == (n_items, 0)
+
+
+def _shipment(order_id: str, *items: tuple[str | None, str, int, str, str]) -> dict[str, Any]:
+    """A ShipmentEvent as listFinancialEvents sends it (amounts as exact_json parses them): items of
+    (OrderItemId, SellerSKU, QuantityShipped, Principal, promotion)."""
+    return {
+        "AmazonOrderId": order_id,
+        "ShipmentItemList": [
+            {
+                "OrderItemId": item_id,
+                "SellerSKU": sku,
+                "QuantityShipped": qty,
+                "ItemChargeList": [
+                    {"ChargeType": "Principal", "ChargeAmount": {"CurrencyCode": "EUR", "CurrencyAmount": Decimal(p)}},
+                    {"ChargeType": "Tax", "ChargeAmount": {"CurrencyCode": "EUR", "CurrencyAmount": Decimal("1.10")}},
+                ],
+                "ItemFeeList": [{"FeeType": "Commission", "FeeAmount": {"CurrencyCode": "EUR", "CurrencyAmount": -1}}],
+                "PromotionList": [
+                    {"PromotionId": "P", "PromotionAmount": {"CurrencyCode": "EUR", "CurrencyAmount": Decimal(promo)}}
+                ],
+            }
+            for item_id, sku, qty, p, promo in items
+        ],
+    }
+
+
+def test_history_items_from_shipment_events_sum_partial_shipments_and_refuse_what_they_cannot_tell() -> None:
+    from ingestion.sources.amazon import fully_shipped
+    from ingestion.sources.amazon.finances import shipped_order_items
+
+    events = [
+        _shipment("A", ("1", "SKU-1", 1, "10.00", "-0.50"), ("2", "SKU-2", 2, "7.98", "0")),
+        _shipment("A", ("1", "SKU-1", 2, "20.00", "-1.00")),  # the rest of item 1, shipped later
+        _shipment("B", (None, "SKU-3", 1, "5.00", "0")),  # no OrderItemId: B's items come from getOrderItems
+    ]
+    got = shipped_order_items(events)
+    assert set(got) == {"A"}
+    first, second = got["A"]
+    assert (first["OrderItemId"], first["SellerSKU"], first["QuantityOrdered"]) == ("1", "SKU-1", 3)
+    assert first["ItemPrice"] == {"CurrencyCode": "EUR", "Amount": "30.00"}
+    assert first["ItemTax"] == {"CurrencyCode": "EUR", "Amount": "2.20"}
+    assert first["PromotionDiscount"] == {"CurrencyCode": "EUR", "Amount": "1.50"}
+    assert second["ShippingPrice"] == {"CurrencyCode": "EUR", "Amount": "0.00"}
+    assert second["PromotionDiscount"]["Amount"] == "0.00"  # never -0.00
+    order = {"OrderStatus": "Shipped", "NumberOfItemsShipped": 5, "NumberOfItemsUnshipped": 0}
+    assert fully_shipped(order, got["A"])
+    assert not fully_shipped({**order, "NumberOfItemsShipped": 6}, got["A"])  # a shipment not read
+    assert not fully_shipped({**order, "OrderStatus": "Canceled", "NumberOfItemsShipped": 0}, got["A"])

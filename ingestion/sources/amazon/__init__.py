@@ -28,6 +28,7 @@ from ingestion.sources.amazon.finances import (
     financial_event_key,
     financial_event_lines,
     posted_date,
+    shipped_order_items,
 )
 from ingestion.sources.amazon.reports import (
     ReportRequest,
@@ -62,6 +63,21 @@ __all__ = ["NESTED_TABLES", "amazon_source", "exact_json", "financial_event_line
 
 log = logging.getLogger("salesdw.ingestion")
 EVENTS_PER_BATCH = 500  # events split and flattened at a time
+SHIPMENT_MARGIN = timedelta(days=30)  # history items: shipment events read this far around the orders' window
+
+
+def fully_shipped(order: dict[str, Any], items: list[dict[str, Any]]) -> bool:
+    """Do ``items`` (from shipment events) account for the whole order? Shipped, nothing unshipped, and the
+    units the events shipped equal getOrders' ``NumberOfItemsShipped``; otherwise (cancelled, pending, a
+    shipment not posted yet or not read) the order's items come from getOrderItems."""
+    shipped = order.get("NumberOfItemsShipped")
+    return (
+        order.get("OrderStatus") == "Shipped"
+        and not order.get("NumberOfItemsUnshipped")
+        and isinstance(shipped, int)
+        and shipped > 0
+        and sum(int(i["QuantityOrdered"]) for i in items) == shipped
+    )
 
 
 def batched(events: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -129,16 +145,43 @@ def amazon_source(
     reports_api.poll_max_s = reports_poll_max_s
     markets = ",".join(marketplace_ids)
 
-    def with_items(order_pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
-        """Each order of each page with its ``OrderItems`` (one getOrderItems call per order)."""
+    def with_items(
+        order_pages: Iterator[list[dict[str, Any]]], shipped: dict[str, list[dict[str, Any]]] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each order of each page with its ``OrderItems``: from ``shipped`` (its shipment events, see
+        :func:`history_items`) when they account for every unit the order shipped, else one getOrderItems call."""
         for page in order_pages:
             for order in page:
-                order["OrderItems"] = items_client.get(f"orders/v0/orders/{order['AmazonOrderId']}/orderItems").json()[
-                    "payload"
-                ]["OrderItems"]
-                order["ReadVia"] = "getOrders"
+                derived = (shipped or {}).get(order["AmazonOrderId"])
+                if derived is not None and fully_shipped(order, derived):
+                    order["OrderItems"], order["ReadVia"] = derived, "getOrders+ShipmentEvents"
+                else:
+                    order["OrderItems"] = items_client.get(
+                        f"orders/v0/orders/{order['AmazonOrderId']}/orderItems"
+                    ).json()["payload"]["OrderItems"]
+                    order["ReadVia"] = "getOrders"
                 item_keys(order["AmazonOrderId"], order["OrderItems"])
             yield page
+
+    def history_items(after: datetime, before: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Order items of the orders shipped in [after, before) from their ShipmentEvents (listFinancialEvents
+        in windows of at most 180 days, the financial events resource's bucket): a page of 100 events instead of
+        100 getOrderItems calls for history the order reports no longer cover."""
+        shipments: list[dict[str, Any]] = []
+        at = after
+        while at < before:
+            end = min(at + MAX_POSTED_SPAN, before)
+            shipments += [e for e in read_window(at, end) if e["EventType"] == "shipment"]
+            at = end
+        found = shipped_order_items(shipments)
+        log.info(
+            "amazon/orders: %d shipment event(s) %s..%s give the items of %d order(s) older than the reports' lookback",
+            len(shipments),
+            utc_iso(after),
+            utc_iso(before),
+            len(found),
+        )
+        return found
 
     def through_reports(
         start: datetime, before: datetime, history: Iterator[list[dict[str, Any]]] | None
@@ -282,14 +325,21 @@ def amazon_source(
                 return
             history = None
             if start < floor:
-                history = with_items(
-                    pages(
-                        orders_client,
-                        "orders/v0/orders",
-                        params={**params, "LastUpdatedBefore": utc_iso(floor)},
-                        data_selector="payload.Orders",
+                # read in the history thread: the items first (shipment events up to a margin past the floor,
+                # where the last of those orders shipped), then the getOrders pages
+                def history_pages() -> Iterator[list[dict[str, Any]]]:
+                    shipped = history_items(start - SHIPMENT_MARGIN, min(floor + SHIPMENT_MARGIN, before))
+                    yield from with_items(
+                        pages(
+                            orders_client,
+                            "orders/v0/orders",
+                            params={**params, "LastUpdatedBefore": utc_iso(floor)},
+                            data_selector="payload.Orders",
+                        ),
+                        shipped,
                     )
-                )
+
+                history = history_pages()
             yield from through_reports(recent, before, history)
 
         yield from incremental_pages(cursor, read(), lambda order: order["LastUpdateDate"], contract)
