@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import hmac
 import json
 import math
 import threading
@@ -56,14 +55,14 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from sandbox.marketing_world import AMAZON_PROFILES, AdDay
 from sandbox.protocol import Request, Response, route
 from sandbox.ratelimit import TokenBucket
+from sandbox.s3_presigned import Bucket, s3_error
 from sandbox.sim import money
 from sandbox.world import World
 
@@ -77,6 +76,7 @@ URL_TTL_S = 3600
 BUCKET = "offline-report-storage-us-east-1-prod"
 S3_SIGNING_KEY = b"sandbox-offline-report-storage"  # the sandbox's stand-in for AWS's signing key
 S3_ACCESS_KEY = "ASIASANDBOXREPORTS000"
+FILES = Bucket(BUCKET, S3_SIGNING_KEY, S3_ACCESS_KEY)
 FAIL_RATES = {"none": 0.0, "light": 0.02, "heavy": 0.08}  # reports that end FAILED, by fault mode
 COLUMNS_DAILY = (
     "date",
@@ -110,16 +110,6 @@ def auth_error(status: int, details: str, code: str = "UNAUTHORIZED") -> Respons
 
 def report_error(status: int, detail: str) -> Response:
     return Response(status, {"code": str(status), "detail": detail})
-
-
-def s3_error(status: int, code: str, message: str, **extra: str) -> Response:
-    parts = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message>{parts}"
-        "<RequestId>SANDBOX0REQUEST0</RequestId><HostId>sandbox</HostId></Error>"
-    )
-    return Response(status, body.encode(), {"Content-Type": "application/xml"})
 
 
 # --------------------------------------------------------------------------- reports
@@ -413,21 +403,8 @@ def _render(store: ReportStore, r: Report, base_url: str) -> dict[str, Any]:
     return body
 
 
-def _signature(key: str, amz_date: str, expires: str) -> str:
-    return hmac.new(S3_SIGNING_KEY, f"GET\n/{BUCKET}/{key}\n{amz_date}\n{expires}".encode(), hashlib.sha256).hexdigest()
-
-
 def presign(base_url: str, key: str, now: float) -> str:
-    amz_date = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-    params = {
-        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-        "X-Amz-Date": amz_date,
-        "X-Amz-SignedHeaders": "host",
-        "X-Amz-Expires": str(URL_TTL_S),
-        "X-Amz-Credential": f"{S3_ACCESS_KEY}/{amz_date[:8]}/us-east-1/s3/aws4_request",
-        "X-Amz-Signature": _signature(key, amz_date, str(URL_TTL_S)),
-    }
-    return f"{base_url}/{BUCKET}/{key}?{urlencode(params)}"
+    return FILES.presign(base_url, key, now, URL_TTL_S)
 
 
 def create_report(req: Request, world: World) -> Response:
@@ -488,39 +465,9 @@ def get_report(req: Request, world: World, report_id: str) -> Response:
 
 def download(req: Request, world: World, key: str) -> Response:
     store: ReportStore = _local.store
-    q = req.query
-    if req.headers.get("authorization"):
-        return s3_error(
-            400,
-            "InvalidArgument",
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string "
-            "parameter or the Authorization header should be specified",
-            ArgumentName="Authorization",
-        )
-    needed = ("X-Amz-Algorithm", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Signature")
-    if any(n not in q for n in needed):
-        return s3_error(403, "AccessDenied", "Access Denied")
-    if not hmac.compare_digest(q["X-Amz-Signature"], _signature(key, q["X-Amz-Date"], q["X-Amz-Expires"])):
-        return s3_error(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-        )
-    signed = datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    expires = signed + timedelta(seconds=int(q["X-Amz-Expires"]))
-    now = datetime.fromtimestamp(store.clock(), UTC)
-    if now > expires:
-        return s3_error(
-            403,
-            "AccessDenied",
-            "Request has expired",
-            **{
-                "X-Amz-Expires": q["X-Amz-Expires"],
-                "Expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-        )
+    refused = FILES.refuse(req, key, store.clock())
+    if refused is not None:
+        return refused
     report = next((r for r in store.reports.values() if r.file_key == key and r.status == "COMPLETED"), None)
     if report is None:
         return s3_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import hmac
 import threading
 import time
 import weakref
@@ -54,12 +53,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
-from sandbox.amazon_ads_api import s3_error  # the S3 error body of pre-signed downloads, as for Amazon Ads
 from sandbox.commerce_world import AMAZON_MARKETPLACES, AmazonOrder
 from sandbox.faults import UNKNOWN_CURRENCY, classify
 from sandbox.protocol import Request, Response, decode_cursor, encode_cursor, iso_z, parse_time
+from sandbox.s3_presigned import Bucket, s3_error
 
 if TYPE_CHECKING:
     from sandbox.world import World
@@ -130,6 +128,7 @@ CLOCK = time.time  # the signing clock (tests may replace it)
 BUCKET = "tortuga-prod-na"  # the S3 bucket of the document URLs (path /<bucket>/<document id>)
 S3_SIGNING_KEY = b"sandbox-sp-api-report-documents"  # the sandbox's stand-in for AWS's signing key
 S3_ACCESS_KEY = "ASIASANDBOXSPREPORTS0"
+DOCUMENTS = Bucket(BUCKET, S3_SIGNING_KEY, S3_ACCESS_KEY)
 REQUESTABLE = (ORDERS_REPORT,)
 
 
@@ -521,21 +520,8 @@ def get_reports(req: Request, world: World, app: Any = None) -> Response:
     return Response(200, body)
 
 
-def _signature(key: str, amz_date: str, expires: str) -> str:
-    return hmac.new(S3_SIGNING_KEY, f"GET\n/{BUCKET}/{key}\n{amz_date}\n{expires}".encode(), hashlib.sha256).hexdigest()
-
-
 def presign(base_url: str, key: str) -> str:
-    amz_date = datetime.fromtimestamp(CLOCK(), UTC).strftime("%Y%m%dT%H%M%SZ")
-    params = {
-        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-        "X-Amz-Date": amz_date,
-        "X-Amz-SignedHeaders": "host",
-        "X-Amz-Expires": str(URL_TTL_S),
-        "X-Amz-Credential": f"{S3_ACCESS_KEY}/{amz_date[:8]}/us-east-1/s3/aws4_request",
-        "X-Amz-Signature": _signature(key, amz_date, str(URL_TTL_S)),
-    }
-    return f"{base_url}/{BUCKET}/{key}?{urlencode(params)}"
+    return DOCUMENTS.presign(base_url, key, CLOCK(), URL_TTL_S)
 
 
 def get_report_document(req: Request, world: World, document_id: str, app: Any = None) -> Response:
@@ -556,39 +542,9 @@ def get_report_document(req: Request, world: World, document_id: str, app: Any =
 
 def download(req: Request, world: World, key: str, app: Any = None) -> Response:
     st = state(app)
-    q = req.query
-    if req.headers.get("authorization"):
-        return s3_error(
-            400,
-            "InvalidArgument",
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string "
-            "parameter or the Authorization header should be specified",
-            ArgumentName="Authorization",
-        )
-    needed = ("X-Amz-Algorithm", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Signature")
-    if any(n not in q for n in needed):
-        return s3_error(403, "AccessDenied", "Access Denied")
-    if not hmac.compare_digest(q["X-Amz-Signature"], _signature(key, q["X-Amz-Date"], q["X-Amz-Expires"])):
-        return s3_error(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-        )
-    signed = datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    expires = signed + timedelta(seconds=int(q["X-Amz-Expires"]))
-    now = datetime.fromtimestamp(CLOCK(), UTC)
-    if now > expires:
-        return s3_error(
-            403,
-            "AccessDenied",
-            "Request has expired",
-            **{
-                "X-Amz-Expires": q["X-Amz-Expires"],
-                "Expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-        )
+    refused = DOCUMENTS.refuse(req, key, CLOCK())
+    if refused is not None:
+        return refused
     doc = st.documents.get(key)
     if doc is None:
         return s3_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
