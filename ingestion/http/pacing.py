@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -91,6 +92,81 @@ class Pacer:
             self.active = True
             self.tokens = min(self.tokens, 0.0)
             self.stamp = time.monotonic()
+
+
+@dataclass
+class RetryAfterPacer(Pacer):
+    """A :class:`Pacer` that learns the rate from ``Retry-After``: for a vendor that announces no limits and answers
+    an empty bucket with a 429 and ``Retry-After`` only (Amazon Ads reporting).
+
+    Until its first 429 it paces at ``refill_per_s``, which may be far faster than the vendor's tier (the demo
+    rates). A plain :class:`Pacer` forgets a 429 at once: it refills at that rate while the request waits out
+    ``Retry-After`` and spends its whole burst again, each request of which the vendor refuses. This one asks
+    whether its own pace explains the 429: replayed through a bucket of ``capacity`` refilling one token per
+    ``Retry-After``, the requests served since the last 429 (whose bucket is taken as empty then) leave it empty
+    now, and no replay of all the requests kept (from a full bucket) has that bucket refuse one that was served.
+    If so, the vendor's rate is at most ``1 / Retry-After``, and the pacer keeps to it from then on (the slowest
+    rate so learned, never faster than ``refill_per_s``), from an empty bucket. A 429 its pace cannot explain (the
+    bucket still held tokens, or served more than that rate allows: a transient throttle, another client) only
+    empties the bucket, as :class:`Pacer` does.
+    """
+
+    history: int = 1000  # served requests kept for the replay (older ones: the replay starts from a full bucket)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.events: deque[tuple[float, bool]] = deque()  # (sent at, served: False for a 429), oldest first
+        self.since = self.stamp  # the replay starts here, from a full bucket
+        self.learned: float | None = None  # the rate a 429 taught (requests per second)
+        self.local = threading.local()  # the request of this thread: sent at, Retry-After of its answer
+
+    def wait(self) -> None:
+        super().wait()
+        self.local.sent = time.monotonic()
+        self.local.retry_after = None
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        from ingestion.http.session import parse_retry_after  # the session imports this module
+
+        super().observe(headers)
+        sent = getattr(self.local, "sent", None)
+        self.local.retry_after = parse_retry_after(headers.get("Retry-After"))
+        if sent is None:
+            return
+        with self.lock:  # served, unless throttled() says otherwise
+            self.events.append((sent, True))
+            if len(self.events) > self.history:
+                self.since = self.events.popleft()[0]
+
+    def explains(self, rate: float, at: float) -> bool:
+        """Whether a bucket of ``capacity`` refilling at ``rate`` is empty at ``at`` given the requests kept."""
+        full = since_429 = self.capacity  # from a full bucket; since the last 429: empty then
+        t = self.since
+        for sent, served in self.events:
+            full = min(self.capacity, full + (sent - t) * rate)
+            since_429 = min(self.capacity, since_429 + (sent - t) * rate)
+            t = sent
+            if served:
+                full, since_429 = full - 1, since_429 - 1
+                if full < -0.5:  # even a full bucket of that rate would have refused it: the vendor is faster
+                    return False
+            else:
+                since_429 = min(since_429, 0.0)
+        return min(self.capacity, since_429 + (at - t) * rate) < 1
+
+    def throttled(self) -> None:
+        sent = getattr(self.local, "sent", None)
+        retry_after = getattr(self.local, "retry_after", None)
+        with self.lock:
+            if sent is not None and self.events and (sent, True) in self.events:
+                self.events.remove((sent, True))  # refused, not served
+            at = sent if sent is not None else time.monotonic()
+            if retry_after and retry_after > 0 and self.explains(1.0 / retry_after, at):
+                self.learned = min(self.learned or float("inf"), 1.0 / retry_after)
+                self.refill_per_s = min(self.refill_per_s, self.learned)
+            if sent is not None:
+                self.events.append((sent, False))
+        super().throttled()
 
 
 def unlimited() -> Pacer:

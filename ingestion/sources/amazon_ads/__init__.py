@@ -5,18 +5,26 @@ Reports (``sp_campaign_days``): per profile, the days from the cursor (the newes
 ≥ 15: Amazon's 14-day attribution restates purchases and sales, and invalid-click credits lower cost, for two
 weeks) or ``start_date`` to ``end_date`` (default today, UTC), in windows of at most 31 days. Each window is a
 report: created (``POST /reporting/reports``; a 425 "duplicate of <id>" means Amazon already has that report
-pending, which is then polled), polled with a growing interval (up to ``max_in_flight`` reports at once, the
-polls of a round spread over them), and, once COMPLETED, its pre-signed URL downloaded without Amazon's headers
-(an S3 URL), decompressed and parsed (numbers as Decimal, never float). A FAILED report is created again; an
-expired URL is fetched fresh from the report; a file that does not decompress (cut short) is downloaded again.
+pending, which is then polled), polled on its own schedule (``poll_interval_s`` after its creation, then growing
+×1.5 up to a minute; up to ``max_in_flight`` reports at once), and, once COMPLETED, its pre-signed URL downloaded
+without Amazon's headers (an S3 URL), decompressed and parsed (numbers as Decimal, never float). A FAILED report is
+created again; an expired URL is fetched fresh from the report; a file that does not decompress (cut short) is
+downloaded again.
 Rows merge on profile × campaign × date, so re-read days are restated in place and a re-run adds nothing; the
 cursors (one per profile) move only once every window was read. Broken rows go to ``raw_amazon_ads.quarantine``.
 
 Config (dlt section ``amazon_ads``: ``[sources.amazon_ads]`` or ``SOURCES__AMAZON_ADS__*``): ``client_id``,
 ``client_secret``, ``refresh_token`` (the Ads app's LWA credentials), ``token_url``, ``base_url`` (the region's
 endpoint), ``profile_ids`` (default: every profile of ``/v2/profiles``), ``start_date``, ``end_date``,
-``lookback_days``, ``poll_interval_s``, ``max_in_flight``, and the rates the pacers keep to once Amazon has
-throttled (``create_reports_per_s``, ``polls_per_s``; default the low tier of Amazon's dynamic reporting throttles).
+``lookback_days``, ``poll_interval_s``, ``max_in_flight``, and the rates the pacers keep to
+(``create_reports_per_s``, ``polls_per_s``; default the low tier of Amazon's dynamic reporting throttles).
+
+Pacing: createReport and getReport are separate buckets, each with its pacer (:func:`report_pacer`). Amazon announces
+no limits and answers an empty bucket with a 429 and ``Retry-After`` only: after the first 429 its own pace explains,
+a pacer keeps to the rate that ``Retry-After`` shows (if slower than configured), so one 429 per bucket teaches the
+tier and none follows. The loop never blocks on one bucket while the other has a token: it creates reports while
+the create bucket has one (and there is room in flight), polls the reports that are due while the poll bucket has
+one, and otherwise sleeps until the first of the two can go.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ import dlt
 from ingestion.contracts import checked
 from ingestion.http.auth import RefreshTokenAuth
 from ingestion.http.client import rest_client
-from ingestion.http.pacing import Pacer
+from ingestion.http.pacing import RetryAfterPacer
 from ingestion.http.session import IngestionHTTPError, ResilientSession
 from ingestion.sources.amazon_ads.contracts import parse_day, sp_campaign_days_contract
 from ingestion.sources.amazon_ads.settings import (
@@ -66,7 +74,7 @@ from ingestion.sources.amazon_ads.settings import (
     SCOPE_HEADER,
 )
 
-__all__ = ["NESTED_TABLES", "amazon_ads_source", "windows"]
+__all__ = ["NESTED_TABLES", "amazon_ads_source", "report_pacer", "windows"]
 
 log = logging.getLogger("salesdw.ingestion")
 DUPLICATE = re.compile(r"duplicate of\s*:\s*([0-9a-fA-F-]{36})")
@@ -87,6 +95,13 @@ def windows(start: date, end: date, days: int = MAX_WINDOW_DAYS) -> list[tuple[d
     return out
 
 
+def report_pacer(limit: tuple[float, float]) -> RetryAfterPacer:
+    """A pacer for one of Amazon's reporting throttles: (burst, requests per second), paced from the first request
+    (Amazon Ads announces its limits in no header), and from the first 429 its own pace explains at the rate that
+    429's Retry-After shows, if slower (Amazon throttles dynamically: the configured rate may be a faster tier)."""
+    return RetryAfterPacer(*limit, eager=True)
+
+
 @dataclass
 class Job:
     profile: dict[str, Any]
@@ -95,6 +110,8 @@ class Job:
     attempts: int = 0
     report_id: str | None = None
     created_at: float = 0.0
+    due: float = 0.0  # when to poll the report next
+    interval: float = 0.0  # the wait after that poll, if the report is still pending
 
     @property
     def profile_id(self) -> str:
@@ -146,14 +163,14 @@ def amazon_ads_source(
     )  # LWA: the client credentials in the form, the token as Authorization: Bearer
     headers = {CLIENT_ID_HEADER: client_id}
 
-    def client(resource: str, limit: tuple[float, float]) -> Any:
-        return rest_client(
-            "amazon_ads", resource, base_url, auth=auth, headers=headers, pacer=Pacer(*limit, eager=True)
-        )  # Amazon Ads sends no rate-limit headers
+    def client(resource: str, pacer: RetryAfterPacer) -> Any:
+        return rest_client("amazon_ads", resource, base_url, auth=auth, headers=headers, pacer=pacer)
 
-    profiles_client = client("profiles", PROFILES_LIMIT)
-    create_client = client("create_report", (CREATE_REPORT_LIMIT[0], create_reports_per_s))
-    poll_client = client("get_report", (GET_REPORT_LIMIT[0], polls_per_s))
+    create_pacer = report_pacer((CREATE_REPORT_LIMIT[0], create_reports_per_s))
+    poll_pacer = report_pacer((GET_REPORT_LIMIT[0], polls_per_s))
+    profiles_client = client("profiles", report_pacer(PROFILES_LIMIT))
+    create_client = client("create_report", create_pacer)
+    poll_client = client("get_report", poll_pacer)
     files = ResilientSession("amazon_ads", "report_files")  # the pre-signed S3 URL: no Amazon auth, no headers
 
     def read_profiles() -> list[dict[str, Any]]:
@@ -250,38 +267,46 @@ def amazon_ads_source(
         contract = sp_campaign_days_contract()
         newest: dict[str, date] = {}
         in_flight: list[Job] = []
-        wait = poll_interval_s
+
+        def rows_of(job: Job, report: dict[str, Any]) -> Iterator[Any]:
+            rows = download(job, report)
+            page = [
+                {
+                    **r,
+                    "_recordId": f"{job.profile_id}:{r.get('campaignId')}:{r.get('date')}",
+                    "_profileCurrency": job.profile.get("currencyCode"),
+                    "_windowStart": job.start.isoformat(),
+                    "_windowEnd": job.end.isoformat(),
+                }
+                for r in rows
+            ]
+            for good in checked(contract, page, lambda good, j=job: [_raw_row(r, j, j.report_id) for r in good]):
+                if isinstance(good, list):
+                    for r in good:
+                        newest[r["profile_id"]] = max(newest.get(r["profile_id"], r["date"]), r["date"])
+                yield good
+
+        # The two throttles are separate buckets: a create never waits for its bucket while a poll could be made,
+        # nor a poll for its bucket while a report could be created; each report is polled on its own schedule
+        # (poll_interval_s after its creation, then ×1.5 per poll up to POLL_MAX_S), and only when due.
         while queue or in_flight:
-            while queue and len(in_flight) < max_in_flight:
+            busy = False
+            while queue and len(in_flight) < max_in_flight and create_pacer.delay() <= 0:
                 job = queue.popleft()
                 job.attempts += 1
                 job.report_id, job.created_at = create(job), time.monotonic()
+                job.due, job.interval = job.created_at + poll_interval_s, poll_interval_s * 1.5
                 in_flight.append(job)
-            done_any = False
-            for job in list(in_flight):
+                busy = True
+            for job in sorted((j for j in in_flight if j.due <= time.monotonic()), key=lambda j: j.due):
+                if poll_pacer.delay() > 0 or (queue and len(in_flight) < max_in_flight and create_pacer.delay() <= 0):
+                    break  # the poll bucket is empty, or a report can be created: back to the top
                 report = poll(job)
+                busy = True
                 status = report.get("status")
                 if status == "COMPLETED":
                     in_flight.remove(job)
-                    done_any = True
-                    rows = download(job, report)
-                    page = [
-                        {
-                            **r,
-                            "_recordId": f"{job.profile_id}:{r.get('campaignId')}:{r.get('date')}",
-                            "_profileCurrency": job.profile.get("currencyCode"),
-                            "_windowStart": job.start.isoformat(),
-                            "_windowEnd": job.end.isoformat(),
-                        }
-                        for r in rows
-                    ]
-                    for good in checked(
-                        contract, page, lambda good, j=job: [_raw_row(r, j, j.report_id) for r in good]
-                    ):
-                        if isinstance(good, list):
-                            for r in good:
-                                newest[r["profile_id"]] = max(newest.get(r["profile_id"], r["date"]), r["date"])
-                        yield good
+                    yield from rows_of(job, report)
                 elif status == "FAILED":
                     in_flight.remove(job)
                     if job.attempts >= REPORT_ATTEMPTS:
@@ -294,11 +319,15 @@ def amazon_ads_source(
                     queue.append(job)
                 elif time.monotonic() - job.created_at > POLL_TIMEOUT_S:
                     raise ReportError(f"amazon_ads: {job.label}: report {job.report_id} still {status} after hours")
-            if in_flight and not done_any:
-                time.sleep(wait)
-                wait = min(POLL_MAX_S, wait * 1.5)
-            elif done_any:
-                wait = poll_interval_s
+                else:
+                    job.due, job.interval = time.monotonic() + job.interval, min(POLL_MAX_S, job.interval * 1.5)
+            if not busy:  # nothing could be done now: sleep until a create or a poll can be
+                now, waits = time.monotonic(), []
+                if queue and len(in_flight) < max_in_flight:
+                    waits.append(create_pacer.delay())
+                if in_flight:
+                    waits.append(max(min(j.due for j in in_flight) - now, poll_pacer.delay()))
+                time.sleep(max(0.0, min(waits)))
         for profile_id, day in newest.items():  # every window read: the cursors move
             cursors[profile_id] = max(day, date.fromisoformat(cursors.get(profile_id, day.isoformat()))).isoformat()
         state["max_date_by_profile"] = cursors

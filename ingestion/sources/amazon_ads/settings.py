@@ -35,8 +35,9 @@ REPORT_CONFIGURATION = {
     "timeUnit": "DAILY",
     "format": "GZIP_JSON",
 }
-# Amazon throttles reporting dynamically and sends no rate-limit headers, only Retry-After on a 429: the pacers
-# idle until a 429, then pace at these rates (burst, per second); the session waits out Retry-After meanwhile.
+# Amazon throttles reporting dynamically and sends no rate-limit headers, only Retry-After on a 429: the pacers pace
+# at these rates (burst, per second; the rates configurable) from the first request, and after a 429 their own pace
+# explains at the rate its Retry-After shows if that is slower (ingestion.http.pacing.RetryAfterPacer).
 CREATE_REPORT_LIMIT = (5, 0.2)
 GET_REPORT_LIMIT = (10, 1.0)
 PROFILES_LIMIT = (5, 1.0)
