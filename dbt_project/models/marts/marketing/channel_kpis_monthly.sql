@@ -4,7 +4,8 @@
     CAC (spend ÷ the channel's new customers), ROAS (net sales the warehouse attributes to paid clicks ÷ spend;
     null where it cannot attribute: marketplace orders carry no click), total ROAS (all the channel's net sales ÷
     spend) and the platforms' own ROAS beside them. Net sales split by new and repeat customers: a customer's
-    first counted order ever is new (int_customer_orders.is_first_order), with its refunds on their own date. -#}
+    first counted order ever is new (int_customer_orders.is_first_order), with its refunds on their own date
+    (int_customer_sales_posted). -#}
 {%- set commerce = "('shopify', 'amazon', 'ebay')" -%}
 with revenue as (
     select
@@ -47,27 +48,12 @@ paid_attributed as (
     group by 1
 ),
 
-first_orders as (
-    select f.order_key, f.order_date, f.channel, f.gross_sales_usd, f.discounts_usd
-    from {{ ref('fct_orders') }} as f
-    inner join {{ ref('int_customer_orders') }} as co
-        on co.channel = f.channel and co.source_order_id = f.order_id
-    where f.counts_as_sale and co.is_first_order and f.channel in {{ commerce }}
-),
-
 new_customer_postings as (
-    select
-        order_date as posted_date,
-        channel,
-        gross_sales_usd - discounts_usd as net_sales_usd
-    from first_orders
-    union all
-    select
-        r.refund_date as posted_date,
-        o.channel,
-        -r.refund_amount_usd as net_sales_usd
-    from {{ ref('fct_refunds') }} as r
-    inner join first_orders as o on o.order_key = r.order_key
+    -- the net sales postings of first orders ever (int_customer_sales_posted: the order on its date, its refunds on
+    -- theirs; counted_order_number 1 = int_customer_orders.is_first_order)
+    select posted_date, channel, net_sales_usd
+    from {{ ref('int_customer_sales_posted') }}
+    where counted_order_number = 1 and channel in {{ commerce }}
 ),
 
 new_customer_sales as (

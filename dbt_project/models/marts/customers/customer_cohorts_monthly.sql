@@ -1,0 +1,102 @@
+{#- Public: customer acquisition cohorts (docs/cohorts.md). Grain: cohort_month × channel × months_since_first_order.
+    A customer's cohort is the month of its first counted order in the channel (channel 'all': ever, across the
+    commerce channels, the resolved customer: int_customer_cohorts_assigned). Month k is cohort_month + k months;
+    every cohort has a row for each k from 0 to the as-of date's month (int_customer_sales_as_of), zero where
+    nobody ordered. Active = cohort customers with a counted order in month k in the channel (any commerce channel
+    for 'all'); retention = active ÷ cohort size (the metric definition). Orders and net sales are the cohort
+    customers' in the channel in month k; net sales post on their own date (orders on the order date, refunds on
+    the refund date: int_customer_sales_posted), so a refund of an earlier order lowers the month it is booked in. -#}
+{%- set commerce = "('shopify', 'amazon', 'ebay')" -%}
+with as_of as (
+    select
+        as_of_date,
+        cast({{ dbt.date_trunc('month', 'as_of_date') }} as date) as last_month
+    from {{ ref('int_customer_sales_as_of') }}
+),
+
+cohorts as (
+    select * from {{ ref('int_customer_cohorts_assigned') }}
+),
+
+channel_postings as (
+    select p.*
+    from {{ ref('int_customer_sales_posted') }} as p
+    cross join as_of
+    where p.channel in {{ commerce }} and p.posted_date <= as_of.as_of_date
+),
+
+postings as (
+    -- each posting once in its own channel and once in 'all'
+    select customer_key, channel, source_order_id, posting_type, posted_date, net_sales_usd from channel_postings
+    union all
+    select customer_key, 'all' as channel, source_order_id, posting_type, posted_date, net_sales_usd
+    from channel_postings
+),
+
+activity as (
+    select
+        c.cohort_month,
+        c.channel,
+        cast({{ dbt.date_trunc('month', 'p.posted_date') }} as date) as activity_month,
+        count(distinct case when p.posting_type = 'order' then p.customer_key end) as active_customers,
+        sum(case when p.posting_type = 'order' then 1 else 0 end) as orders,
+        sum(p.net_sales_usd) as net_sales_usd
+    from postings as p
+    inner join cohorts as c on c.customer_key = p.customer_key and c.channel = p.channel
+    group by c.cohort_month, c.channel, cast({{ dbt.date_trunc('month', 'p.posted_date') }} as date)
+),
+
+sizes as (
+    select cohort_month, channel, count(*) as cohort_customers
+    from cohorts
+    group by cohort_month, channel
+),
+
+grid as (
+    select
+        s.cohort_month,
+        s.channel,
+        s.cohort_customers,
+        d.month_start as activity_month,
+        cast({{ dbt.datediff('s.cohort_month', 'd.month_start', 'month') }} as integer) as months_since_first_order
+    from sizes as s
+    cross join as_of
+    inner join {{ ref('dim_date') }} as d
+        on d.date_day = d.month_start
+        and d.month_start >= s.cohort_month
+        and d.month_start <= as_of.last_month
+),
+
+combined as (
+    select
+        g.cohort_month,
+        g.channel,
+        g.months_since_first_order,
+        g.activity_month,
+        g.cohort_customers,
+        coalesce(a.active_customers, 0) as active_customers,
+        coalesce(a.orders, 0) as orders,
+        coalesce(a.net_sales_usd, 0) as net_sales_usd,
+        sum(coalesce(a.net_sales_usd, 0)) over (
+            partition by g.cohort_month, g.channel order by g.months_since_first_order
+            rows between unbounded preceding and current row
+        ) as cumulative_net_sales_usd
+    from grid as g
+    left join activity as a
+        on a.cohort_month = g.cohort_month and a.channel = g.channel and a.activity_month = g.activity_month
+)
+
+select
+    cohort_month,
+    channel,
+    months_since_first_order,
+    activity_month,
+    cast(cohort_customers as integer) as cohort_customers,
+    cast(active_customers as integer) as active_customers,
+    {{ when_positive_divide_exact('active_customers', 'cohort_customers', 4) }} as retention_pct,
+    cast(orders as integer) as orders,
+    {{ to_money('net_sales_usd') }} as net_sales_usd,
+    {{ to_money('cumulative_net_sales_usd') }} as cumulative_net_sales_usd,
+    {{ when_positive_divide_exact('cumulative_net_sales_usd', 'cohort_customers', 2) }}
+        as cumulative_net_sales_per_customer_usd
+from combined
