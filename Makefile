@@ -14,11 +14,15 @@ $(BIN)/salesdw: pyproject.toml
 run: $(BIN)/salesdw ## the main job on the embedded default: sandbox -> dlt -> DuckDB -> dbt -> checks -> summary
 	$(BIN)/salesdw run $(ARGS)
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), a test module per worker at a time (its fixtures stay
+# module-scoped); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+
 test: $(BIN)/salesdw ## the test suite (small sandbox worlds, temporary warehouses)
-	$(BIN)/pytest -q $(ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 test-fast: $(BIN)/salesdw ## the inner loop: unit tests and small-world tests, without the shared main-job build
-	$(BIN)/pytest -q -m "not slow" $(ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(ARGS)
 
 lint: $(BIN)/salesdw ## what CI checks before the tests: ruff (lint + format) and sqlfluff (dbt models)
 	$(BIN)/ruff check .

@@ -25,7 +25,13 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, activated or not
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# dbt's own DBT_TARGET_PATH (relative to the project) moves the manifest and run artifacts too: two deployments
+# (or test workers) on one checkout keep their parses apart with one each.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=Path(os.environ.get("DBT_TARGET_PATH") or "target"),
+)
 
 # A run builds one part of the graph (see orchestration/schedules.py): a dbt test runs with it when the
 # models it reads are built in this run or upstream of them, never against a model another run builds.
