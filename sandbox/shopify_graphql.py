@@ -590,7 +590,7 @@ def node_by_id(ctx: Context, value: str) -> Node | None:
 
         by_variant = world.commerce.cached(("shopify", "by_variant"), lambda: {p.variant_id: p for p in world.products})
         p = by_variant.get(ident)
-        return None if p is None else variant_node(p)
+        return None if p is None else variant_node(p, world)
     return None
 
 

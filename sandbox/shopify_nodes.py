@@ -34,14 +34,13 @@ from typing import Any
 from sandbox.commerce_world import Product, ShopifyCustomer, ShopifyOrder
 from sandbox.faults import UNKNOWN_CURRENCY, classify
 from sandbox.marketing_world import AbandonedCheckout
+from sandbox.product_costs import current_cost
 from sandbox.sim import CENT, money
 from sandbox.world import World
 
 SHOP_DOMAIN = "pastapro.myshopify.com"
 PRESENTMENT_PER_USD = {"USD": Decimal(1), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"), "CAD": Decimal("1.37")}
 ZERO = Decimal("0.00")
-# what a unit costs the shop (InventoryItem.unitCost), as a share of the list price, by product type
-UNIT_COST_SHARE = {"Pasta": Decimal("0.38"), "Sauce": Decimal("0.45")}
 
 Node = dict[str, Any]
 
@@ -71,8 +70,10 @@ def bag(amount: Decimal | None, presentment: str) -> dict[str, Any]:
     return {"shopMoney": money_v2(amount), "presentmentMoney": money_v2(shown, presentment)}
 
 
-def unit_cost(p: Product) -> Decimal:
-    return money(p.price_usd * UNIT_COST_SHARE.get(p.product_type, Decimal("0.40")))
+def unit_cost(p: Product, world: World) -> Decimal:
+    """What a unit costs the shop now (InventoryItem.unitCost): the cost valid at the world's now
+    (sandbox/product_costs.py; Shopify keeps it current and does not version it)."""
+    return current_cost(world, p).unit_cost
 
 
 # --- products --------------------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def product_handle(title: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in title.lower()).strip("-").replace("--", "-")
 
 
-def product_node(p: Product) -> Node:
+def product_node(p: Product, world: World) -> Node:
     body = f"<p>{p.title}: bronze-cut, slow-dried, made in small batches.</p>"
     if p.revision:
         body += f"<p>Now with our revised recipe notes (v{p.revision + 1}).</p>"
@@ -102,12 +103,13 @@ def product_node(p: Product) -> Node:
         "updatedAt": utc(p.updated_at),
         "publishedAt": utc(p.created_at),
     }
-    node["variants"] = lambda: [variant_node(p, node)]
+    node["variants"] = lambda: [variant_node(p, world, node)]
     return node
 
 
-def variant_node(p: Product, product: Node | None = None) -> Node:
+def variant_node(p: Product, world: World, product: Node | None = None) -> Node:
     grams = 3000 if p.large else 500
+    cost = current_cost(world, p)
     return {
         "__typename": "ProductVariant",
         "id": gid("ProductVariant", p.variant_id),
@@ -122,7 +124,7 @@ def variant_node(p: Product, product: Node | None = None) -> Node:
         "inventoryPolicy": "DENY",
         "createdAt": utc(p.created_at),
         "updatedAt": utc(p.updated_at),
-        "product": product if product is not None else (lambda: product_node(p)),
+        "product": product if product is not None else (lambda: product_node(p, world)),
         "inventoryItem": {
             "__typename": "InventoryItem",
             "id": gid("InventoryItem", p.variant_id + 1_000_000_000),
@@ -130,7 +132,9 @@ def variant_node(p: Product, product: Node | None = None) -> Node:
             "sku": p.sku,
             "tracked": True,
             "requiresShipping": True,
-            "unitCost": money_v2(unit_cost(p)),
+            "unitCost": money_v2(cost.unit_cost),
+            "createdAt": utc(p.created_at),
+            "updatedAt": utc(cost.valid_from),  # the latest cost change (the item's only changing field here)
             "measurement": {"weight": {"unit": "GRAMS", "value": float(grams)}},
         },
     }
@@ -261,8 +265,8 @@ def order_node(o: ShopifyOrder, world: World, heavy_seed: int | None = None) -> 
             ]
             if o.discount_code
             else [],
-            "product": (lambda p=li.product: product_node(p)),
-            "variant": (lambda p=li.product: variant_node(p)),
+            "product": (lambda p=li.product: product_node(p, world)),
+            "variant": (lambda p=li.product: variant_node(p, world)),
         }
         lines.append(line)
     by_line = {li.line_id: line for li, line in zip(o.lines, lines, strict=True)}
@@ -427,8 +431,8 @@ def checkout_node(c: AbandonedCheckout, world: World) -> Node:
             "originalUnitPriceSet": bag(p.price_usd, cur),
             "originalTotalPriceSet": bag(money(p.price_usd * q), cur),
             "discountedTotalPriceSet": bag(money(p.price_usd * q), cur),
-            "product": (lambda p=p: product_node(p)),
-            "variant": (lambda p=p: variant_node(p)),
+            "product": (lambda p=p: product_node(p, world)),
+            "variant": (lambda p=p: variant_node(p, world)),
         }
         for n, (p, q) in enumerate(c.lines)
     ]
@@ -496,7 +500,7 @@ ROOTS: dict[str, dict[str, Any]] = {
         "id": lambda p: p.product_id,
         "created": lambda p, w: p.created_at,
         "updated": lambda p, w: p.updated_at,
-        "render": lambda p, w, h: product_node(p),
+        "render": lambda p, w, h: product_node(p, w),
         "kind": "Product",
     },
     "abandonedCheckouts": {

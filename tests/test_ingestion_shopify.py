@@ -148,7 +148,7 @@ def assert_world_loaded(path: Path, world: World) -> None:
         "select sku, cast(price as decimal(18, 2)), cast(inventory_item__unit_cost__amount as decimal(18, 2)) "
         "from raw_shopify.products__variants",
     )
-    assert sorted(variants) == sorted((p.sku, p.price_usd, unit_cost(p)) for p in world.products)
+    assert sorted(variants) == sorted((p.sku, p.price_usd, unit_cost(p, world)) for p in world.products)
     for table in ("orders", "customers", "products", "abandoned_checkouts"):
         assert raw(path, f"select count(*) - count(distinct id) from raw_shopify.{table}")[0][0] == 0, table
 
@@ -223,6 +223,7 @@ def test_staging_models_build_on_the_graphql_shapes(
             ("price", "DECIMAL(18,2)"),
             ("unit_cost", "DECIMAL(18,2)"),
             ("unit_cost_currency", "VARCHAR"),
+            ("unit_cost_updated_at", "TIMESTAMP WITH TIME ZONE"),
         ]
         gross = con.execute("select sum(unit_price * quantity) from staging.stg_shopify__order_line_items").fetchone()[
             0
@@ -237,7 +238,7 @@ def test_staging_models_build_on_the_graphql_shapes(
     assert discounts == sum((o.discount_total for o in orders), Decimal("0.00"))
     assert refunds == sum((r.subtotal for o in orders for r in o.refunds), Decimal("0.00"))
     assert sorted(variants) == sorted(
-        (p.variant_id, p.product_id, p.sku, p.price_usd, unit_cost(p)) for p in world.products
+        (p.variant_id, p.product_id, p.sku, p.price_usd, unit_cost(p, world)) for p in world.products
     )
 
 

@@ -166,6 +166,11 @@ def shopify_source(
         "products": (None, 1, ""),
         "abandoned_checkouts": (start_date, checkout_windows, ""),
     }
+    # Read in full on every run: a variant's unit cost lives on its inventory item, and a cost change moves the
+    # item's updatedAt, not the product's (Shopify's products search has no inventory-item filter). A shop has few
+    # products (60 here: two pages), so this is cheaper than a second resource over inventoryItems(query:
+    # "updated_at:>=..."); docs/costs.md.
+    full_every_run = {"products"}
     board: dict[str, list[bulk_ops.BulkJob] | str] = {}  # resource -> its bulk jobs, or its paged search
 
     def plan_all() -> None:
@@ -178,6 +183,8 @@ def shopify_source(
         for resource, (first_load_since, windows, extra) in plans.items():
             cursor = UpdateCursor(first_load_since or start_date, lookback, resource=resource)
             since = cursor.start if (cursor.previous is not None or first_load_since is not None) else None
+            if resource in full_every_run:
+                since = None
             if cursor.previous is not None:
                 search = _search(since, (None, None), extra)
                 if count(client, resource, search) < bulk_min_records:
@@ -267,7 +274,8 @@ def shopify_source(
 
     @dlt.resource(name="products", primary_key="id", write_disposition="merge")
     def products() -> Iterator[Any]:
-        """Products, all of them, with their variants and each variant's inventory item (unit cost)."""
+        """Products, all of them on every run, with their variants and each variant's inventory item (unit cost and its
+        updatedAt: a cost change does not move the product's updatedAt, docs/costs.md)."""
         yield from read("products", graphql_products_contract())
 
     @dlt.resource(

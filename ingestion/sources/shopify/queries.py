@@ -103,7 +103,7 @@ CUSTOMER = Selection(
 VARIANT = Selection(
     "ProductVariant",
     "id legacyResourceId title sku barcode price compareAtPrice position taxable inventoryPolicy createdAt updatedAt"
-    " inventoryItem { id legacyResourceId tracked unitCost { amount currencyCode } }",
+    " inventoryItem { id legacyResourceId tracked createdAt updatedAt unitCost { amount currencyCode } }",
 )
 PRODUCT = Selection(
     "Product",

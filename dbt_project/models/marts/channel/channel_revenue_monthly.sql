@@ -9,6 +9,9 @@ select
     {{ to_money('sum(refunds_usd)') }} as refunds_usd,
     {{ to_money('sum(net_sales_usd)') }} as net_sales_usd,
     {{ to_money('sum(marketplace_fees_usd)') }} as marketplace_fees_usd,
-    {{ to_money('sum(net_revenue_usd)') }} as net_revenue_usd
+    {{ to_money('sum(net_revenue_usd)') }} as net_revenue_usd,
+    {{ to_money('sum(cogs_usd)') }} as cogs_usd,
+    {{ to_money('sum(gross_margin_usd)') }} as gross_margin_usd,
+    cast(sum(cost_missing_units) as integer) as cost_missing_units
 from {{ ref('channel_revenue_daily') }}
 group by 1, 2

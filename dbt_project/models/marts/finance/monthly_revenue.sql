@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='revenue_month',
           on_schema_change='append_new_columns') }}
 {#- Finance's monthly revenue (docs/architecture.md, Data path and Month close): closed months exactly as published; open months live,
-    plus the adjustments of closed months booked into them.
+    plus the adjustments of closed months booked into them (net revenue; COGS and gross margin alike:
+    docs/costs.md).
     Partitioned (Dagster monthly partitions; vars partition_start / partition_end, month starts, inclusive,
     '' = unbounded): a run rebuilds exactly those months (delete + insert); without them it rebuilds every month. -#}
 {%- set partition_start = run_var('partition_start') -%}
@@ -15,7 +16,12 @@ closed as (
 ),
 
 adjustments as (
-    select booked_month, channel, sum(amount_usd) as adjustments_usd
+    select
+        booked_month,
+        channel,
+        sum(amount_usd) as adjustments_usd,
+        sum(coalesce(cogs_usd, 0)) as cogs_adjustments_usd,
+        sum(coalesce(gross_margin_usd, 0)) as gross_margin_adjustments_usd
     from {{ ref('revenue_adjustments') }}
     group by booked_month, channel
 ),
@@ -43,7 +49,16 @@ open_rows as (
         coalesce(a.adjustments_usd, 0) as adjustments_usd,
         coalesce(o.net_revenue_usd, 0) + coalesce(a.adjustments_usd, 0) as net_revenue_usd,
         'open' as period_status,
-        cast(null as timestamp with time zone) as closed_at
+        cast(null as timestamp with time zone) as closed_at,
+        case
+            when coalesce(o.channel, a.channel) <> 'b2b'
+                then coalesce(o.cogs_usd, 0) + coalesce(a.cogs_adjustments_usd, 0)
+        end as cogs_usd,
+        case
+            when coalesce(o.channel, a.channel) <> 'b2b'
+                then coalesce(o.gross_margin_usd, 0) + coalesce(a.gross_margin_adjustments_usd, 0)
+        end as gross_margin_usd,
+        coalesce(a.cogs_adjustments_usd, 0) as cogs_adjustments_usd
     from open_months as o
     full outer join adjustments as a on a.booked_month = o.revenue_month and a.channel = o.channel
 ),
@@ -52,7 +67,8 @@ closed_rows as (
     select
         revenue_month, channel, orders, gross_sales_usd, discounts_usd, refunds_usd, net_sales_usd,
         marketplace_fees_usd, cast(0 as decimal(18, 2)) as adjustments_usd, net_revenue_usd,
-        'closed' as period_status, closed_at
+        'closed' as period_status, closed_at, cogs_usd, gross_margin_usd,
+        cast(0 as decimal(18, 2)) as cogs_adjustments_usd
     from closed
 )
 
@@ -68,7 +84,10 @@ select
     {{ to_money('adjustments_usd') }} as adjustments_usd,
     {{ to_money('net_revenue_usd') }} as net_revenue_usd,
     period_status,
-    cast(closed_at as timestamp with time zone) as closed_at
+    cast(closed_at as timestamp with time zone) as closed_at,
+    {{ to_money('cogs_usd') }} as cogs_usd,
+    {{ to_money('gross_margin_usd') }} as gross_margin_usd,
+    {{ to_money('cogs_adjustments_usd') }} as cogs_adjustments_usd
 from (
     select * from closed_rows
     union all

@@ -1,6 +1,12 @@
-{{ config(materialized='incremental', full_refresh=false, on_schema_change='fail') }}
+{{ config(materialized='incremental', full_refresh=false, on_schema_change='append_new_columns') }}
 {#- A late source change to a closed month: the difference between what the data says now and what was
-    published (plus adjustments already recorded), booked in the earliest open month. Append-only. -#}
+    published (plus adjustments already recorded), booked in the earliest open month. Append-only. A cost
+    correction (a closed month's COGS as the data says it now, docs/costs.md) is one too: cogs_usd and
+    gross_margin_usd; a month published without COGS (before costs existed) never gets a COGS adjustment. -#}
+{#- a ledger written before COGS existed has no cogs_usd yet (on_schema_change appends it after this select);
+    a unit test's `this` is a string -#}
+{%- set recorded_columns = (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list)
+    if is_incremental() and this is not string else [] %}
 with live as (
     select * from {{ ref('channel_revenue_monthly') }}
 ),
@@ -19,7 +25,8 @@ recorded as (
         sum(discounts_usd) as discounts_usd,
         sum(refunds_usd) as refunds_usd,
         sum(marketplace_fees_usd) as marketplace_fees_usd,
-        sum(amount_usd) as net_revenue_usd
+        sum(amount_usd) as net_revenue_usd,
+        sum({{ 'cogs_usd' if 'cogs_usd' in recorded_columns else 'cast(0 as decimal(18, 2))' }}) as cogs_usd
     {%- if is_incremental() %}
         from {{ this }}
     {%- else %}
@@ -32,7 +39,8 @@ recorded as (
                 {{ to_money(0) }} as discounts_usd,
                 {{ to_money(0) }} as refunds_usd,
                 {{ to_money(0) }} as marketplace_fees_usd,
-                {{ to_money(0) }} as amount_usd
+                {{ to_money(0) }} as amount_usd,
+                {{ to_money(0) }} as cogs_usd
         ) as nothing_recorded
         where false
     {%- endif %}
@@ -62,7 +70,8 @@ deltas as (
         coalesce(live.marketplace_fees_usd, 0) - closed.marketplace_fees_usd
         - coalesce(recorded.marketplace_fees_usd, 0) as marketplace_fees_usd,
         coalesce(live.net_revenue_usd, 0) - closed.net_revenue_usd
-        - coalesce(recorded.net_revenue_usd, 0) as amount_usd
+        - coalesce(recorded.net_revenue_usd, 0) as amount_usd,
+        coalesce(coalesce(live.cogs_usd, 0) - closed.cogs_usd - coalesce(recorded.cogs_usd, 0), 0) as cogs_usd
     from closed
     left join live on live.revenue_month = closed.revenue_month and live.channel = closed.channel
     left join recorded on recorded.original_month = closed.revenue_month and recorded.channel = closed.channel
@@ -84,10 +93,15 @@ select
         || ', discounts ' || cast(deltas.discounts_usd as varchar)
         || ', refunds ' || cast(deltas.refunds_usd as varchar)
         || ', fees ' || cast(deltas.marketplace_fees_usd as varchar)
-        || ', orders ' || cast(deltas.orders_delta as varchar) || ')' as varchar
+        || ', orders ' || cast(deltas.orders_delta as varchar)
+        || ', cogs ' || cast(deltas.cogs_usd as varchar) || ')' as varchar
     ) as reason,  -- text on PostgreSQL
-    current_timestamp as detected_at
+    current_timestamp as detected_at,
+    {{ to_money('deltas.cogs_usd') }} as cogs_usd,
+    {{ to_money('deltas.gross_sales_usd - deltas.discounts_usd - deltas.refunds_usd - deltas.cogs_usd') }}
+        as gross_margin_usd
 from deltas
 cross join open_month
 where deltas.amount_usd <> 0 or deltas.orders_delta <> 0 or deltas.gross_sales_usd <> 0
     or deltas.discounts_usd <> 0 or deltas.refunds_usd <> 0 or deltas.marketplace_fees_usd <> 0
+    or deltas.cogs_usd <> 0

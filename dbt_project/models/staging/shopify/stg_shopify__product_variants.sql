@@ -1,6 +1,6 @@
 -- Variants are a dlt nested table of products: replaced with their product on merge, so one row per variant
 -- (the latest product version's), deduplicated all the same. The unit cost is the variant's inventory item's
--- (what a unit costs the shop), in its own currency.
+-- (what a unit costs the shop), in its own currency, dated by the inventory item's updatedAt.
 with deduplicated as (
     {{ deduplicate(source('raw_shopify', 'products__variants'), 'id', 'updated_at desc, _dlt_id desc') }}
 )
@@ -11,6 +11,8 @@ select
     v.sku,
     {{ to_money('v.price') }} as price,
     {{ to_money('v.inventory_item__unit_cost__amount') }} as unit_cost,
-    cast(v.inventory_item__unit_cost__currency_code as varchar) as unit_cost_currency
+    cast(v.inventory_item__unit_cost__currency_code as varchar) as unit_cost_currency,
+    -- the inventory item's last change: with unitCost the only field of it that changes, the time of the cost
+    cast(v.inventory_item__updated_at as timestamp with time zone) as unit_cost_updated_at
 from deduplicated as v
 left join {{ ref('stg_shopify__products') }} as p on p.dlt_id = v._dlt_parent_id

@@ -5,6 +5,8 @@ select
     rl._dlt_parent_id as refund_dlt_id,
     {{ shopify_numeric_id('rl.line_item__id') }} as line_item_id,
     cast(rl.quantity as integer) as quantity,
+    cast(rl.restock_type as varchar) as restock_type,
+    cast(rl.restocked as boolean) as is_restocked,
     {{ to_money('rl.subtotal_set__shop_money__amount') }} as subtotal,
     {{ to_money('rl.total_tax_set__shop_money__amount') }} as total_tax,
     r.refund_id,
