@@ -210,3 +210,36 @@ def test_account_cohorts_equal_the_world_recount(run: RunOutcome, warehouse: Pat
     ((bookings,),) = query(warehouse, "select sum(bookings_usd) from marts.account_cohorts_monthly")
     ((fact,),) = query(warehouse, "select sum(amount_usd) from marts.fct_deals where is_won and not is_archived")
     assert bookings == fact
+
+
+def test_contribution_per_customer_and_cohort_adds_up_to_the_facts(run: RunOutcome, warehouse: Path) -> None:
+    """Contribution = net sales − COGS − marketplace fees + cost restocked, per customer (dim_customer) and per
+    cohort ('all': the cumulative figure at the last month), equals the same sums over the fact tables; a company
+    (bookings, no costs in the CRM) has none."""
+    ((people, companies_with_contribution),) = query(
+        warehouse,
+        """
+        select sum(lifetime_contribution_usd),
+            count(*) filter (where customer_type = 'company' and lifetime_contribution_usd is not null)
+        from marts.dim_customer""",
+    )
+    ((facts,),) = query(
+        warehouse,
+        """
+        select
+            (select sum(o.gross_sales_usd - o.discounts_usd) from marts.fct_orders as o where o.counts_as_sale)
+            - (select sum(l.cogs_usd) from marts.fct_order_lines as l where l.counts_as_sale)
+            - (select sum(r.refund_amount_usd - coalesce(r.restocked_cost_usd, 0))
+               from marts.fct_refunds as r where r.order_counts_as_sale)
+            - (select sum(f.fee_amount_usd) from marts.fct_marketplace_fees as f
+               where f.counts_as_marketplace_fee and f.order_counts_as_sale and f.order_key is not null)""",
+    )
+    ((cohorts,),) = query(
+        warehouse,
+        """
+        select sum(cumulative_contribution_usd) from marts.customer_cohorts_monthly as c
+        where channel = 'all' and activity_month = (select max(activity_month) from marts.customer_cohorts_monthly)""",
+    )
+    assert companies_with_contribution == 0
+    assert people == facts == cohorts
+    assert people != 0

@@ -3,7 +3,8 @@
     deals), net sales (bookings for a company), first and last order dates, days since the last order, the churn
     flag (no counted order within the churn window: days_since_last_order > churn_window_days) and the 12-month
     historical LTV (net sales posted in [first order date, first order date + 12 months); null until the as-of
-    date has reached the end of that window). -#}
+    date has reached the end of that window); lifetime contribution (null if one posting has none: a company, a
+    missing cost). -#}
 with as_of as (
     select * from {{ ref('int_customer_sales_as_of') }}
 ),
@@ -26,6 +27,9 @@ summed as (
         p.customer_key,
         sum(case when p.posting_type in ('order', 'booking') then 1 else 0 end) as lifetime_orders,
         sum(p.net_sales_usd) as lifetime_net_sales_usd,
+        case
+            when sum(case when p.contribution_usd is null then 1 else 0 end) = 0 then sum(p.contribution_usd)
+        end as lifetime_contribution_usd,
         min(p.order_date) as first_order_date,
         max(p.order_date) as last_order_date,
         sum(
@@ -43,6 +47,7 @@ select
     s.customer_key,
     cast(s.lifetime_orders as integer) as lifetime_orders,
     {{ to_money('s.lifetime_net_sales_usd') }} as lifetime_net_sales_usd,
+    {{ to_money('s.lifetime_contribution_usd') }} as lifetime_contribution_usd,
     s.first_order_date,
     s.last_order_date,
     a.as_of_date,

@@ -31,6 +31,7 @@ select
     f.channel as first_order_channel,
     coalesce(l.lifetime_orders, 0) as lifetime_orders,
     coalesce(l.lifetime_net_sales_usd, cast(0 as decimal(18, 2))) as lifetime_net_sales_usd,
+    l.lifetime_contribution_usd,
     l.last_order_date,
     l.days_since_last_order,
     l.is_churned,

@@ -5,7 +5,9 @@
     nobody ordered. Active = cohort customers with a counted order in month k in the channel (any commerce channel
     for 'all'); retention = active ÷ cohort size (the metric definition). Orders and net sales are the cohort
     customers' in the channel in month k; net sales post on their own date (orders on the order date, refunds on
-    the refund date: int_customer_sales_posted), so a refund of an earlier order lowers the month it is booked in. -#}
+    the refund date: int_customer_sales_posted), so a refund of an earlier order lowers the month it is booked in.
+    Contribution (net sales − COGS − marketplace fees + cost restocked) is cumulated the same way; null from the
+    first month with a posting whose contribution is unknown (a missing cost). -#}
 {%- set commerce = "('shopify', 'amazon', 'ebay')" -%}
 with as_of as (
     select
@@ -27,9 +29,10 @@ channel_postings as (
 
 postings as (
     -- each posting once in its own channel and once in 'all'
-    select customer_key, channel, source_order_id, posting_type, posted_date, net_sales_usd from channel_postings
+    select customer_key, channel, source_order_id, posting_type, posted_date, net_sales_usd, contribution_usd
+    from channel_postings
     union all
-    select customer_key, 'all' as channel, source_order_id, posting_type, posted_date, net_sales_usd
+    select customer_key, 'all' as channel, source_order_id, posting_type, posted_date, net_sales_usd, contribution_usd
     from channel_postings
 ),
 
@@ -40,7 +43,9 @@ activity as (
         cast({{ dbt.date_trunc('month', 'p.posted_date') }} as date) as activity_month,
         count(distinct case when p.posting_type = 'order' then p.customer_key end) as active_customers,
         sum(case when p.posting_type = 'order' then 1 else 0 end) as orders,
-        sum(p.net_sales_usd) as net_sales_usd
+        sum(p.net_sales_usd) as net_sales_usd,
+        sum(p.contribution_usd) as contribution_usd,
+        sum(case when p.contribution_usd is null then 1 else 0 end) as postings_without_contribution
     from postings as p
     inner join cohorts as c on c.customer_key = p.customer_key and c.channel = p.channel
     group by c.cohort_month, c.channel, cast({{ dbt.date_trunc('month', 'p.posted_date') }} as date)
@@ -80,7 +85,15 @@ combined as (
         sum(coalesce(a.net_sales_usd, 0)) over (
             partition by g.cohort_month, g.channel order by g.months_since_first_order
             rows between unbounded preceding and current row
-        ) as cumulative_net_sales_usd
+        ) as cumulative_net_sales_usd,
+        sum(coalesce(a.contribution_usd, 0)) over (
+            partition by g.cohort_month, g.channel order by g.months_since_first_order
+            rows between unbounded preceding and current row
+        ) as cumulative_contribution_known_usd,
+        sum(coalesce(a.postings_without_contribution, 0)) over (
+            partition by g.cohort_month, g.channel order by g.months_since_first_order
+            rows between unbounded preceding and current row
+        ) as cumulative_postings_without_contribution
     from grid as g
     left join activity as a
         on a.cohort_month = g.cohort_month and a.channel = g.channel and a.activity_month = g.activity_month
@@ -98,5 +111,13 @@ select
     {{ to_money('net_sales_usd') }} as net_sales_usd,
     {{ to_money('cumulative_net_sales_usd') }} as cumulative_net_sales_usd,
     {{ when_positive_divide_exact('cumulative_net_sales_usd', 'cohort_customers', 2) }}
-        as cumulative_net_sales_per_customer_usd
+        as cumulative_net_sales_per_customer_usd,
+    case
+        when cumulative_postings_without_contribution = 0
+            then {{ to_money('cumulative_contribution_known_usd') }}
+    end as cumulative_contribution_usd,
+    case
+        when cumulative_postings_without_contribution = 0
+            then {{ when_positive_divide_exact('cumulative_contribution_known_usd', 'cohort_customers', 2) }}
+    end as cumulative_contribution_per_customer_usd
 from combined
