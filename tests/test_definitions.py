@@ -128,3 +128,16 @@ def test_a_manifest_parsed_for_another_warehouse_is_parsed_again(monkeypatch: py
     transform.prepare_manifest()
     assert parses == [["parse", "--quiet"]]
     assert stamp.read_text() == transform.warehouse_identity()
+
+
+def test_every_dbt_name_fits_a_postgresql_identifier() -> None:
+    """PostgreSQL cuts identifiers at 63 bytes and dbt refuses a longer relation name there (a unit test's too: it
+    becomes a temporary table), so a name that only DuckDB accepts would fail the server target alone."""
+    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    too_long = []
+    for path in (project / "models").rglob("*.yml"):
+        spec = yaml.safe_load(path.read_text()) or {}
+        for kind in ("models", "unit_tests", "seeds", "snapshots"):
+            too_long += [(path.name, e["name"]) for e in spec.get(kind) or [] if len(e["name"].encode()) > 63]
+    too_long += [(p.name, p.stem) for p in (project / "models").rglob("*.sql") if len(p.stem.encode()) > 63]
+    assert not too_long, too_long
