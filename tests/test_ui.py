@@ -337,6 +337,12 @@ def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
     page.keyboard.type(LINEAGE_SELECTION)
     page.keyboard.press("Enter")
     nodes = page.locator('foreignObject [class*="AssetNode_assetName"]')
+    # the graph draws only the nodes inside the canvas: zoom out until the whole lineage is drawn
+    for _ in range(5):
+        page.wait_for_timeout(1000)
+        if nodes.count() >= len(deployment.lineage):
+            break
+        page.locator("button:has([aria-label=zoom_out])").click()
     expect(nodes).to_have_count(len(deployment.lineage))
     labels = [t.strip() for t in nodes.all_inner_texts()]
     names = [k.path[-1] for k in deployment.lineage]
