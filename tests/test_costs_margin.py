@@ -62,17 +62,19 @@ def test_gross_margin_per_channel_and_month_equals_the_worlds(shared_build: Shar
     assert {(m, c): (cogs, gm) for m, c, cogs, gm in published} == {k: v[:2] for k, v in expected.items()}
     assert query(shared_build.warehouse, "select count(*) from marts.fct_order_lines where is_cost_missing") == [(0,)]
     assert ("marts/fct_order_lines", "cost_is_known_for_every_sale", True) in shared_build.outcome.checks
-    # the SKU × channel × month mart adds up to the channel's COGS and fees
+    # the SKU × channel × month mart adds up to the channel's net sales, COGS, gross margin and fees, to the cent
     diff = query(
         shared_build.warehouse,
-        """select count(*) from (
-               select p.month_start, p.channel, sum(p.cogs_usd) as cogs, sum(p.marketplace_fees_usd) as fees
+        """select count(*), count(m.channel) from (
+               select p.month_start, p.channel, sum(p.net_sales_usd) as net_sales, sum(p.cogs_usd) as cogs,
+                   sum(p.gross_margin_usd) as gross_margin, sum(p.marketplace_fees_usd) as fees
                from marts.product_profitability_monthly as p group by 1, 2
            ) as p
-           join finance.monthly_revenue as m on m.revenue_month = p.month_start and m.channel = p.channel
-           where p.cogs <> m.cogs_usd or p.fees <> m.marketplace_fees_usd""",
+           left join finance.monthly_revenue as m on m.revenue_month = p.month_start and m.channel = p.channel
+           where m.channel is null or p.net_sales <> m.net_sales_usd or p.cogs <> m.cogs_usd
+               or p.gross_margin <> m.gross_margin_usd or p.fees <> m.marketplace_fees_usd""",
     )
-    assert diff == [(0,)]
+    assert diff == [(0, 0)]
 
 
 def test_a_cost_change_between_two_loads_applies_from_its_date(private_build: SharedBuild) -> None:

@@ -8,6 +8,7 @@
     (fct_order_lines.cogs_usd; null when a line's cost is missing, never 0), a refund −refund + the cost restocked,
     and each of the order's marketplace fees a 'fee' posting of −fee on its posted date (no net sales); a B2B
     booking has no contribution (the CRM holds no costs: null). Ad spend is not attributable to a customer. -#}
+{%- set order_columns = 'o.customer_key, o.channel, o.source_order_id, o.order_date, o.counted_order_number' %}
 with order_costs as (
     -- COGS per order: null as soon as one line has no cost
     select
@@ -55,27 +56,19 @@ order_postings as (
 
 refund_postings as (
     select
-        o.customer_key,
-        o.channel,
-        o.source_order_id,
-        o.order_date,
-        o.counted_order_number,
+        {{ order_columns }},
         'refund' as posting_type,
         r.refund_date as posted_date,
         -sum(r.refund_amount_usd) as net_sales_usd,
         sum(coalesce(r.restocked_cost_usd, 0) - r.refund_amount_usd) as contribution_usd
     from orders as o
     inner join {{ ref('fct_refunds') }} as r on r.order_key = o.order_key
-    group by o.customer_key, o.channel, o.source_order_id, o.order_date, o.counted_order_number, r.refund_date
+    group by {{ order_columns }}, r.refund_date
 ),
 
 fee_postings as (
     select
-        o.customer_key,
-        o.channel,
-        o.source_order_id,
-        o.order_date,
-        o.counted_order_number,
+        {{ order_columns }},
         'fee' as posting_type,
         m.posted_date,
         0 as net_sales_usd,
@@ -83,7 +76,7 @@ fee_postings as (
     from orders as o
     inner join {{ ref('fct_marketplace_fees') }} as m on m.order_key = o.order_key
     where m.counts_as_marketplace_fee
-    group by o.customer_key, o.channel, o.source_order_id, o.order_date, o.counted_order_number, m.posted_date
+    group by {{ order_columns }}, m.posted_date
 ),
 
 booking_postings as (

@@ -45,17 +45,7 @@ sizes as (
 ),
 
 grid as (
-    select
-        s.cohort_month,
-        s.cohort_accounts,
-        d.month_start as activity_month,
-        cast({{ dbt.datediff('s.cohort_month', 'd.month_start', 'month') }} as integer) as months_since_first_won
-    from sizes as s
-    cross join as_of
-    inner join {{ ref('dim_date') }} as d
-        on d.date_day = d.month_start
-        and d.month_start >= s.cohort_month
-        and d.month_start <= as_of.last_month
+    {{ cohort_month_grid('sizes', ['cohort_month', 'cohort_accounts'], 'months_since_first_won') }}
 ),
 
 combined as (
@@ -68,14 +58,10 @@ combined as (
         coalesce(a.deals_won, 0) as deals_won,
         coalesce(a.bookings_usd, 0) as bookings_usd,
         coalesce(a.expansion_bookings_usd, 0) as expansion_bookings_usd,
-        sum(coalesce(a.bookings_usd, 0)) over (
-            partition by g.cohort_month order by g.months_since_first_won
-            rows between unbounded preceding and current row
-        ) as cumulative_bookings_usd,
-        sum(coalesce(a.expansion_bookings_usd, 0)) over (
-            partition by g.cohort_month order by g.months_since_first_won
-            rows between unbounded preceding and current row
-        ) as cumulative_expansion_bookings_usd
+        {{ running_total('coalesce(a.bookings_usd, 0)', 'g.cohort_month', 'g.months_since_first_won') }}
+            as cumulative_bookings_usd,
+        {{ running_total('coalesce(a.expansion_bookings_usd, 0)', 'g.cohort_month', 'g.months_since_first_won') }}
+            as cumulative_expansion_bookings_usd
     from grid as g
     left join activity as a on a.cohort_month = g.cohort_month and a.activity_month = g.activity_month
 )

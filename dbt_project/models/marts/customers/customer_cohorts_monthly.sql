@@ -58,18 +58,7 @@ sizes as (
 ),
 
 grid as (
-    select
-        s.cohort_month,
-        s.channel,
-        s.cohort_customers,
-        d.month_start as activity_month,
-        cast({{ dbt.datediff('s.cohort_month', 'd.month_start', 'month') }} as integer) as months_since_first_order
-    from sizes as s
-    cross join as_of
-    inner join {{ ref('dim_date') }} as d
-        on d.date_day = d.month_start
-        and d.month_start >= s.cohort_month
-        and d.month_start <= as_of.last_month
+    {{ cohort_month_grid('sizes', ['cohort_month', 'channel', 'cohort_customers'], 'months_since_first_order') }}
 ),
 
 combined as (
@@ -82,18 +71,16 @@ combined as (
         coalesce(a.active_customers, 0) as active_customers,
         coalesce(a.orders, 0) as orders,
         coalesce(a.net_sales_usd, 0) as net_sales_usd,
-        sum(coalesce(a.net_sales_usd, 0)) over (
-            partition by g.cohort_month, g.channel order by g.months_since_first_order
-            rows between unbounded preceding and current row
-        ) as cumulative_net_sales_usd,
-        sum(coalesce(a.contribution_usd, 0)) over (
-            partition by g.cohort_month, g.channel order by g.months_since_first_order
-            rows between unbounded preceding and current row
-        ) as cumulative_contribution_known_usd,
-        sum(coalesce(a.postings_without_contribution, 0)) over (
-            partition by g.cohort_month, g.channel order by g.months_since_first_order
-            rows between unbounded preceding and current row
-        ) as cumulative_postings_without_contribution
+        {{ running_total('coalesce(a.net_sales_usd, 0)', 'g.cohort_month, g.channel', 'g.months_since_first_order') }}
+            as cumulative_net_sales_usd,
+        {{ running_total(
+            'coalesce(a.contribution_usd, 0)', 'g.cohort_month, g.channel', 'g.months_since_first_order'
+        ) }}
+            as cumulative_contribution_known_usd,
+        {{ running_total(
+            'coalesce(a.postings_without_contribution, 0)', 'g.cohort_month, g.channel', 'g.months_since_first_order'
+        ) }}
+            as cumulative_postings_without_contribution
     from grid as g
     left join activity as a
         on a.cohort_month = g.cohort_month and a.channel = g.channel and a.activity_month = g.activity_month

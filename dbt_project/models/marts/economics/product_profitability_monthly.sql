@@ -1,11 +1,16 @@
 {#- Product profitability per month × SKU × commerce channel, USD (docs/costs.md; docs/architecture.md, Metric
-    definitions): units and sales on the order month, discounts allocated to an order's lines pro rata of their
+    definitions): units and sales on the order month (an order's lines add up to its fct_orders gross, which is
+    converted as a whole: the largest line takes the cents of rounding), discounts allocated to an order's lines pro rata of their
     gross (the largest line takes the rounding rest, so a month's lines add up to its orders), refunds and restocked
     cost on the refund month, marketplace fees on their posted month. Fees that no SKU carries (Amazon's plan
     subscription, eBay's per-order final value fee, ...) and the channel's ad spend that no SKU carries (Amazon
     Sponsored Products campaigns in this world advertise all products or keywords, not a SKU) are on the channel's
     sku = 'UNATTRIBUTED' row, so the rows of a month × channel add up to the channel. -#}
 {%- set unattributed = "'UNATTRIBUTED'" %}
+{%- set referral_fee_types = ['Commission', 'RefundCommission', 'FINAL_VALUE_FEE'] %}
+{%- set fulfilment_fee_types = ['FBAPerUnitFulfillmentFee'] %}
+{%- set storage_fee_types = ['FBAStorageFee', 'FBALongTermStorageFee'] %}
+
 with lines as (
     select
         l.order_key,
@@ -14,15 +19,27 @@ with lines as (
         l.sku,
         l.order_date,
         l.quantity,
-        l.gross_sales_usd,
+        l.gross_sales_usd as line_gross_usd,
         coalesce(l.cogs_usd, 0) as cogs_usd,
         case when l.is_cost_missing then l.quantity else 0 end as cost_missing_units,
+        o.gross_sales_usd as order_gross_usd,
         o.discounts_usd as order_discounts_usd,
-        sum(l.gross_sales_usd) over (partition by l.order_key) as order_gross_usd,
+        sum(l.gross_sales_usd) over (partition by l.order_key) as order_lines_gross_usd,
         row_number() over (partition by l.order_key order by l.gross_sales_usd desc, l.order_line_key asc) as line_rank
     from {{ ref('fct_order_lines') }} as l
     inner join {{ ref('fct_orders') }} as o on o.order_key = l.order_key
     where l.counts_as_sale
+),
+
+lines_published as (
+    -- lines are converted to USD one by one, the order as a whole (fct_orders, the revenue figure): the largest
+    -- line takes the cents of difference, so an order's lines add up to it
+    select
+        *,
+        line_gross_usd + case
+            when line_rank = 1 then order_gross_usd - order_lines_gross_usd else 0
+        end as gross_sales_usd
+    from lines
 ),
 
 shares as (
@@ -32,7 +49,7 @@ shares as (
             when order_gross_usd <> 0 then round(order_discounts_usd * gross_sales_usd / order_gross_usd, 2)
             else 0
         end as share_usd
-    from lines
+    from lines_published
 ),
 
 allocated as (
@@ -49,36 +66,19 @@ postings as (
         cast({{ dbt.date_trunc('month', 'order_date') }} as date) as month_start,
         coalesce(sku, {{ unattributed }}) as sku,
         channel,
-        quantity as units,
-        gross_sales_usd,
-        discounts_usd,
-        cast(0 as decimal(18, 2)) as refunds_usd,
-        cogs_usd,
-        cast(0 as decimal(18, 2)) as restocked_cost_usd,
-        cost_missing_units,
-        cast(0 as decimal(18, 2)) as referral_fees_usd,
-        cast(0 as decimal(18, 2)) as fulfilment_fees_usd,
-        cast(0 as decimal(18, 2)) as storage_fees_usd,
-        cast(0 as decimal(18, 2)) as other_fees_usd,
-        cast(0 as decimal(18, 2)) as ad_spend_usd
+        {{- posting_measures({
+            'units': 'quantity', 'gross_sales_usd': 'gross_sales_usd', 'discounts_usd': 'discounts_usd',
+            'cogs_usd': 'cogs_usd', 'cost_missing_units': 'cost_missing_units',
+        }) }}
     from allocated
     union all
     select
         cast({{ dbt.date_trunc('month', 'refund_date') }} as date) as month_start,
         coalesce(sku, {{ unattributed }}) as sku,
         channel,
-        cast(0 as decimal(18, 2)) as units,
-        cast(0 as decimal(18, 2)) as gross_sales_usd,
-        cast(0 as decimal(18, 2)) as discounts_usd,
-        refund_amount_usd as refunds_usd,
-        cast(0 as decimal(18, 2)) as cogs_usd,
-        coalesce(restocked_cost_usd, 0) as restocked_cost_usd,
-        cast(0 as decimal(18, 2)) as cost_missing_units,
-        cast(0 as decimal(18, 2)) as referral_fees_usd,
-        cast(0 as decimal(18, 2)) as fulfilment_fees_usd,
-        cast(0 as decimal(18, 2)) as storage_fees_usd,
-        cast(0 as decimal(18, 2)) as other_fees_usd,
-        cast(0 as decimal(18, 2)) as ad_spend_usd
+        {{- posting_measures({
+            'refunds_usd': 'refund_amount_usd', 'restocked_cost_usd': 'coalesce(restocked_cost_usd, 0)',
+        }) }}
     from {{ ref('fct_refunds') }}
     where order_counts_as_sale
     union all
@@ -86,30 +86,14 @@ postings as (
         cast({{ dbt.date_trunc('month', 'posted_date') }} as date) as month_start,
         coalesce(sku, {{ unattributed }}) as sku,
         channel,
-        cast(0 as decimal(18, 2)) as units,
-        cast(0 as decimal(18, 2)) as gross_sales_usd,
-        cast(0 as decimal(18, 2)) as discounts_usd,
-        cast(0 as decimal(18, 2)) as refunds_usd,
-        cast(0 as decimal(18, 2)) as cogs_usd,
-        cast(0 as decimal(18, 2)) as restocked_cost_usd,
-        cast(0 as decimal(18, 2)) as cost_missing_units,
-        case
-            when fee_type in ('Commission', 'RefundCommission', 'FINAL_VALUE_FEE') then fee_amount_usd else 0
-        end as referral_fees_usd,
-        case when fee_type = 'FBAPerUnitFulfillmentFee' then fee_amount_usd else 0 end as fulfilment_fees_usd,
-        case
-            when fee_type in ('FBAStorageFee', 'FBALongTermStorageFee') then fee_amount_usd else 0
-        end as storage_fees_usd,
-        case
-            when
-                fee_type in (
-                    'Commission', 'RefundCommission', 'FINAL_VALUE_FEE', 'FBAPerUnitFulfillmentFee',
-                    'FBAStorageFee', 'FBALongTermStorageFee'
-                )
-                then 0
-            else fee_amount_usd
-        end as other_fees_usd,
-        cast(0 as decimal(18, 2)) as ad_spend_usd
+        {{- posting_measures({
+            'referral_fees_usd': fee_of_types(referral_fee_types),
+            'fulfilment_fees_usd': fee_of_types(fulfilment_fee_types),
+            'storage_fees_usd': fee_of_types(storage_fee_types),
+            'other_fees_usd': 'fee_amount_usd - ' ~ fee_of_types(
+                referral_fee_types + fulfilment_fee_types + storage_fee_types
+            ),
+        }) }}
     from {{ ref('fct_marketplace_fees') }}
     where order_counts_as_sale and counts_as_marketplace_fee
     union all
@@ -117,18 +101,7 @@ postings as (
         cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start,
         coalesce(null, {{ unattributed }}) as sku,
         'amazon' as channel,
-        cast(0 as decimal(18, 2)) as units,
-        cast(0 as decimal(18, 2)) as gross_sales_usd,
-        cast(0 as decimal(18, 2)) as discounts_usd,
-        cast(0 as decimal(18, 2)) as refunds_usd,
-        cast(0 as decimal(18, 2)) as cogs_usd,
-        cast(0 as decimal(18, 2)) as restocked_cost_usd,
-        cast(0 as decimal(18, 2)) as cost_missing_units,
-        cast(0 as decimal(18, 2)) as referral_fees_usd,
-        cast(0 as decimal(18, 2)) as fulfilment_fees_usd,
-        cast(0 as decimal(18, 2)) as storage_fees_usd,
-        cast(0 as decimal(18, 2)) as other_fees_usd,
-        spend_usd as ad_spend_usd
+        {{- posting_measures({'ad_spend_usd': 'spend_usd'}) }}
     from {{ ref('fct_ad_spend_daily') }}
     where platform = 'amazon_ads'
 ),
