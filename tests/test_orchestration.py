@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -159,3 +160,20 @@ def test_every_check_of_the_graph_runs_in_the_main_job(built) -> None:
     declared = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
     assert len(declared) > 300
     assert declared - evaluated == set()
+
+
+def test_column_lineage_is_parsed_again_only_when_its_inputs_change(built) -> None:
+    from orchestration.assets.dbt_metadata import LINEAGE_CACHE, lineage_key
+    from orchestration.assets.transform import TARGET_DIR
+
+    cache = json.loads((TARGET_DIR / LINEAGE_CACHE).read_text())
+    entry = cache["model.salesdw.channel_revenue_daily"]
+    assert "dagster/column_lineage" in entry["lineage"]
+    columns = {"net_revenue_usd": {"data_type": "DECIMAL(18,2)"}}
+    parents = {'"w"."marts"."fct_orders"': {"gross_sales_usd": {"data_type": "DECIMAL(18,2)"}}}
+    key = lineage_key("select 1", columns, parents)
+    assert key == lineage_key("select 1", dict(columns), dict(parents))
+    assert key != lineage_key("select 2", columns, parents)
+    assert key != lineage_key(
+        "select 1", columns, {'"w"."marts"."fct_orders"': {"gross_sales_usd": {"data_type": "INTEGER"}}}
+    )

@@ -42,6 +42,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from core.settings import settings
 from core.warehouse import PostgresParams, current_target, warehouse_path
+from orchestration.assets.dbt_metadata import attach_metadata
 from orchestration.assets.finance_report import monthly_revenue_report
 from orchestration.resources import DBT_PROJECT_DIR, WAREHOUSE_POOL, dbt_cli, dbt_project
 
@@ -173,15 +174,19 @@ def _build(
     target = _target_path(context, saved_state)
     invocation = dbt.cli(args, context=context, target_path=target)
     try:
-        # Row counts and column schema/lineage are read through dbt's adapter once dbt has exited
-        # (dagster-dbt waits for the process with DuckDB: one writer per file).
-        stream = invocation.stream()
-        detail = settings().dbt_asset_metadata
-        if detail in ("full", "counts"):
-            stream = stream.fetch_row_counts()
-        if detail == "full":
-            stream = stream.fetch_column_metadata()
-        events = list(stream)
+        # Row counts and column schema/lineage are read through dbt's adapter once dbt has exited (DuckDB: one writer
+        # per file), in bulk (dbt_metadata.py).
+        events = list(
+            attach_metadata(
+                list(invocation.stream()),
+                invocation.adapter,
+                invocation.manifest,
+                TRANSLATOR,
+                target,
+                TARGET_DIR,
+                settings().dbt_asset_metadata,
+            )
+        )
     finally:
         _release_warehouse(invocation.adapter)
     if (target / PARSE_STATE).exists():

@@ -1,0 +1,219 @@
+"""The main job as a user runs it, phase by phase: a full load, a run with nothing changed, a run after a day.
+
+    PYTHONPATH=. .venv/bin/python bench/main_job.py [--scales 0.1,1] [--scale-10] [--bare]
+
+Each scale runs in a subprocess of its own (its peak RSS is the kernel's rusage of that child, ``os.wait4``),
+the way ``salesdw run`` does it: the sandbox world built (rate limits ``demo``, the default), served on
+loopback, then ``orchestration.runner.run_main_job`` in process on a fresh DuckDB warehouse and Dagster home.
+Three runs follow one another on that warehouse:
+
+1. full: the first load of everything;
+2. nothing changed: the same world again (an hourly run that finds nothing new);
+3. a day later: the world advanced by one day (``/_sandbox/advance?days=1``), so a day of orders, refunds,
+   deals, fees, ad spend and sessions arrives.
+
+Phases, in seconds of wall time: world build (world + truth), each ingestion step (per source: dlt's extract,
+normalize and load from the pipeline's trace, and the rest of the step: its checks and replay guard), each dbt
+step, the GX check steps, and "Dagster overhead" (a run's wall time less its steps: definitions, run storage,
+planning, event writing). After each run the summary's reconciliation with the sandbox truth must be exact.
+
+Ratios printed: each incremental run ÷ the full run; scale 10 ÷ scale 1 (``--scale-10``); with ``--bare`` the
+ingestion throughput bench (``bench/ingestion_throughput.py``: a bare requests + json + DuckDB loader next to the
+dlt path, records/s) runs in the same invocation, so its ratio is measured side by side with the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _steps(instance: Any, outcome: Any) -> list[tuple[str, str, float]]:
+    """(run's job, step key, seconds) of every step that ran, from the runs' event logs."""
+    out: list[tuple[str, str, float]] = []
+    for result in outcome.results:
+        job = result.job_def.name
+        starts: dict[str, float] = {}
+        for entry in instance.all_logs(result.run_id):
+            e = entry.dagster_event
+            if e is None or not e.step_key:
+                continue
+            if e.event_type_value == "STEP_START":
+                starts[e.step_key] = entry.timestamp
+            elif e.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and e.step_key in starts:
+                out.append((job, e.step_key, entry.timestamp - starts.pop(e.step_key)))
+    return out
+
+
+def _dlt_phases(pipelines_dir: Path, since: float) -> dict[str, dict[str, float]]:
+    """Seconds of extract / normalize / load per source, from each dlt pipeline's last trace after `since`."""
+    import dlt
+
+    phases: dict[str, dict[str, float]] = {}
+    for folder in sorted(pipelines_dir.glob("salesdw_*")):
+        pipeline = dlt.attach(pipeline_name=folder.name, pipelines_dir=str(pipelines_dir))
+        trace = pipeline.last_trace
+        if trace is None or trace.started_at.timestamp() < since:
+            continue
+        phases[folder.name.removeprefix("salesdw_")] = {
+            s.step: (s.finished_at - s.started_at).total_seconds()
+            for s in trace.steps
+            if s.step in ("extract", "normalize", "load") and s.finished_at
+        }
+    return phases
+
+
+def child(scale: float, seed: int, as_of: date, root: Path) -> dict[str, Any]:
+    """One scale: world, three runs, phases (runs in the child process)."""
+    os.environ.update(
+        {
+            "SALESDW_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+            "DAGSTER_HOME": str(root / "dagster_home"),
+        }
+    )
+    (root / "dagster_home").mkdir(parents=True, exist_ok=True)
+    from cli.main import prepare_dagster_home
+
+    prepare_dagster_home()
+    import requests
+    from dagster import DagsterInstance
+
+    from cli.summary import render_summary
+    from orchestration.runner import run_main_job
+    from sandbox.connect import sandbox_env
+    from sandbox.server import SandboxApp, SandboxServer
+    from sandbox.truth import compute_truth
+    from sandbox.world import WorldConfig
+
+    t0 = time.monotonic()
+    server = SandboxServer(SandboxApp(WorldConfig(seed=seed, scale=scale, as_of=as_of), rate_limits="demo"), port=0)
+    server.start()
+    os.environ.update(sandbox_env(server.url))
+    truth = compute_truth(server.app.world)
+    world_s = time.monotonic() - t0
+    runs = []
+    try:
+        with DagsterInstance.get() as instance:
+            for name in ("full", "nothing changed", "a day later"):
+                if name == "a day later":
+                    requests.post(f"{server.url}/_sandbox/advance", params={"days": 1}, timeout=600).raise_for_status()
+                    truth = compute_truth(server.app.world)
+                wall_started, started = time.time(), time.monotonic()
+                outcome = run_main_job(instance, log_level="WARNING")
+                wall = time.monotonic() - started
+                _, exact = render_summary(
+                    Path(os.environ["SALESDW_DUCKDB_PATH"]), outcome.checks, truth, outcome.success, outcome.warned
+                )
+                steps = _steps(instance, outcome)
+                runs.append(
+                    {
+                        "run": name,
+                        "seconds": wall,
+                        "success": outcome.success,
+                        "exact": exact,
+                        "steps": steps,
+                        "dlt": _dlt_phases(root / "dlt_pipelines", wall_started),
+                        "overhead": wall - sum(s for _, _, s in steps),
+                    }
+                )
+    finally:
+        server.stop()
+    return {"scale": scale, "world_s": world_s, "runs": runs}
+
+
+def run_scale(scale: float, seed: int, as_of: date) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"bench_main_{scale}_") as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            json.dumps({"scale": scale, "seed": seed, "as_of": as_of.isoformat(), "root": tmp, "out": str(out)}),
+        ]
+        print(f"[bench] scale {scale}: world, full run, nothing changed, a day later ...", flush=True)
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        _, status, usage = os.wait4(proc.pid, 0)
+        if status != 0:
+            raise SystemExit(f"[bench] scale {scale}: the child failed (status {status})")
+        result = json.loads(out.read_text())
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux: KiB
+        result["process_s"] = time.monotonic() - started
+        return result
+
+
+def _step_group(step: str) -> str:
+    if step.startswith("ingest_"):
+        return "ingest " + step.removeprefix("ingest_")
+    if step.startswith("dbt_"):
+        return step
+    return "checks" if "check" in step or step.startswith("gx") else step
+
+
+def render(results: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in results:
+        lines.append(f"\n## scale {r['scale']}: world build {r['world_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB")
+        names = [run["run"] for run in r["runs"]]
+        lines.append("| phase | " + " | ".join(names) + " |")
+        lines.append("|---|" + "---:|" * len(names))
+        table: dict[str, dict[str, float]] = defaultdict(dict)
+        for run in r["runs"]:
+            for _, step, seconds in run["steps"]:
+                table[_step_group(step)][run["run"]] = table[_step_group(step)].get(run["run"], 0.0) + seconds
+            for source, phases in run["dlt"].items():
+                for phase, seconds in phases.items():
+                    table[f"  {source}: dlt {phase}"][run["run"]] = seconds
+            table["Dagster overhead"][run["run"]] = run["overhead"]
+            table["**run total**"][run["run"]] = run["seconds"]
+        for phase in sorted(table, key=lambda p: (p == "**run total**", p == "Dagster overhead", p.strip())):
+            lines.append(f"| {phase} | " + " | ".join(f"{table[phase].get(n, 0.0):.1f}" for n in names) + " |")
+        full = r["runs"][0]["seconds"]
+        exact = all(run["exact"] and run["success"] for run in r["runs"])
+        lines.append(
+            f"\nreconciliation exact and runs succeeded: {exact}; as `salesdw run` sees it (world + full run): "
+            f"{r['world_s'] + full:.1f} s; "
+            + "; ".join(f"{run['run']} ÷ full {run['seconds'] / full:.2f}" for run in r["runs"][1:])
+        )
+    by_scale = {r["scale"]: r for r in results}
+    if 1.0 in by_scale and 10.0 in by_scale:
+        ratio = by_scale[10.0]["runs"][0]["seconds"] / by_scale[1.0]["runs"][0]["seconds"]
+        lines.append(f"\nscale 10 ÷ scale 1 (full run): {ratio:.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--scales", default="0.1,1")
+    p.add_argument("--scale-10", action="store_true", help="also scale 10 (long)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 31))
+    p.add_argument("--bare", action="store_true", help="also the bare-loader ingestion bench, in this run")
+    p.add_argument("--child")
+    args = p.parse_args()
+    if args.child:
+        spec = json.loads(args.child)
+        result = child(spec["scale"], spec["seed"], date.fromisoformat(spec["as_of"]), Path(spec["root"]))
+        Path(spec["out"]).write_text(json.dumps(result))
+        return
+    scales = [float(s) for s in args.scales.split(",")] + ([10.0] if args.scale_10 else [])
+    results = [run_scale(s, args.seed, args.as_of) for s in scales]
+    print(render(results), flush=True)
+    if args.bare:
+        print("\n## ingestion: dlt path ÷ bare loader (bench/ingestion_throughput.py, same run)", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "ingestion_throughput.py")], cwd=ROOT, check=True)
+
+
+if __name__ == "__main__":
+    main()
