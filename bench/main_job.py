@@ -74,7 +74,7 @@ def _dlt_phases(pipelines_dir: Path, since: float) -> dict[str, dict[str, float]
     return phases
 
 
-def child(scale: float, seed: int, as_of: date, root: Path) -> dict[str, Any]:
+def child(scale: float, seed: int, as_of: date, root: Path, sandbox: str) -> dict[str, Any]:
     """One scale: world, three runs, phases (runs in the child process)."""
     os.environ.update(
         {
@@ -92,23 +92,28 @@ def child(scale: float, seed: int, as_of: date, root: Path) -> dict[str, Any]:
     from cli.summary import render_summary
     from orchestration.runner import run_main_job
     from sandbox.connect import sandbox_env
+    from sandbox.process import SandboxProcess
     from sandbox.server import SandboxApp, SandboxServer
     from sandbox.truth import compute_truth
     from sandbox.world import WorldConfig
 
     t0 = time.monotonic()
-    server = SandboxServer(SandboxApp(WorldConfig(seed=seed, scale=scale, as_of=as_of), rate_limits="demo"), port=0)
-    server.start()
-    os.environ.update(sandbox_env(server.url))
-    truth = compute_truth(server.app.world)
+    config = WorldConfig(seed=seed, scale=scale, as_of=as_of)
+    if sandbox == "process":  # as `salesdw run` serves it
+        server: Any = SandboxProcess(config, rate_limits="demo").spawn()
+        url, truth = server.wait_ready()
+    else:  # in the loader's process, as the tests serve it
+        server = SandboxServer(SandboxApp(config, rate_limits="demo"), port=0).start()
+        url, truth = server.url, compute_truth(server.app.world)
+    os.environ.update(sandbox_env(url))
     world_s = time.monotonic() - t0
     runs = []
     try:
         with DagsterInstance.get() as instance:
             for name in ("full", "nothing changed", "a day later"):
                 if name == "a day later":
-                    requests.post(f"{server.url}/_sandbox/advance", params={"days": 1}, timeout=600).raise_for_status()
-                    truth = compute_truth(server.app.world)
+                    requests.post(f"{url}/_sandbox/advance", params={"days": 1}, timeout=600).raise_for_status()
+                    truth = requests.get(f"{url}/_sandbox/truth", timeout=600).json()
                 wall_started, started = time.time(), time.monotonic()
                 outcome = run_main_job(instance, log_level="WARNING")
                 wall = time.monotonic() - started
@@ -129,19 +134,30 @@ def child(scale: float, seed: int, as_of: date, root: Path) -> dict[str, Any]:
                 )
     finally:
         server.stop()
-    return {"scale": scale, "world_s": world_s, "runs": runs}
+    return {"scale": scale, "sandbox": sandbox, "world_s": world_s, "runs": runs}
 
 
-def run_scale(scale: float, seed: int, as_of: date) -> dict[str, Any]:
+def run_scale(scale: float, seed: int, as_of: date, sandbox: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"bench_main_{scale}_") as tmp:
         out = Path(tmp) / "result.json"
         cmd = [
             sys.executable,
             __file__,
             "--child",
-            json.dumps({"scale": scale, "seed": seed, "as_of": as_of.isoformat(), "root": tmp, "out": str(out)}),
+            json.dumps(
+                {
+                    "scale": scale,
+                    "seed": seed,
+                    "as_of": as_of.isoformat(),
+                    "root": tmp,
+                    "out": str(out),
+                    "sandbox": sandbox,
+                }
+            ),
         ]
-        print(f"[bench] scale {scale}: world, full run, nothing changed, a day later ...", flush=True)
+        print(
+            f"[bench] scale {scale}, sandbox in a {sandbox}: world, full run, nothing changed, a day later", flush=True
+        )
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         _, status, usage = os.wait4(proc.pid, 0)
@@ -164,7 +180,9 @@ def _step_group(step: str) -> str:
 def render(results: list[dict[str, Any]]) -> str:
     lines = []
     for r in results:
-        lines.append(f"\n## scale {r['scale']}: world build {r['world_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB")
+        lines.append(
+            f"\n## scale {r['scale']}, sandbox in a {r['sandbox']}: world build {r['world_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
         names = [run["run"] for run in r["runs"]]
         lines.append("| phase | " + " | ".join(names) + " |")
         lines.append("|---|" + "---:|" * len(names))
@@ -186,7 +204,13 @@ def render(results: list[dict[str, Any]]) -> str:
             f"{r['world_s'] + full:.1f} s; "
             + "; ".join(f"{run['run']} ÷ full {run['seconds'] / full:.2f}" for run in r["runs"][1:])
         )
-    by_scale = {r["scale"]: r for r in results}
+    by_scale = {r["scale"]: r for r in results if r["sandbox"] == results[0]["sandbox"]}
+    modes = {(r["scale"], r["sandbox"]): r for r in results}
+    for (scale, mode), r in modes.items():
+        other = modes.get((scale, "thread"))
+        if mode == "process" and other:
+            ratio = r["runs"][0]["seconds"] / other["runs"][0]["seconds"]
+            lines.append(f"\nscale {scale}: full run with the sandbox in a process ÷ in a thread: {ratio:.2f}")
     if 1.0 in by_scale and 10.0 in by_scale:
         ratio = by_scale[10.0]["runs"][0]["seconds"] / by_scale[1.0]["runs"][0]["seconds"]
         lines.append(f"\nscale 10 ÷ scale 1 (full run): {ratio:.2f}")
@@ -200,15 +224,23 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 31))
     p.add_argument("--bare", action="store_true", help="also the bare-loader ingestion bench, in this run")
+    p.add_argument(
+        "--sandbox",
+        default="process,thread",
+        help="where the sandbox serves: 'process' (as salesdw run), 'thread' (in the loader's process), or both",
+    )
     p.add_argument("--child")
     args = p.parse_args()
     if args.child:
         spec = json.loads(args.child)
-        result = child(spec["scale"], spec["seed"], date.fromisoformat(spec["as_of"]), Path(spec["root"]))
+        result = child(
+            spec["scale"], spec["seed"], date.fromisoformat(spec["as_of"]), Path(spec["root"]), spec["sandbox"]
+        )
         Path(spec["out"]).write_text(json.dumps(result))
         return
     scales = [float(s) for s in args.scales.split(",")] + ([10.0] if args.scale_10 else [])
-    results = [run_scale(s, args.seed, args.as_of) for s in scales]
+    modes = args.sandbox.split(",")
+    results = [run_scale(s, args.seed, args.as_of, mode) for s in scales for mode in modes]
     print(render(results), flush=True)
     if args.bare:
         print("\n## ingestion: dlt path ÷ bare loader (bench/ingestion_throughput.py, same run)", flush=True)

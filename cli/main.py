@@ -104,9 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = None
     started = time.monotonic()
     if not args.no_sandbox:
-        from sandbox.connect import sandbox_env
-        from sandbox.server import SandboxApp, SandboxServer
-        from sandbox.truth import compute_truth
+        # the sandbox serves from a process of its own (sandbox/process.py): its rendering runs on the other core
+        from sandbox.process import SandboxProcess
 
         world = _world(args)
         port = args.port if _port_free("127.0.0.1", args.port) else 0
@@ -114,17 +113,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"[salesdw] building sandbox world seed={world.seed} scale={world.scale} as_of={world.as_of} ...",
             flush=True,
         )
-        server = SandboxServer(
-            SandboxApp(world, rate_limits=args.rate_limits, faults=args.faults, slow_s=args.slow_s), port=port
-        ).start()
-        os.environ.update(sandbox_env(server.url))
-        truth = compute_truth(server.app.world, faults=args.faults)
-        print(f"[salesdw] sandbox on {server.url}; loading into {describe_target()}", flush=True)
+        server = SandboxProcess(
+            world, rate_limits=args.rate_limits, faults=args.faults, slow_s=args.slow_s, port=port
+        ).spawn()
     try:
         from dagster import DagsterInstance
 
-        from orchestration.runner import run_main_job
+        from orchestration.runner import run_main_job  # imported while the sandbox builds its world
 
+        if server:
+            from sandbox.connect import sandbox_env
+
+            url, truth = server.wait_ready()
+            os.environ.update(sandbox_env(url))
+            print(f"[salesdw] sandbox on {url}; loading into {describe_target()}", flush=True)
         with DagsterInstance.get() as instance:
             outcome = run_main_job(instance, full_refresh=args.full_refresh, log_level=args.log_level)
     finally:

@@ -186,6 +186,10 @@ class SandboxApp:
         if req.method == "POST" and req.path == "/_sandbox/advance":
             cfg = self.advance(int(req.query.get("days", "1")))
             return Response(200, {"as_of": cfg.as_of.isoformat()})
+        if req.path == "/_sandbox/truth":  # the world's truth now (after an advance), for a sandbox in a process
+            from sandbox.truth import compute_truth
+
+            return Response(200, compute_truth(self.world, faults=self.fault_mode))
         return Response(404, {"errors": "Not Found", "path": req.path})
 
     def _injected_error(self, vendor: ModuleType, bucket: str, fault: Fault, req: Request) -> Response:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from datetime import date
 
 import requests
 
 from sandbox import hubspot_api, shopify_api
 from sandbox.protocol import Request
 from sandbox.server import SandboxApp, SandboxServer
+from sandbox.world import WorldConfig
 from tests.conftest import TEST_WORLD
 from tests.helpers import amazon_token
 
@@ -103,3 +106,25 @@ def test_amazon_token_exchange_and_filter_validation(sandbox: SandboxServer) -> 
         requests.get(url, headers=headers, params={"CreatedAfter": "2024-01-01T00:00:00Z"}, timeout=30).status_code
         == 400
     )
+
+
+def test_a_sandbox_process_serves_the_world_and_its_truth_and_ends_with_its_parent() -> None:
+    """`salesdw run` serves the sandbox from a child process: same world, same truth, gone when stopped."""
+    from sandbox.process import SandboxProcess
+    from sandbox.truth import compute_truth
+    from sandbox.world import build_world
+
+    config = WorldConfig(seed=5, scale=0.01, as_of=date(2026, 3, 31))
+    server = SandboxProcess(config, rate_limits="off").spawn()
+    try:
+        url, truth = server.wait_ready()
+        assert truth == json.loads(json.dumps(compute_truth(build_world(config))))
+        assert requests.get(f"{url}/_sandbox/health", timeout=10).json()["as_of"] == "2026-03-31"
+        assert requests.post(f"{url}/_sandbox/advance", params={"days": 1}, timeout=60).json()["as_of"] == "2026-04-01"
+        later = requests.get(f"{url}/_sandbox/truth", timeout=60).json()
+        app = SandboxApp(config, rate_limits="off")
+        app.advance(1)
+        assert later == json.loads(json.dumps(compute_truth(app.world)))
+    finally:
+        server.stop()
+    assert server.proc is not None and server.proc.poll() is not None
