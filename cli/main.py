@@ -132,6 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if server:
             server.stop()
+    if not outcome.rebuilt:
+        print("[salesdw] nothing new was loaded since the last build: the models stand as it left them", flush=True)
     from cli.summary import render_summary
 
     text, reconciled = render_summary(warehouse_path(), outcome.checks, truth, outcome.success, outcome.warned)

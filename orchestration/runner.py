@@ -17,7 +17,15 @@ from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult
 from ingestion.pipelines import SOURCES
 from orchestration.assets.transform import ORDERS_KEY, daily_partitions
 from orchestration.resources import read_only_warehouse
-from orchestration.schedules import MAIN_JOB, ORDERS_JOB, REVENUE_JOB, all_months_tags, partition_range_tags
+from orchestration.schedules import (
+    INGEST_JOB,
+    MAIN_JOB,
+    ORDERS_JOB,
+    REVENUE_JOB,
+    TRANSFORM_JOB,
+    all_months_tags,
+    partition_range_tags,
+)
 
 
 @dataclass
@@ -26,6 +34,7 @@ class RunOutcome:
     results: list[ExecuteInProcessResult]
     checks: list[tuple[str, str, bool]] = field(default_factory=list)  # (asset, check, passed)
     warned: set[tuple[str, str]] = field(default_factory=set)  # (asset, check) failed with severity WARN
+    rebuilt: bool = True  # False: nothing new was loaded, the models were left as the last build made them
 
     @property
     def result(self) -> ExecuteInProcessResult:
@@ -88,12 +97,27 @@ def run_plan(full_refresh: bool) -> list[tuple[str, dict[str, str], dict[str, An
 
 
 def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_level: str = "INFO") -> RunOutcome:
+    """The main job. After a build that succeeded (build_state.py), the sources load first, in a run of their
+    own, and the models are rebuilt only when what they are built from changed: a run that loads nothing new
+    ends after its loads and their checks (``RunOutcome.rebuilt`` is False)."""
+    from orchestration import build_state
+    from orchestration.assets.transform import warehouse_identity
     from orchestration.definitions import load_definitions
 
     defs = load_definitions()
+    identity = warehouse_identity()
+    previous = None if full_refresh else build_state.last_build(identity)
+    build_state.save(identity, None)  # a build that does not finish leaves no record: the next one rebuilds
     plan = run_plan(full_refresh)
+    if previous is not None:  # load first, then decide
+        plan = [(INGEST_JOB, {}, {}), (TRANSFORM_JOB, {}, {}), *plan[1:]]
     results: list[ExecuteInProcessResult] = []
+    rebuilt = True
     for job_name, tags, config in plan:
+        if job_name == TRANSFORM_JOB and build_state.fingerprint(identity) == previous:
+            build_state.save(identity, previous)
+            rebuilt = False
+            break
         run_config = {**config, "loggers": {"console": {"config": {"log_level": log_level}}}}
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance, raise_on_error=False, run_config=run_config, tags=tags
@@ -110,4 +134,7 @@ def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_leve
         for c in evaluations
         if not c.passed and c.severity == AssetCheckSeverity.WARN
     }
-    return RunOutcome(all(r.success for r in results) and len(results) == len(plan), results, checks, warned)
+    success = all(r.success for r in results) and (len(results) == len(plan) or not rebuilt)
+    if success and rebuilt:
+        build_state.save(identity, build_state.fingerprint(identity))
+    return RunOutcome(success, results, checks, warned, rebuilt)

@@ -31,6 +31,8 @@ from orchestration.assets.transform import ORDERS_KEY, monthly_partitions
 MAIN_JOB = "salesdw_main"
 ORDERS_JOB = "salesdw_orders_daily"
 REVENUE_JOB = "salesdw_revenue"
+INGEST_JOB = "salesdw_ingest"
+TRANSFORM_JOB = "salesdw_transform"
 
 RAW = AssetSelection.key_prefixes(*([spec.dataset] for spec in SOURCES.values()))
 ORDERS = AssetSelection.assets(ORDERS_KEY)
@@ -55,12 +57,12 @@ main_job = define_asset_job(
     "seed and snapshot upstream of the orders fact, with their tests. First of the three runs of `salesdw run`.",
 )
 ingest_job = define_asset_job(
-    name="salesdw_ingest",
+    name=INGEST_JOB,
     selection=RAW,
     description="Ingest every source with dlt (incremental), with the raw-layer GX checks.",
 )
 transform_job = define_asset_job(
-    name="salesdw_transform",
+    name=TRANSFORM_JOB,
     selection=AssetSelection.all() - LATE - RAW,
     description="dbt build of the unpartitioned models upstream of the orders fact; automation carries on downstream.",
 )

@@ -112,9 +112,15 @@ def test_second_run_loads_nothing_twice(first_run: RunOutcome, warehouse: Path, 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         before = raw_counts(con)
     daily_before = _daily(warehouse)
-    _run()
+    assert _run().rebuilt  # this copy keeps no record of the build it copied: a build
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert raw_counts(con) == before
+    assert _daily(warehouse) == daily_before
+    # nothing new since a build that succeeded: the sources load, their checks run, the models are not rebuilt
+    again = _run()
+    assert not again.rebuilt
+    assert [r.job_def.name for r in again.results] == ["salesdw_ingest"]
+    assert again.checks and all(asset.startswith("raw_") for asset, _, _ in again.checks)
     assert _daily(warehouse) == daily_before
 
 
@@ -127,7 +133,7 @@ def test_advancing_the_world_brings_new_and_changed_records(
         old_deals = dict(con.execute("select id, properties__hs_lastmodifieddate from raw_crm.deals").fetchall())
     assert requests.post(f"{sandbox.url}/_sandbox/advance", params={"days": 25}, timeout=60).ok
     new_truth = compute_truth(sandbox.app.world)
-    _run()
+    assert _run().rebuilt  # new records: the models are rebuilt
     _assert_reconciles(warehouse, new_truth)
     assert new_truth["record_counts"]["shopify.orders"] > old_truth["record_counts"]["shopify.orders"]
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -441,3 +441,12 @@ def test_full_load_windows_hold_about_equal_numbers_of_records() -> None:
     assert sum(sizes) == len(created) and max(sizes) - min(sizes) < len(created) / 25, sizes
     equal_time = [start + (end - start) * k / 5 for k in range(1, 5)]
     assert bounds[0] > equal_time[0]  # the first window spans more time than an equal split gives it
+
+
+def test_progress_lines_show_the_share_done_and_an_eta_when_the_total_is_known() -> None:
+    from ingestion.http.progress import eta_text
+
+    assert eta_text(4_000, 10_000, 1_000.0) == ", 40% of 10,000, ETA 6s"
+    assert eta_text(10_000, 10_000, 1_000.0) == ", 100% of 10,000"
+    assert eta_text(4_000, None, 1_000.0) == ""
+    assert eta_text(0, 10_000, 0.0) == ", 0% of 10,000"

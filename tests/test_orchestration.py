@@ -177,3 +177,21 @@ def test_column_lineage_is_parsed_again_only_when_its_inputs_change(built) -> No
     assert key != lineage_key(
         "select 1", columns, {'"w"."marts"."fct_orders"': {"gross_sales_usd": {"data_type": "INTEGER"}}}
     )
+
+
+def test_a_changed_model_or_setting_is_a_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration import build_state
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.sql").write_text("select 1")
+    (tmp_path / "dbt_project.yml").write_text("name: x")
+    before = build_state.project_digest(tmp_path)
+    assert build_state.project_digest(tmp_path) == before
+    (tmp_path / "models" / "m.sql").write_text("select 2")
+    assert build_state.project_digest(tmp_path) != before
+    monkeypatch.setattr(build_state, "raw_digest", lambda: "raw")
+    first = build_state.fingerprint("duckdb:w", "2026-06-30")
+    assert build_state.fingerprint("duckdb:w", "2026-06-30") == first
+    assert build_state.fingerprint("duckdb:w", "2026-07-01") != first
+    monkeypatch.setenv("SALESDW_CHURN_WINDOW_DAYS", "90")
+    assert build_state.fingerprint("duckdb:w", "2026-06-30") != first

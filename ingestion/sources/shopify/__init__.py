@@ -248,7 +248,7 @@ def shopify_source(
             pending.remove(ready)
             path = bulk_ops.download(ready, session, directory)
             if path is not None:
-                yield from bulk_ops.records(path, ready.label)
+                yield from bulk_ops.records(path, ready.label, total=ready.root_count)
                 os.unlink(path)
 
     @dlt.resource(

@@ -83,6 +83,12 @@ class BulkJob:
     _next_poll: float = 0.0
     _holding: bool = False
 
+    @property
+    def root_count(self) -> int | None:
+        """Top-level objects of the completed operation (the records its result holds), when reported."""
+        value = self.result.get("rootObjectCount")
+        return int(value) if value not in (None, "") else None
+
     def poll(self) -> bool:
         """Advance the job without blocking; True once its result is ready (COMPLETED)."""
         if self.status == "COMPLETED":
@@ -213,9 +219,10 @@ def download(job: BulkJob, session: ResilientSession, directory: str) -> str | N
     raise IngestionHTTPError(f"shopify/{job.label}: the bulk result could not be downloaded whole")
 
 
-def records(path: str, label: str, page_size: int = 1000) -> Iterator[list[dict[str, Any]]]:
-    """The records of a grouped JSONL result, each with its connections' nodes as lists, a page at a time."""
-    progress = Progress("shopify", f"{label} (bulk)")
+def records(path: str, label: str, page_size: int = 1000, total: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """The records of a grouped JSONL result, each with its connections' nodes as lists, a page at a time
+    (``total``: the operation's root objects, for the progress lines' share and ETA)."""
+    progress = Progress("shopify", f"{label} (bulk)", total=total)
     page: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     by_id: dict[str, dict[str, Any]] = {}
