@@ -148,20 +148,27 @@ def unconfigured_sources() -> dict[str, str]:
     """Sources with none of their settings in dlt's config (env SOURCES__<SECTION>__<KEY>, .dlt/*.toml):
     source key -> an example variable that configures it."""
     import dlt
+    from dlt.common.typing import AnyType
 
     from ingestion.pipelines import SOURCES
 
+    # the providers themselves, not dlt.config.get: that records the values it resolves, and dlt writes them
+    # (a token included) into every pipeline's trace of this process
+    providers = dlt.config.config_providers
     missing: dict[str, str] = {}
     for key, spec in SOURCES.items():
         section = spec.factory.section or spec.factory.name
         fields = [k for k, v in spec.placeholders.items() if v is not None]
         found = False
         for name in fields:
-            path = f"sources.{section}.{name}"
-            try:
-                found = dlt.config.get(path) is not None or dlt.secrets.get(path) is not None
-            except Exception:  # a provider that cannot read the value: configured, the step will say more
-                found = True
+            for provider in providers:
+                try:
+                    value, _ = provider.get_value(name, AnyType, None, "sources", section)
+                except Exception:  # a provider that cannot read the value: configured, the step will say more
+                    value = True
+                if value is not None:
+                    found = True
+                    break
             if found:
                 break
         if not found:
