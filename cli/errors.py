@@ -86,6 +86,12 @@ def report(exc: BaseException, command: str, debug: bool) -> int:
         exc = ConfigError(f"{exc}: fix or unset the variable")
     if isinstance(exc, CliError):
         line, code = f"{command}: {exc}", exc.exit_code
+    elif type(exc).__name__ == "OperationalError" and type(exc).__module__.startswith("psycopg2"):
+        line = (
+            f"{command}: cannot reach the PostgreSQL warehouse ({one_line(str(exc))}): "
+            "check SALESDW_POSTGRES_DSN / the PG* variables and that the server is up"
+        )
+        code = FAILURE_EXIT
     else:
         hint = "" if debug else " (rerun with --log-level DEBUG for the traceback)"
         line, code = f"{command} failed: {type(exc).__name__}: {one_line(str(exc))}{hint}", FAILURE_EXIT

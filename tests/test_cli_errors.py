@@ -211,6 +211,16 @@ def test_grants_malformed_dsn_option(tmp_path: Path) -> None:
     assert_refused(result, 2, "salesdw grants: --dsn is not a valid PostgreSQL DSN")
 
 
+def test_postgres_refusing_connections(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens once the socket is closed
+    dsn = f"postgresql://loader:Pw-Refused-11@127.0.0.1:{port}/salesdw"
+    result = salesdw(tmp_path, "run", "--target", "postgres", env={"SALESDW_POSTGRES_DSN": dsn})
+    result.secrets += [dsn, "Pw-Refused-11"]
+    assert_refused(result, 1, "cannot reach the PostgreSQL warehouse", f"port {port} failed: Connection refused")
+
+
 def test_pgport_not_a_number(tmp_path: Path) -> None:
     result = salesdw(tmp_path, "run", "--target", "postgres", env={"PGPORT": "fivefourthreetwo"})
     assert_refused(result, 2, "PGPORT='fivefourthreetwo' is not a port number")
