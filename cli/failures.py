@@ -4,8 +4,10 @@ Dagster run log)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from cli.errors import one_line, redact
@@ -39,6 +41,33 @@ def _hint(status: int, section: str | None, message: str) -> str:
     return f"check the request's settings ({prefix})"
 
 
+def _dbt_failure(message: str) -> str:
+    """dagster-dbt's error says only "the dbt CLI process failed": name the failing nodes from run_results.json."""
+    code = re.search(r"exit code `(\d+)`", message)
+    log = re.search(r"dbt debug log: (\S+?dbt\.log)", message)
+    line = f"dbt build failed (exit code {code[1] if code else '?'})"
+    if not log:
+        return f"{line}: the run log (salesdw ui) has dbt's output"
+    results = Path(log[1]).with_name("run_results.json")
+    try:
+        failed = [
+            (
+                r["unique_id"].split(".")[0],
+                r["unique_id"].split(".")[-1],
+                one_line((r.get("message") or "").split(chr(10), 1)[-1]),
+            )
+            for r in json.loads(results.read_text())["results"]
+            if r["status"] in ("error", "fail")
+        ]
+    except (OSError, ValueError, KeyError):
+        failed = []
+    if failed:
+        kind, node, why = failed[0]
+        more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+        line += f": {kind} {node} ({why[:160]}){more}"
+    return f"{line}; details: {log[1]}"
+
+
 def describe_failure(step_key: str, error: Any) -> str:
     """The one line of a failed step; ``error`` is the STEP_FAILURE's SerializableErrorInfo."""
     cause = innermost_error(error)
@@ -56,6 +85,8 @@ def describe_failure(step_key: str, error: Any) -> str:
             line = f"{m['where']}: cannot connect to {m['url']} ({m['n']} attempts): check {base} and that the service is up"
         else:
             line = f"{m['where']}: {m['method']} {m['url']} failed after {m['n']} attempts ({one_line(problem)[:120]})"
+    elif name == "DagsterDbtCliRuntimeError":
+        line = _dbt_failure(getattr(cause, "message", "") or "")
     else:
         line = f"{name}: {message[:300]}"
     return redact(USERINFO.sub("", f"step {step_key} failed: {line}"))

@@ -266,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)  # a usage error: argparse's one line, exit 2
     debug = "DEBUG" in (args.global_log_level, getattr(args, "log_level", None))
+    if debug and hasattr(args, "log_level"):
+        args.log_level = "DEBUG"  # `salesdw --log-level DEBUG run`: Dagster's console shows the tracebacks too
     command = " ".join(filter(None, ["salesdw", args.command, getattr(args, "sandbox_command", None)]))
     try:
         validate(args)  # options and configuration, before any work (cli/validate.py)

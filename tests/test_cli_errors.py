@@ -284,3 +284,33 @@ def test_run_with_a_wrong_token_and_a_refused_connection(tmp_path: Path, sandbox
     # the Dagster run log keeps the full error
     event_logs = b"".join(c for p, c in _files_text(tmp_path / "dagster_home") if p.suffix == ".db")
     assert b"IngestionHTTPError" in event_logs
+
+
+def test_a_failed_dbt_build_names_the_failing_node(tmp_path: Path) -> None:
+    """dagster-dbt's error says only that the dbt process failed: the line names the node from run_results.json."""
+    import json
+    from types import SimpleNamespace
+
+    from cli.failures import describe_failure
+
+    (tmp_path / "dbt.log").write_text("")
+    results = [
+        {"unique_id": "model.salesdw.stg_x", "status": "success", "message": None},
+        {
+            "unique_id": "model.salesdw.stg_ebay__refunds",
+            "status": "error",
+            "message": "Runtime Error in model\n  Catalog Error: no table",
+        },
+        {"unique_id": "test.salesdw.not_null_y", "status": "fail", "message": "Got 3 results"},
+    ]
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    message = (
+        "dagster_dbt.errors.DagsterDbtCliRuntimeError: The dbt CLI process with command\n\n`dbt build`\n\nfailed with "
+        f"exit code `1`. Check the stdout in the Dagster compute logs, or view the dbt debug log: {tmp_path}/dbt.log."
+    )
+    error = SimpleNamespace(message="wrapper", cls_name="DagsterExecutionStepExecutionError", cause=None)
+    error.cause = SimpleNamespace(message=message, cls_name="DagsterDbtCliRuntimeError", cause=None)
+    assert describe_failure("dbt_models", error) == (
+        "step dbt_models failed: dbt build failed (exit code 1): model stg_ebay__refunds (Catalog Error: no table) "
+        f"and 1 more; details: {tmp_path}/dbt.log"
+    )
