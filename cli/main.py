@@ -134,11 +134,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             server.stop()
     if not outcome.rebuilt:
         print("[salesdw] nothing new was loaded since the last build: the models stand as it left them", flush=True)
+    from cli.errors import RunFailure
+    from cli.failures import failure_lines
     from cli.summary import render_summary
 
+    failures = failure_lines(outcome.all_events)  # the lines that matter first, alone (tracebacks: the run log)
+    for line in failures:
+        print(f"salesdw run: {line}", file=sys.stderr, flush=True)
+    if args.target == "duckdb" and not warehouse_path().is_file():  # nothing was loaded: no summary to read
+        raise RunFailure(failures[0] if failures else f"nothing was written to {warehouse_path()}")
     text, reconciled = render_summary(warehouse_path(), outcome.checks, truth, outcome.success, outcome.warned)
     print("\n" + text)
-    print(f"[salesdw] finished in {time.monotonic() - started:.0f}s")
+    print(f"[salesdw] finished in {time.monotonic() - started:.0f}s", flush=True)
+    if failures:
+        raise RunFailure(f"{len(failures)} step(s) failed, first: {failures[0].removeprefix('step ')}")
     return 0 if outcome.success and reconciled and not outcome.failed_checks else 1
 
 
@@ -247,10 +256,31 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from cli.errors import report
+    from cli.validate import validate
+
     # `salesdw.*` loggers (ingestion progress) reach the console and the UI through Dagster (dagster.yaml)
     logging.getLogger("salesdw").setLevel(logging.INFO)
-    args = parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        p = parser()  # reads SALESDW_TARGET for a default
+    except Exception as exc:
+        return report(exc, "salesdw", "DEBUG" in (argv or sys.argv))
+    p.add_argument(
+        "--log-level", dest="global_log_level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    args = p.parse_args(argv)  # a usage error: argparse's one line, exit 2
+    debug = "DEBUG" in (args.global_log_level, getattr(args, "log_level", None))
+    if debug and hasattr(args, "log_level"):
+        args.log_level = "DEBUG"  # `salesdw --log-level DEBUG run`: Dagster's console shows the tracebacks too
+    command = " ".join(filter(None, ["salesdw", args.command, getattr(args, "sandbox_command", None)]))
+    try:
+        validate(args)  # options and configuration, before any work (cli/validate.py)
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line (cli/errors.py); the traceback with --log-level DEBUG
+        return report(exc, command, debug)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult
 
 from ingestion.pipelines import SOURCES
 from orchestration.assets.transform import ORDERS_KEY, daily_partitions
+from orchestration.console import console_logger
 from orchestration.resources import read_only_warehouse
 from orchestration.schedules import (
     INGEST_JOB,
@@ -119,9 +120,8 @@ def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_leve
             rebuilt = False
             break
         run_config = {**config, "loggers": {"console": {"config": {"log_level": log_level}}}}
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=run_config, tags=tags
-        )
+        job = defs.resolve_job_def(job_name).with_logger_defs({"console": console_logger})  # one-line failures
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, tags=tags)
         results.append(result)
         if not result.success:
             break
