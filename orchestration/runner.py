@@ -17,6 +17,8 @@ from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult
 from ingestion.pipelines import SOURCES
 from orchestration.assets.transform import ORDERS_KEY, daily_partitions
 from orchestration.resources import read_only_warehouse
+from orchestration.run_guard import prepare as prepare_runs
+from orchestration.run_guard import run_tags
 from orchestration.schedules import MAIN_JOB, ORDERS_JOB, REVENUE_JOB, all_months_tags, partition_range_tags
 
 
@@ -94,6 +96,8 @@ def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_leve
     plan = run_plan(full_refresh)
     results: list[ExecuteInProcessResult] = []
     for job_name, tags, config in plan:
+        prepare_runs(instance)  # dead runs' pool slots freed, live holders named: never a silent wait
+        tags = {**tags, **run_tags()}
         run_config = {**config, "loggers": {"console": {"config": {"log_level": log_level}}}}
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance, raise_on_error=False, run_config=run_config, tags=tags
