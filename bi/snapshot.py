@@ -15,6 +15,37 @@ from pathlib import Path
 import duckdb
 
 BI_SCHEMAS: tuple[str, ...] = ("marts", "finance")
+MARKER_TABLE = "salesdw_bi_snapshot"  # main.salesdw_bi_snapshot(source, written_at): this file is a snapshot
+
+
+class UnsafeSnapshotTarget(ValueError):
+    """The output is the warehouse itself, or a file that is not a snapshot (overwriting it would lose data)."""
+
+
+def is_snapshot(path: Path) -> bool:
+    """A DuckDB file written by write_snapshot (it holds the marker table)."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            schemas = {s for (s,) in con.execute("select distinct schema_name from duckdb_tables()").fetchall()}
+            marked = con.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'main' and table_name = ?", [MARKER_TABLE]
+            ).fetchone()[0]
+            # a snapshot written before the marker existed holds BI schemas only
+            return bool(marked) or (bool(schemas) and schemas <= set(BI_SCHEMAS))
+    except duckdb.Error:
+        return False
+
+
+def check_target(warehouse: Path, out: Path) -> None:
+    """Refuse an output that is the warehouse or an existing file that is not a snapshot."""
+    if out.exists() and warehouse.exists() and out.resolve().samefile(warehouse.resolve()):
+        raise UnsafeSnapshotTarget(f"--out {out} is the warehouse itself; a snapshot would replace it")
+    if out.exists() and not out.is_file():
+        raise UnsafeSnapshotTarget(f"--out {out} is not a file")
+    if out.exists() and not is_snapshot(out):
+        raise UnsafeSnapshotTarget(
+            f"--out {out} exists and is not a BI snapshot (no {MARKER_TABLE} table); refusing to overwrite it"
+        )
 
 
 def default_snapshot_path(warehouse: Path) -> Path:
@@ -24,6 +55,7 @@ def default_snapshot_path(warehouse: Path) -> Path:
 
 def write_snapshot(warehouse: Path, out: Path, schemas: Sequence[str] = BI_SCHEMAS) -> dict[str, int]:
     """Copy every table and view of these schemas (as tables, types kept) into out; {schema.table: rows}."""
+    check_target(warehouse, out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
@@ -43,6 +75,8 @@ def write_snapshot(warehouse: Path, out: Path, schemas: Sequence[str] = BI_SCHEM
                 con.execute(f'create table "{schema}"."{name}" as select * from wh."{schema}"."{name}"')
                 counts[f"{schema}.{name}"] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
             con.execute("detach wh")
+            con.execute(f"create table main.{MARKER_TABLE} (source varchar, written_at timestamptz)")
+            con.execute(f"insert into main.{MARKER_TABLE} values (?, now())", [str(warehouse)])
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -59,8 +59,13 @@ def prepare_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
     home.mkdir(parents=True, exist_ok=True)
     target, source = home / "dagster.yaml", DAGSTER_YAML
-    if not target.exists() or target.read_text() != source.read_text():
+    if not target.exists():
         target.write_text(source.read_text())
+    elif target.read_text() != source.read_text():  # the user's own: backed up, never lost
+        backup = home / f"dagster.yaml.{time.strftime('%Y%m%dT%H%M%S')}.bak"
+        target.replace(backup)
+        target.write_text(source.read_text())
+        print(f"[salesdw] {target} differed from the project's: yours is kept as {backup}", file=sys.stderr, flush=True)
     return home
 
 
@@ -96,7 +101,11 @@ def cmd_sandbox_truth(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from core.warehouse import activate, describe_target
+    from orchestration.run_guard import future_as_of
 
+    if not args.no_sandbox and (reason := future_as_of(args.as_of)):  # refused before anything starts
+        print(f"salesdw run: {reason}", file=sys.stderr)
+        return 2
     os.environ[env_var("duckdb_path")] = str(warehouse_path())
     activate(args.target)  # postgres: the database is created if missing; dbt and dlt follow the target
     prepare_dagster_home()
@@ -193,14 +202,18 @@ def cmd_grants(args: argparse.Namespace) -> int:
 
 def cmd_bi_snapshot(args: argparse.Namespace) -> int:
     """Copy marts + finance into a file BI tools can hold open while runs write the warehouse."""
-    from bi.snapshot import default_snapshot_path, write_snapshot
+    from bi.snapshot import UnsafeSnapshotTarget, default_snapshot_path, write_snapshot
 
     source = warehouse_path()
     if not source.is_file():
         print(f"salesdw bi-snapshot: no warehouse at {source} (run `salesdw run` first)", file=sys.stderr)
         return 1
     out = Path(args.out).resolve() if args.out else default_snapshot_path(source)
-    counts = write_snapshot(source, out)
+    try:
+        counts = write_snapshot(source, out)
+    except UnsafeSnapshotTarget as exc:
+        print(f"salesdw bi-snapshot: {exc}", file=sys.stderr)
+        return 2
     print(f"BI snapshot {out}: {len(counts)} tables, {sum(counts.values())} rows from {source}")
     return 0
 

@@ -208,11 +208,12 @@ def render_summary(
             if k in RAW_TABLE_OF_TRUTH
         }
         rows = []
-        for table, n in counts.items():
-            want = expected.get(table)
-            ok = want is None or want == n
+        for table in sorted(set(counts) | set(expected)):  # a table the truth has but the warehouse lacks: missing
+            n, want = counts.get(table), expected.get(table)
+            ok = want is None or want == (n or 0)
             reconciled &= ok
-            rows.append([table, n, "" if want is None else want, "" if want is None else ("ok" if ok else "MISMATCH")])
+            verdict = "" if want is None else ("ok" if ok else ("MISSING" if n is None else "MISMATCH"))
+            rows.append([table, "missing" if n is None else n, "" if want is None else want, verdict])
         out += ["Raw layer (rows loaded vs sandbox truth)", _table(["table", "rows", "truth", ""], rows), ""]
         totals = channel_totals(con)
         quarantined = quarantine_counts(con)
@@ -221,18 +222,18 @@ def render_summary(
         reconciled &= marketing_ok
     expected_totals = truth_channel_totals(truth) if truth else {}
     rows = []
-    for t in totals:
-        want = expected_totals.get(t["channel"], {"orders": 0, **{k: Decimal(0) for k in MONEY}} if truth else None)
-        ok = want is None or all(want[k] == t[k] for k in ("orders", *MONEY))
+    zero = {"orders": 0, **{k: Decimal(0) for k in MONEY}}
+    got_totals = {t["channel"]: t for t in totals}
+    for channel in sorted(set(got_totals) | set(expected_totals)):  # a channel of the truth the marts lack: missing
+        t = got_totals.get(channel)
+        want = expected_totals.get(channel, zero if truth else None)
+        ok = want is None or all(want[k] == (t or zero)[k] for k in ("orders", *MONEY))
         reconciled &= ok
-        rows.append(
-            [
-                t["channel"],
-                t["orders"],
-                *(t[k] for k in MONEY),
-                "" if want is None else ("= truth" if ok else "MISMATCH"),
-            ]
-        )
+        verdict = "" if want is None else ("= truth" if ok else ("MISSING" if t is None else "MISMATCH"))
+        if t is None:
+            rows.append([channel, "missing", *([""] * len(MONEY)), verdict])
+        else:
+            rows.append([channel, t["orders"], *(t[k] for k in MONEY), verdict])
     out += [
         "marts.channel_revenue_daily, all days (USD)",
         _table(["channel", "orders", "gross", "discounts", "refunds", "net sales", "fees", "net revenue", ""], rows),

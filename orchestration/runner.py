@@ -18,6 +18,8 @@ from ingestion.pipelines import SOURCES
 from orchestration.assets.transform import ORDERS_KEY, daily_partitions
 from orchestration.console import console_logger
 from orchestration.resources import read_only_warehouse
+from orchestration.run_guard import prepare as prepare_runs
+from orchestration.run_guard import run_tags
 from orchestration.schedules import (
     INGEST_JOB,
     MAIN_JOB,
@@ -119,6 +121,8 @@ def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_leve
             build_state.save(identity, previous)
             rebuilt = False
             break
+        prepare_runs(instance)  # dead runs' pool slots freed, live holders named: never a silent wait
+        tags = {**tags, **run_tags()}
         run_config = {**config, "loggers": {"console": {"config": {"log_level": log_level}}}}
         job = defs.resolve_job_def(job_name).with_logger_defs({"console": console_logger})  # one-line failures
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, tags=tags)

@@ -20,6 +20,10 @@ import requests
 
 from core.settings import settings
 from ingestion.http.pacing import Pacer, unlimited
+from ingestion.http.redact import install as install_redaction
+from ingestion.http.redact import redact
+
+install_redaction()  # every log record of the process: no userinfo of a source URL
 
 log = logging.getLogger("salesdw.ingestion")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -28,6 +32,9 @@ TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.excepti
 
 class IngestionHTTPError(RuntimeError):
     """A request that still failed after the retry budget, or failed in a way retrying cannot fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))  # stored by Dagster and dlt's trace: never the URL's credentials
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -48,7 +55,8 @@ def parse_retry_after(value: str | None) -> float | None:
 def describe(request: requests.PreparedRequest) -> str:
     """Method and path only: query strings may carry cursors, never print more than needed."""
     parts = urlsplit(request.url or "")
-    return f"{request.method} {parts.scheme}://{parts.netloc}{parts.path}"
+    host = parts.netloc.rpartition("@")[2]  # never the userinfo (http://key:secret@host)
+    return f"{request.method} {parts.scheme}://{host}{parts.path}"
 
 
 class ResilientSession(requests.Session):
@@ -113,8 +121,11 @@ class ResilientSession(requests.Session):
                 elif response.status_code >= 400:  # not retryable: say what the vendor said
                     raise IngestionHTTPError(f"{where} -> HTTP {response.status_code}: {response.text[:300]}")
                 else:
-                    for hook in hooks.get("response", []):
-                        response = hook(response, **kwargs) or response
+                    try:
+                        for hook in hooks.get("response", []):
+                            response = hook(response, **kwargs) or response
+                    except requests.HTTPError as exc:  # its message quotes the full URL, credentials included
+                        raise IngestionHTTPError(f"{where}: {exc}") from None
                     return response
             if attempt < self.max_attempts:
                 self.stats["retries"] += 1
