@@ -131,6 +131,9 @@ def test_userinfo_never_reaches_logs_or_errors() -> None:
     handler = logging.StreamHandler(buffer)
     root = logging.getLogger()
     root.addHandler(handler)
+    dlt_logger = logging.getLogger("dlt")  # dlt may have stopped its logger propagating to the root
+    if not dlt_logger.propagate:
+        dlt_logger.addHandler(handler)
     level, root.level = root.level, logging.WARNING
     try:
         session = ResilientSession("shopify", "orders", max_attempts=2, backoff_s=0.0, timeout_s=0.5)
@@ -139,6 +142,7 @@ def test_userinfo_never_reaches_logs_or_errors() -> None:
         logging.getLogger("dlt").warning("fetching %s", "https://key:s3cret@example.com/x")
     finally:
         root.removeHandler(handler)
+        dlt_logger.removeHandler(handler)
         root.level = level
     text = str(err.value) + buffer.getvalue()
     assert "127.0.0.1:9" in text and "retrying" in text

@@ -193,5 +193,5 @@ def test_a_changed_model_or_setting_is_a_rebuild(tmp_path: Path, monkeypatch: py
     first = build_state.fingerprint("duckdb:w", "2026-06-30")
     assert build_state.fingerprint("duckdb:w", "2026-06-30") == first
     assert build_state.fingerprint("duckdb:w", "2026-07-01") != first
-    monkeypatch.setenv("SALESDW_CHURN_WINDOW_DAYS", "90")
+    monkeypatch.setenv("SALESDW_HTTP_TIMEOUT_S", "90")
     assert build_state.fingerprint("duckdb:w", "2026-06-30") != first
