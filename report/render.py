@@ -73,7 +73,7 @@ def channel_chart(data: ReportData) -> str | None:
         layers.append(
             alt.Chart(alt.Data(values=plan))
             .mark_line(color="black", strokeDash=[6, 3], point=alt.OverlayMarkDef(shape="diamond", color="black"))
-            .encode(x="month:O", y="usd:Q")
+            .encode(x="month:O", y=alt.Y("usd:Q", title=None))
         )
     fc = [
         {
@@ -87,7 +87,9 @@ def channel_chart(data: ReportData) -> str | None:
     ]
     if fc:
         base = alt.Chart(alt.Data(values=fc))
-        layers.append(base.mark_errorbar(color="black", ticks=True).encode(x="month:O", y="lo:Q", y2="hi:Q"))
+        layers.append(
+            base.mark_errorbar(color="black", ticks=True).encode(x="month:O", y=alt.Y("lo:Q", title=None), y2="hi:Q")
+        )
         layers.append(
             base.mark_point(shape="circle", filled=False, color="black", size=60).encode(x="month:O", y="usd:Q")
         )
@@ -112,7 +114,7 @@ def bridge_chart(data: ReportData) -> str | None:
         .mark_bar(stroke="black", strokeWidth=0.7)
         .encode(
             x=alt.X("step:N", sort=[r["step"] for r in rows], title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("start:Q", title="USD", axis=alt.Axis(format="$,.0f")),
+            y=alt.Y("start:Q", title="USD", axis=alt.Axis(format="$,.0f"), scale=alt.Scale(zero=True)),
             y2="end:Q",
             color=alt.Color(
                 "kind:N",
