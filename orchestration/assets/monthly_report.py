@@ -7,7 +7,6 @@ prefix out): `monthly_report_after_close` requests its month's partition when `f
 succeeds, and `salesdw report` builds the same files by hand.
 """
 
-
 from datetime import date
 
 from dagster import (
