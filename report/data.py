@@ -387,11 +387,11 @@ def dagster_check_status(home: str | None = None) -> CheckStatus | None:
 
 
 def check_status_from_instance(instance: Any) -> CheckStatus | None:
-    from dagster import AssetCheckExecutionRecordStatus
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import load_definitions
 
-    keys = list(defs.resolve_asset_graph().asset_check_keys)
+    keys = list(load_definitions().resolve_asset_graph().asset_check_keys)
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     if not records:
         return None
