@@ -271,3 +271,22 @@ def test_the_report_asset_runs_after_the_close_not_in_the_main_jobs() -> None:
     for job in ("salesdw_main", "salesdw_orders_daily", "salesdw_revenue", "finance_month_close", "salesdw_transform"):
         assert REPORT_KEY not in defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
     assert REPORT_KEY in defs.resolve_job_def("monthly_sales_report").asset_layer.selected_asset_keys
+
+
+def test_the_asset_writes_the_report_with_the_instances_check_status(shared_build, month: date) -> None:
+    """Materialized on the instance that recorded the build's checks: the report says how many passed / failed."""
+    from dagster import materialize
+
+    from orchestration.assets.monthly_report import monthly_sales_report
+    from report.data import check_status_from_instance
+
+    status = check_status_from_instance(shared_build.instance)
+    checks = {(a, c): ok for a, c, ok in shared_build.outcome.checks}
+    failed = {f"{a}:{c}" for (a, c), ok in checks.items() if not ok and (a, c) not in shared_build.outcome.warned}
+    assert status is not None and status.passed + len(status.failed) == len(checks)
+    assert set(status.failed) == failed
+    result = materialize([monthly_sales_report], partition_key=f"{month:%Y-%m-%d}", instance=shared_build.instance)
+    assert result.success
+    files = result.asset_materializations_for_node("reports__monthly_sales_report")[0].metadata["files"].data
+    html = Path(files[0]).read_text()
+    assert f"{status.passed} passed, {len(status.failed)} failing" in html
