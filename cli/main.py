@@ -265,6 +265,9 @@ def parser() -> argparse.ArgumentParser:
     snapshot = sub.add_parser("bi-snapshot", help="copy marts + finance into a DuckDB file for BI tools to hold open")
     snapshot.add_argument("--out", help="default: next to the warehouse, <name>_bi.duckdb")
     snapshot.set_defaults(func=cmd_bi_snapshot)
+    from cli.report import add_parser as add_report_parser
+
+    add_report_parser(sub, settings().target)
     return p
 
 

@@ -13,6 +13,7 @@ def load_definitions() -> Definitions:
     """Every asset, check, job, schedule and sensor; the dbt manifest is prepared here, not at import."""
     from orchestration.assets.forecast import commerce_forecasts
     from orchestration.assets.ingestion import raw_assets
+    from orchestration.assets.monthly_report import monthly_report_after_close, monthly_report_job, monthly_sales_report
     from orchestration.assets.transform import dbt_asset_defs
     from orchestration.checks.backtest import backtest_checks
     from orchestration.checks.gx_checks import gx_checks
@@ -21,11 +22,11 @@ def load_definitions() -> Definitions:
     from orchestration.sensors import sensors
 
     return Definitions(
-        assets=[*raw_assets(), *dbt_asset_defs(), commerce_forecasts],
+        assets=[*raw_assets(), *dbt_asset_defs(), commerce_forecasts, monthly_sales_report],
         asset_checks=[*gx_checks(), *backtest_checks()],
-        jobs=jobs,
+        jobs=[*jobs, monthly_report_job],
         schedules=schedules,
-        sensors=[*sensors, automation],
+        sensors=[*sensors, automation, monthly_report_after_close],
         resources=resources(),
     )
 

@@ -1,0 +1,1 @@
+"""The monthly sales report: one data object from the public marts (data.py), HTML (render.py), PDF (pdf.py)."""
