@@ -289,7 +289,7 @@ def _bridge(r: _Reader, month: date) -> list[BridgeStep]:
         f"from {r.t('monthly_revenue')} where revenue_month = ?",
         [month],
     )[0]
-    gross, disc, refunds, fees, adj, cogs, margin, net = (_dec(v) for v in cols)
+    gross, disc, refunds, fees, adj, cogs, _margin, net = (_dec(v) for v in cols)
     neg = lambda v: None if v is None else -v
     return [
         BridgeStep("Gross sales", gross),
@@ -299,7 +299,8 @@ def _bridge(r: _Reader, month: date) -> list[BridgeStep]:
         BridgeStep("Adjustments", adj),
         BridgeStep("Net revenue", net),
         BridgeStep("COGS", neg(cogs)),
-        BridgeStep("Contribution", margin),
+        # what the month keeps after COGS: net revenue less the cost of the goods sold (B2B deals carry no cost)
+        BridgeStep("Contribution", None if net is None or cogs is None else net - cogs),
     ]
 
 
