@@ -65,6 +65,10 @@ class Deployment:
     lineage: frozenset[AssetKey]
 
 
+# groups no main job materializes: the monthly report is built after a month close, by a job of its own
+AFTER_THE_MONTH_CLOSE = {"reports"}
+
+
 def _group_assets() -> tuple[dict[str, frozenset[AssetKey]], frozenset[AssetKey]]:
     from orchestration.definitions import load_definitions
 
@@ -318,6 +322,8 @@ def test_asset_graph_shows_every_group_and_the_lineage_from_raw_to_finance(
     expect(page.get_by_text("fetching statuses")).to_have_count(0)
     assert len(deployment.groups) >= 10 and {"staging", "intermediate", "marts", "finance"} <= set(deployment.groups)
     for group, keys in deployment.groups.items():
+        if group in AFTER_THE_MONTH_CLOSE:
+            continue
         node = _group_node(page, group)
         done = len(keys & deployment.materialized)
         assert done, f"the run materialized nothing in {group}"

@@ -34,6 +34,7 @@ REPORT_KEY = AssetKey(["reports", "monthly_sales_report"])
     partitions_def=monthly_partitions,
     deps=[AssetKey(["finance", "monthly_revenue"]), AssetKey(["finance", "period_closes"])],
     group_name="reports",
+    owners=["team:sales-ops", "team:data-engineering"],
     pool=WAREHOUSE_POOL,
     description="The month's sales report for management: self-contained HTML and PDF (report/).",
 )
