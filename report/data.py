@@ -347,13 +347,15 @@ def _marketing(r: _Reader, month: date) -> list[MarketingRow]:
 
 
 def _retention(r: _Reader, month: date, cohorts: int = 6, horizon: int = 3) -> list[RetentionRow]:
-    """All channels together: active customers / cohort customers, for the six cohorts up to the month."""
+    """All channels together (the mart's channel 'all': the resolved customer, cohort by the first order in any
+    commerce channel): active customers / cohort customers, for the six cohorts up to the month. Summing the
+    per-channel rows would count a customer once per channel and mix their cohorts."""
     if not r.has("customer_cohorts_monthly"):
         return []
     rows = r.rows(
-        f"select cohort_month, months_since_first_order, sum(cohort_customers), sum(active_customers) "
-        f"from {r.t('customer_cohorts_monthly')} where cohort_month > ? and cohort_month <= ? "
-        "and activity_month <= ? and months_since_first_order <= ? group by 1, 2 order by 1, 2",
+        f"select cohort_month, months_since_first_order, cohort_customers, active_customers "
+        f"from {r.t('customer_cohorts_monthly')} where channel = 'all' and cohort_month > ? and cohort_month <= ? "
+        "and activity_month <= ? and months_since_first_order <= ? order by 1, 2",
         [add_months(month, -cohorts), month, month, horizon],
     )
     out: dict[date, RetentionRow] = {}
