@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import requests
+from dagster import JobDefinition
 
 from core.paths import DAGSTER_YAML, PROJECT_ROOT
 
@@ -26,13 +27,9 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
-# 1. a run killed with kill -9 keeps its pool slot and stays STARTED: reaped before the next run
-def test_a_dead_runs_pool_slot_is_freed_and_the_run_marked_failed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from dagster import DagsterInstance, DagsterRunStatus, job, op
-
-    from orchestration.run_guard import HOST_TAG, PID_TAG, pool_holders, reap_dead_runs
+def _tiny_job() -> JobDefinition:
+    """A one-op job: something for a run in a test instance to belong to."""
+    from dagster import job, op
 
     @op
     def noop() -> None: ...
@@ -41,6 +38,18 @@ def test_a_dead_runs_pool_slot_is_freed_and_the_run_marked_failed(
     def tiny() -> None:
         noop()
 
+    return tiny
+
+
+# 1. a run killed with kill -9 keeps its pool slot and stays STARTED: reaped before the next run
+def test_a_dead_runs_pool_slot_is_freed_and_the_run_marked_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    from orchestration.run_guard import HOST_TAG, PID_TAG, pool_holders, reap_dead_runs
+
+    tiny = _tiny_job()
     (tmp_path / "dagster.yaml").write_text(DAGSTER_YAML.read_text())
     dead = subprocess.Popen(["true"])
     dead.wait()  # its pid is gone, as a process killed with kill -9
@@ -67,17 +76,11 @@ def test_a_dead_runs_pool_slot_is_freed_and_the_run_marked_failed(
 
 
 def test_a_live_holder_is_named_not_reaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from dagster import DagsterInstance, job, op
+    from dagster import DagsterInstance
 
     from orchestration.run_guard import reap_dead_runs, report_pool_holders, run_tags
 
-    @op
-    def noop() -> None: ...
-
-    @job
-    def tiny() -> None:
-        noop()
-
+    tiny = _tiny_job()
     (tmp_path / "dagster.yaml").write_text(DAGSTER_YAML.read_text())
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
