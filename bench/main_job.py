@@ -130,6 +130,8 @@ def child(scale: float, seed: int, as_of: date, root: Path, sandbox: str) -> dic
                         "steps": steps,
                         "dlt": _dlt_phases(root / "dlt_pipelines", wall_started),
                         "overhead": wall - sum(s for _, _, s in steps),
+                        "rebuilt": outcome.rebuilt,
+                        "changed": outcome.changed,
                     }
                 )
     finally:
@@ -197,6 +199,9 @@ def render(results: list[dict[str, Any]]) -> str:
             table["**run total**"][run["run"]] = run["seconds"]
         for phase in sorted(table, key=lambda p: (p == "**run total**", p == "Dagster overhead", p.strip())):
             lines.append(f"| {phase} | " + " | ".join(f"{table[phase].get(n, 0.0):.1f}" for n in names) + " |")
+        for run in r["runs"][1:]:
+            changed = ", ".join(run["changed"]) or "-"
+            lines.append(f"- {run['run']}: models rebuilt: {run['rebuilt']}; raw tables changed: {changed}")
         full = r["runs"][0]["seconds"]
         exact = all(run["exact"] and run["success"] for run in r["runs"])
         lines.append(

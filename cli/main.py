@@ -137,7 +137,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             os.environ.update(sandbox_env(url))
             print(f"[salesdw] sandbox on {url}; loading into {describe_target()}", flush=True)
         with DagsterInstance.get() as instance:
-            outcome = run_main_job(instance, full_refresh=args.full_refresh, log_level=args.log_level)
+            outcome = run_main_job(
+                instance,
+                full_refresh=args.full_refresh,
+                log_level=args.log_level,
+                notify=lambda line: print(f"[salesdw] {line}", flush=True),
+            )
     finally:
         if server:
             server.stop()

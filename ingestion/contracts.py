@@ -181,10 +181,14 @@ def checked(
     contract: Contract | None,
     page: list[dict[str, Any]],
     rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    on_good: Callable[[list[dict[str, Any]]], Any] | None = None,
 ) -> Iterable[Any]:
     """What a resource yields for one page: the good records (shaped into rows by ``rows``, default as they are),
-    then the quarantined ones (if any); without a contract every record is good."""
+    then the quarantined ones (if any); without a contract every record is good. ``on_good`` sees the good
+    records before they are shaped."""
     good, bad = contract.split(page) if contract is not None else (page, [])
+    if on_good is not None:
+        on_good(good)
     shaped = rows(good) if rows else good
     if shaped:
         yield shaped

@@ -16,6 +16,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from core.warehouse import current_target, warehouse_path
 from orchestration.resources import DBT_PROJECT_DIR, read_only_warehouse
@@ -47,10 +48,10 @@ DLT_KEYS = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id")
 PROVENANCE = ("load_id", "detected_at", "report_id")
 
 
-def raw_digest() -> str | None:
-    """A digest of every raw table's rows and content (dlt's ids and the PROVENANCE columns left out: a load that
-    re-reads an incremental window merges the same records again under new ids); None when the warehouse cannot be
-    read, and on PostgreSQL (no cheap row hash there yet: every main job rebuilds)."""
+def raw_tables() -> dict[str, list[Any]] | None:
+    """Every raw table's row count and a hash of its rows' content (dlt's ids and the PROVENANCE columns left out:
+    a load that re-reads an incremental window merges the same records again under new ids); None when the
+    warehouse cannot be read, and on PostgreSQL (no cheap row hash there yet: every main job rebuilds)."""
     if current_target() != "duckdb":
         return None
     try:
@@ -72,20 +73,36 @@ def raw_digest() -> str | None:
                 parts.append(f"select '{name}', count(*), sum(hash(*columns({star}))::hugeint) from {name}")
             if not parts:
                 return None
-            rows = sorted((str(n), int(c), str(h)) for n, c, h in con.rows(" union all ".join(parts)))
+            rows = con.rows(" union all ".join(parts))
     except Exception:  # no warehouse yet, or a table being replaced: unknown, so a rebuild
         return None
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+    return {str(n).replace('"', ""): [int(c), str(h)] for n, c, h in sorted(rows)}
 
 
-def fingerprint(identity: str, run_day: str | None = None) -> str | None:
-    raw = raw_digest()
+def fingerprint(identity: str, run_day: str | None = None, tables: dict[str, list[Any]] | None = None) -> str | None:
+    """The digest of a build's inputs (``tables``: raw_tables(), read now when not given); None: unknown."""
+    raw = tables if tables is not None else raw_tables()
     if raw is None:
         return None
     day = run_day or datetime.now(UTC).date().isoformat()
     # the project's settings reach dbt as vars (churn window, as-of dates, ...): a changed setting is a rebuild
     settings = json.dumps(sorted((k, v) for k, v in os.environ.items() if k.startswith("SALESDW_")))
-    return hashlib.sha256(f"{identity}|{day}|{settings}|{project_digest()}|{raw}".encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(sorted(raw.items())).encode()).hexdigest()
+    return hashlib.sha256(f"{identity}|{day}|{settings}|{project_digest()}|{digest}".encode()).hexdigest()
+
+
+def changed_tables(before: dict[str, list[Any]], now: dict[str, list[Any]] | None) -> list[str]:
+    """Raw tables whose rows differ between two readings (new, gone, other count or content): what a rebuild is for."""
+    now = now or {}
+    return sorted(t for t in set(before) | set(now) if before.get(t) != now.get(t))
+
+
+def last_tables(identity: str) -> dict[str, list[Any]]:
+    """The raw tables' counts and hashes the last build recorded (empty when none was)."""
+    try:
+        return json.loads(_marker(identity).read_text()).get("tables") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def last_build(identity: str) -> str | None:
@@ -95,12 +112,14 @@ def last_build(identity: str) -> str | None:
         return None
 
 
-def save(identity: str, value: str | None) -> None:
-    """Record the inputs of a build that succeeded (None forgets them: the next main job rebuilds)."""
+def save(identity: str, value: str | None, tables: dict[str, list[Any]] | None = None) -> None:
+    """Record the inputs of a build that succeeded (None forgets them: the next main job rebuilds), with each raw
+    table's count and hash (what the next main job names when it rebuilds)."""
     marker = _marker(identity)
     if value is None:
         marker.unlink(missing_ok=True)
         return
     staged = marker.with_name(marker.name + ".tmp")
-    staged.write_text(json.dumps({"fingerprint": value, "built_at": datetime.now(UTC).isoformat()}))
+    record = {"fingerprint": value, "built_at": datetime.now(UTC).isoformat(), "tables": tables or {}}
+    staged.write_text(json.dumps(record))
     os.replace(staged, marker)

@@ -8,6 +8,7 @@ that changed, then everything downstream of it with the monthly finance partitio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -38,6 +39,7 @@ class RunOutcome:
     checks: list[tuple[str, str, bool]] = field(default_factory=list)  # (asset, check, passed)
     warned: set[tuple[str, str]] = field(default_factory=set)  # (asset, check) failed with severity WARN
     rebuilt: bool = True  # False: nothing new was loaded, the models were left as the last build made them
+    changed: list[str] = field(default_factory=list)  # raw tables whose rows changed since the last build
 
     @property
     def result(self) -> ExecuteInProcessResult:
@@ -99,7 +101,12 @@ def run_plan(full_refresh: bool) -> list[tuple[str, dict[str, str], dict[str, An
     ]
 
 
-def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_level: str = "INFO") -> RunOutcome:
+def run_main_job(
+    instance: DagsterInstance,
+    full_refresh: bool = False,
+    log_level: str = "INFO",
+    notify: Callable[[str], Any] | None = None,
+) -> RunOutcome:
     """The main job. After a build that succeeded (build_state.py), the sources load first, in a run of their
     own, and the models are rebuilt only when what they are built from changed: a run that loads nothing new
     ends after its loads and their checks (``RunOutcome.rebuilt`` is False)."""
@@ -110,17 +117,26 @@ def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_leve
     defs = load_definitions()
     identity = warehouse_identity()
     previous = None if full_refresh else build_state.last_build(identity)
+    previous_tables = build_state.last_tables(identity)
     build_state.save(identity, None)  # a build that does not finish leaves no record: the next one rebuilds
     plan = run_plan(full_refresh)
     if previous is not None:  # load first, then decide
         plan = [(INGEST_JOB, {}, {}), (TRANSFORM_JOB, {}, {}), *plan[1:]]
     results: list[ExecuteInProcessResult] = []
     rebuilt = True
+    loaded: dict[str, list[Any]] | None = None  # the raw tables as the loads left them (dbt does not write raw)
+    changed: list[str] = []
     for job_name, tags, config in plan:
-        if job_name == TRANSFORM_JOB and build_state.fingerprint(identity) == previous:
-            build_state.save(identity, previous)
-            rebuilt = False
-            break
+        if job_name == TRANSFORM_JOB:
+            loaded = build_state.raw_tables()
+            if build_state.fingerprint(identity, tables=loaded) == previous:
+                build_state.save(identity, previous, loaded)
+                rebuilt = False
+                break
+            changed = build_state.changed_tables(previous_tables, loaded) if previous else []
+            if changed and notify:
+                shown = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")
+                notify(f"rebuilding the models: rows changed in {shown}")
         prepare_runs(instance)  # dead runs' pool slots freed, live holders named: never a silent wait
         tags = {**tags, **run_tags()}
         run_config = {**config, "loggers": {"console": {"config": {"log_level": log_level}}}}
@@ -140,5 +156,6 @@ def run_main_job(instance: DagsterInstance, full_refresh: bool = False, log_leve
     }
     success = all(r.success for r in results) and (len(results) == len(plan) or not rebuilt)
     if success and rebuilt:
-        build_state.save(identity, build_state.fingerprint(identity))
-    return RunOutcome(success, results, checks, warned, rebuilt)
+        tables = loaded if loaded is not None else build_state.raw_tables()
+        build_state.save(identity, build_state.fingerprint(identity, tables=tables), tables)
+    return RunOutcome(success, results, checks, warned, rebuilt, changed)

@@ -189,8 +189,10 @@ def test_a_changed_model_or_setting_is_a_rebuild(tmp_path: Path, monkeypatch: py
     assert build_state.project_digest(tmp_path) == before
     (tmp_path / "models" / "m.sql").write_text("select 2")
     assert build_state.project_digest(tmp_path) != before
-    monkeypatch.setattr(build_state, "raw_digest", lambda: "raw")
+    raw = {"raw_shop.orders": [3, "17"]}
+    monkeypatch.setattr(build_state, "raw_tables", lambda: raw)
     first = build_state.fingerprint("duckdb:w", "2026-06-30")
+    assert build_state.fingerprint("duckdb:w", "2026-06-30", {"raw_shop.orders": [3, "18"]}) != first
     assert build_state.fingerprint("duckdb:w", "2026-06-30") == first
     assert build_state.fingerprint("duckdb:w", "2026-07-01") != first
     monkeypatch.setenv("SALESDW_HTTP_TIMEOUT_S", "90")

@@ -9,7 +9,7 @@ import logging
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -146,11 +146,15 @@ def amazon_source(
     markets = ",".join(marketplace_ids)
 
     def with_items(
-        order_pages: Iterator[list[dict[str, Any]]], shipped: dict[str, list[dict[str, Any]]] | None = None
+        order_pages: Iterator[list[dict[str, Any]]],
+        shipped: dict[str, list[dict[str, Any]]] | None = None,
+        loaded: Callable[[dict[str, Any]], bool] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Each order of each page with its ``OrderItems``: from ``shipped`` (its shipment events, see
-        :func:`history_items`) when they account for every unit the order shipped, else one getOrderItems call."""
+        :func:`history_items`) when they account for every unit the order shipped, else one getOrderItems call.
+        Orders ``loaded`` already in this version (the cursor's lookback) are left out before any call."""
         for page in order_pages:
+            page = [order for order in page if not (loaded and loaded(order))]
             for order in page:
                 derived = (shipped or {}).get(order["AmazonOrderId"])
                 if derived is not None and fully_shipped(order, derived):
@@ -271,6 +275,9 @@ def amazon_source(
             "MaxResultsPerPage": 100,
         }
 
+        def already_loaded(order: dict[str, Any]) -> bool:
+            return cursor.is_loaded(order["AmazonOrderId"], order.get("LastUpdateDate"))
+
         def read() -> Iterator[list[dict[str, Any]]]:
             start = cursor.start
             try:
@@ -321,7 +328,7 @@ def amazon_source(
                     if token
                     else iter(())
                 )
-                yield from with_items(itertools.chain([first], rest))
+                yield from with_items(itertools.chain([first], rest), loaded=already_loaded)
                 return
             history = None
             if start < floor:
@@ -342,7 +349,11 @@ def amazon_source(
                 history = history_pages()
             yield from through_reports(recent, before, history)
 
-        yield from incremental_pages(cursor, read(), lambda order: order["LastUpdateDate"], contract)
+        yield from incremental_pages(
+            cursor, read(), lambda order: order["LastUpdateDate"], contract, record_id=lambda o: o["AmazonOrderId"]
+        )
+        if cursor.skipped:
+            log.info("amazon/orders: %d order(s) re-read in the version already loaded, left out", cursor.skipped)
 
     finances_client = client("financial_events", LIST_FINANCIAL_EVENTS_LIMIT)
 
