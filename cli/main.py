@@ -123,7 +123,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             flush=True,
         )
         server = SandboxProcess(
-            world, rate_limits=args.rate_limits, faults=args.faults, slow_s=args.slow_s, port=port
+            world,
+            rate_limits=args.rate_limits,
+            faults=args.faults,
+            slow_s=args.slow_s,
+            port=port,
+            cache_dir=warehouse_path().parent / "sandbox_cache",  # renderings of this world kept (render_cache.py)
         ).spawn()
     try:
         from dagster import DagsterInstance

@@ -32,8 +32,10 @@ class SandboxProcess:
         slow_s: float = 35.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        cache_dir: Path | None = None,
     ) -> None:
         self.spec = {
+            "cache_dir": str(cache_dir) if cache_dir is not None else None,
             "world": {**asdict(world), "as_of": world.as_of.isoformat()},
             "rate_limits": rate_limits,
             "faults": faults,
@@ -91,7 +93,10 @@ def _serve(spec: dict[str, Any]) -> None:
     from sandbox.truth import compute_truth
 
     world = WorldConfig(**{**spec["world"], "as_of": date.fromisoformat(spec["world"]["as_of"])})
-    app = SandboxApp(world, rate_limits=spec["rate_limits"], faults=spec["faults"], slow_s=spec["slow_s"])
+    cache_dir = Path(spec["cache_dir"]) if spec.get("cache_dir") else None
+    app = SandboxApp(
+        world, rate_limits=spec["rate_limits"], faults=spec["faults"], slow_s=spec["slow_s"], cache_dir=cache_dir
+    )
     server = SandboxServer(app, host=spec["host"], port=spec["port"]).start()
     Path(spec["truth_path"]).write_text(json.dumps(compute_truth(app.world, faults=spec["faults"])))
     print(json.dumps({"url": server.url}), flush=True)

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ from sandbox.faults import (
 )
 from sandbox.protocol import Request, Response, Route
 from sandbox.ratelimit import RateLimiter
+from sandbox.render_cache import RenderCache
 from sandbox.world import World, WorldConfig, build_world
 
 log = logging.getLogger("salesdw.sandbox")
@@ -80,6 +82,7 @@ class SandboxApp:
         *,
         slow_s: float = DEFAULT_SLOW_S,
         fault_seed: int | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         if faults not in FAULT_MODES:
             raise ValueError(f"faults mode must be one of {FAULT_MODES}, not {faults!r}")
@@ -97,6 +100,8 @@ class SandboxApp:
         )
         self._lock = threading.Lock()
         self.world: World = build_world(config)
+        # costly renderings kept on disk across sandboxes of the same world (render_cache.py); None: render each time
+        self.render_cache = RenderCache(cache_dir) if cache_dir is not None else None
         self.routes: list[tuple[ModuleType, Route]] = [(v, r) for v in VENDORS for r in v.ROUTES]
 
     def advance(self, days: int) -> WorldConfig:

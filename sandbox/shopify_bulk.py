@@ -266,6 +266,14 @@ def _run(op: BulkOp, ctx: gql.Context, top: FieldNode, st: BulkState, paced: boo
         selection = _node_selection(ctx, top, conn_type)
         spec = ROOTS[root]
         path = st.directory / f"{op.ident}.jsonl"
+        faultless = getattr(ctx.app, "fault_mode", "none") == "none" and op.fail_after_roots is None
+        cache = getattr(ctx.app, "render_cache", None) if faultless and not paced else None
+        key = cache.key("shopify-bulk", ctx.world.config, ctx.version, op.query, op.group) if cache else ""
+        kept = cache.get(key, path) if cache else None
+        if kept is not None:  # the same world, query and sandbox code rendered this file before
+            op.object_count, op.root_count = kept["objects"], kept["roots"]
+            op.path, op.completed_at, op.status = path, _now(), "COMPLETED"
+            return
         started = time.monotonic()
         pending: list[str] = []
         with path.open("w", encoding="utf-8") as out:
@@ -295,6 +303,8 @@ def _run(op: BulkOp, ctx: gql.Context, top: FieldNode, st: BulkState, paced: boo
                     if ahead > 0.05:
                         time.sleep(ahead)
             out.writelines(pending)
+        if cache is not None:
+            cache.put(key, path, {"objects": op.object_count, "roots": op.root_count})
         op.path = path
         op.completed_at = _now()
         op.status = "COMPLETED"

@@ -19,6 +19,7 @@ from tests.helpers import environment
 from tests.pg_scratch import admin_params, scratch_database
 
 BEGIN, END = "# >>> postgres storage", "# <<< postgres storage"
+SQLITE_BEGIN, SQLITE_END = "# >>> sqlite event log", "# <<< sqlite event log"
 
 
 @asset
@@ -33,8 +34,9 @@ def _project_yaml(postgres: bool) -> str:
     start, end = lines.index(BEGIN), lines.index(END)
     block = lines[start + 1 : end]
     assert block and all(line.startswith("# ") for line in block), "the block must be commented out by default"
-    if postgres:
+    if postgres:  # as the file says: the sqlite event log block deleted, the postgres block uncommented
         lines[start + 1 : end] = [line[2:] for line in block]
+        del lines[lines.index(SQLITE_BEGIN) : lines.index(SQLITE_END) + 1]
     return "\n".join(lines) + "\n"
 
 
@@ -47,14 +49,15 @@ def _home(tmp_path: Path, postgres: bool) -> Path:
 
 def _record_a_run(home: Path) -> str:
     """Materialize the probe in the instance at home, then dispose of that instance (the 'restart')."""
-    with DagsterInstance.from_config(str(home)) as instance:
+    with environment({"DAGSTER_HOME": str(home)}), DagsterInstance.from_config(str(home)) as instance:
         result = materialize([storage_probe], instance=instance)
         assert result.success
         return result.run_id
 
 
 def _assert_run_survived(home: Path, run_id: str) -> DagsterInstance:
-    instance = DagsterInstance.from_config(str(home))
+    with environment({"DAGSTER_HOME": str(home)}):
+        instance = DagsterInstance.from_config(str(home))
     run = instance.get_run_by_id(run_id)
     assert run is not None and run.status == DagsterRunStatus.SUCCESS
     events = {e.dagster_event.event_type for e in instance.all_logs(run_id) if e.dagster_event}
@@ -113,8 +116,9 @@ def test_default_storage_is_sqlite_under_dagster_home(tmp_path: Path) -> None:
     run_id = _record_a_run(home)
     with _assert_run_survived(home, run_id) as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
-        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert type(instance.event_log_storage).__name__ == "SyncNormalSqliteEventLogStorage"
         assert (home / "history" / "runs.db").is_file()
+        assert (home / "history" / "runs" / f"{run_id}.db").is_file()  # Dagster's own place: its history stays
         # the rest of the instance settings the project relies on
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1

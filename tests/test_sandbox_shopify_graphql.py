@@ -607,3 +607,40 @@ def test_range_download_returns_the_rest(server: SandboxServer, export: tuple[di
     assert partial.status_code == 206
     assert partial.content == content[offset:]
     assert partial.headers["Content-Range"] == f"bytes {offset}-{len(content) - 1}/{len(content)}"
+
+
+def _export_bytes(app: SandboxApp) -> tuple[dict[str, Any], bytes]:
+    """A completed grouped export of ORDERS_EXPORT from ``app``: (operation, the file's bytes)."""
+    call = in_process(app)
+    started = start_bulk(call, ORDERS_EXPORT)
+    op = wait_done(call, started["bulkOperation"]["id"])
+    assert op["status"] == "COMPLETED", op
+    finished = shopify_bulk.state(app).ops[max(shopify_bulk.state(app).ops)]
+    assert finished.path is not None
+    return op, finished.path.read_bytes()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the other world's failed render
+def test_a_second_sandbox_of_the_same_world_serves_the_kept_rendering(
+    tmp_path: Any, export: tuple[dict[str, Any], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_op, first = _export_bytes(SandboxApp(TEST_WORLD, rate_limits="off", cache_dir=tmp_path))
+    assert first == export[1]  # the cache does not change the answer
+    assert len(list(tmp_path.glob("*.data"))) == 1
+
+    def no_rendering(*_: Any) -> Any:
+        raise AssertionError("the kept file should have been served")
+
+    monkeypatch.setitem(shopify_bulk.ROOTS["orders"], "render", no_rendering)
+    second_op, second = _export_bytes(SandboxApp(TEST_WORLD, rate_limits="off", cache_dir=tmp_path))
+    assert second == first
+    assert (second_op["objectCount"], second_op["rootObjectCount"]) == (
+        first_op["objectCount"],
+        first_op["rootObjectCount"],
+    )
+    # another world is another key: rendered (and here, with rendering disabled, it fails)
+    from dataclasses import replace
+
+    other = SandboxApp(replace(TEST_WORLD, seed=TEST_WORLD.seed + 1), rate_limits="off", cache_dir=tmp_path)
+    call = in_process(other)
+    assert wait_done(call, start_bulk(call, ORDERS_EXPORT)["bulkOperation"]["id"])["status"] == "FAILED"

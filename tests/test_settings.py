@@ -3,7 +3,6 @@ the code that builds dbt's arguments is a pure function; importing the project h
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 
 from core.paths import PROJECT_ROOT
 from core.settings import Settings, SettingsError, settings_table
-from orchestration.assets.transform import dbt_build_args, partition_range
+from orchestration.assets.transform import dbt_run_env, partition_range
 
 VARIABLE = re.compile(r"\bSALESDW_[A-Z0-9_]+\b")
 SCANNED = ("*.py", "*.sql", "*.yml", "*.yaml", "*.toml", "Makefile", ".ci/run")
@@ -82,16 +81,19 @@ def test_settings_read_and_validate_the_environment(tmp_path: Path) -> None:
             Settings.from_env(env)
 
 
-def test_dbt_build_args_carry_partitions_and_the_close_month_as_vars() -> None:
-    assert dbt_build_args() == ["build"]
-    args = dbt_build_args(("2026-05-01", "2026-05-31"))
-    assert args[:2] == ["build", "--vars"]
-    assert json.loads(args[2]) == {"partition_start": "2026-05-01", "partition_end": "2026-05-31"}
-    assert json.loads(dbt_build_args(close_through_month="2026-05")[2]) == {"close_through_month": "2026-05-01"}
-    both = json.loads(dbt_build_args(("2026-01-01", "2026-03-01"), "2026-02-17")[2])
-    assert both == {"partition_start": "2026-01-01", "partition_end": "2026-03-01", "close_through_month": "2026-02-01"}
+def test_dbt_run_env_carries_partitions_and_the_close_month() -> None:
+    unset = {"DBT_SALESDW_PARTITION_START": "", "DBT_SALESDW_PARTITION_END": "", "DBT_SALESDW_CLOSE_THROUGH_MONTH": ""}
+    assert dbt_run_env() == unset  # every name set: an outer environment's range never leaks into a build
+    assert dbt_run_env(("2026-05-01", "2026-05-31")) == {
+        **unset,
+        "DBT_SALESDW_PARTITION_START": "2026-05-01",
+        "DBT_SALESDW_PARTITION_END": "2026-05-31",
+    }
+    assert dbt_run_env(close_through_month="2026-05")["DBT_SALESDW_CLOSE_THROUGH_MONTH"] == "2026-05-01"
+    both = dbt_run_env(("2026-01-01", "2026-03-01"), "2026-02-17")
+    assert both["DBT_SALESDW_PARTITION_END"] == "2026-03-01" and both["DBT_SALESDW_CLOSE_THROUGH_MONTH"] == "2026-02-01"
     with pytest.raises(ValueError, match="empty"):
-        dbt_build_args(("2026-05-02", "2026-05-01"))
+        dbt_run_env(("2026-05-02", "2026-05-01"))
 
 
 def test_partition_windows_become_inclusive_ranges() -> None:

@@ -10,17 +10,17 @@ Five dbt asset definitions share one translator (each is one step, so checks can
   month; a backfill of a range rebuilds exactly those months);
 - ``dbt_planning``: the models tagged ``planning`` (plan vs actual, forecasts, the backtest), which read
   finance.monthly_revenue and the forecast asset, so they build after both (unpartitioned).
-Partitioned builds pass the range to dbt as ``--vars`` (``partition_start``, ``partition_end``) and the
-month close its month (``close_through_month``): ``dbt_build_args`` builds those arguments. Nothing here
+Partitioned builds pass the range to dbt (``partition_start``, ``partition_end``) and the month close its
+month (``close_through_month``) as environment variables of the dbt process: ``dbt_run_env`` builds them. Nothing here
 runs at import: ``dbt_asset_defs()`` prepares the manifest (``dbt parse`` when stale) when the
 definitions load.
 """
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,18 +122,38 @@ def month_start(month: str) -> str:
     return date.fromisoformat(month[:7] + "-01").isoformat()
 
 
-def dbt_build_args(partition: tuple[str, str] | None = None, close_through_month: str | None = None) -> list[str]:
-    """The arguments of one ``dbt build``: the partition range (first and last day, inclusive) and the month to
-    close through travel as dbt vars, which the partitioned models and the finance ledger read."""
-    dbt_vars: dict[str, str] = {}
+RUN_ENV_PREFIX = "DBT_SALESDW_"  # macros/run_vars.sql reads the run's partition range and month close from these
+
+
+def dbt_run_env(partition: tuple[str, str] | None = None, close_through_month: str | None = None) -> dict[str, str]:
+    """The environment of one ``dbt build``: the partition range (first and last day, inclusive) and the month to
+    close through, which the partitioned models and the finance ledger read (macros/run_vars.sql). Environment
+    variables, not ``--vars``: a change of vars makes dbt parse the whole project again, a changed environment
+    variable only the files that read it. Every name is set ('' = unset), so nothing leaks from a caller."""
+    env = {f"{RUN_ENV_PREFIX}{name}": "" for name in ("PARTITION_START", "PARTITION_END", "CLOSE_THROUGH_MONTH")}
     if partition:
         first, last = partition
         if date.fromisoformat(first) > date.fromisoformat(last):
             raise ValueError(f"partition range {first} .. {last} is empty")
-        dbt_vars.update(partition_start=first, partition_end=last)
+        env.update({f"{RUN_ENV_PREFIX}PARTITION_START": first, f"{RUN_ENV_PREFIX}PARTITION_END": last})
     if close_through_month:
-        dbt_vars["close_through_month"] = month_start(close_through_month)
-    return ["build", *(["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else [])]
+        env[f"{RUN_ENV_PREFIX}CLOSE_THROUGH_MONTH"] = month_start(close_through_month)
+    return env
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in os.environ while the dbt process starts (dagster-dbt copies the environment then)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def partition_range(start: date, end: date, monthly: bool) -> tuple[str, str]:
@@ -144,9 +164,8 @@ def partition_range(start: date, end: date, monthly: bool) -> tuple[str, str]:
 
 
 def _parse_state(args: list[str]) -> Path:
-    """The saved partial-parse state for builds with these arguments: dbt parses in full when the --vars
-    differ from the state's, so each set of vars keeps its own (a build with the same vars re-parses only
-    what changed; unpartitioned builds never pay for a partitioned one's parse)."""
+    """The saved partial-parse state for builds with these arguments (dbt parses in full when its flags or
+    vars differ from the state's; the run's partitions travel in the environment, so every build shares one)."""
     key = hashlib.sha256(" ".join(args).encode()).hexdigest()[:12]
     return TARGET_DIR / f"{PARSE_STATE}.{key}"
 
@@ -169,10 +188,11 @@ def _build(
 ) -> Iterator[Any]:
     if partition:
         context.log.info(f"dbt build of partitions {partition[0]} .. {partition[1]}")
-    args = dbt_build_args(partition, close_through_month)
+    args = ["build"]
     saved_state = _parse_state(args)
     target = _target_path(context, saved_state)
-    invocation = dbt.cli(args, context=context, target_path=target)
+    with _environment(dbt_run_env(partition, close_through_month)):
+        invocation = dbt.cli(args, context=context, target_path=target)
     try:
         # Row counts and column schema/lineage are read through dbt's adapter once dbt has exited (DuckDB: one writer
         # per file), in bulk (dbt_metadata.py).
