@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import requests
 from dagster import DagsterInstance
 
+from core.environment import environment  # noqa: F401  (the tests import it from here)
 from core.paths import PROJECT_ROOT
 from core.warehouse import connect
 from orchestration.runner import RunOutcome, run_main_job
@@ -19,21 +19,6 @@ from sandbox import amazon_api
 
 DBT = PROJECT_ROOT / ".venv" / "bin" / "dbt"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set these environment variables for the block, then restore (or remove) each one."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def dbt_run_build(warehouse: Path, select: str | Sequence[str], tmp: Path) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,6 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from core.environment import environment
 from core.settings import settings
 from core.warehouse import PostgresParams, current_target, warehouse_path
 from orchestration.assets.dbt_metadata import attach_metadata
@@ -141,21 +141,6 @@ def dbt_run_env(partition: tuple[str, str] | None = None, close_through_month: s
     return env
 
 
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """``values`` in os.environ while the dbt process starts (dagster-dbt copies the environment then)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def partition_range(start: date, end: date, monthly: bool) -> tuple[str, str]:
     """A partition time window [start, end) as the first and last partition key dbt filters on (the last day,
     or for monthly partitions the last month's first day)."""
@@ -191,7 +176,11 @@ def _build(
     args = ["build"]
     saved_state = _parse_state(args)
     target = _target_path(context, saved_state)
-    with _environment(dbt_run_env(partition, close_through_month)):
+    with environment(
+        dbt_run_env(  # dagster-dbt copies the environment when dbt starts
+            partition, close_through_month
+        )
+    ):
         invocation = dbt.cli(args, context=context, target_path=target)
     try:
         # Row counts and column schema/lineage are read through dbt's adapter once dbt has exited (DuckDB: one writer
