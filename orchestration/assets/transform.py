@@ -176,11 +176,8 @@ def _build(
     args = ["build"]
     saved_state = _parse_state(args)
     target = _target_path(context, saved_state)
-    with environment(
-        dbt_run_env(  # dagster-dbt copies the environment when dbt starts
-            partition, close_through_month
-        )
-    ):
+    run_env = dbt_run_env(partition, close_through_month)
+    with environment(run_env):  # dagster-dbt copies the environment when dbt starts
         invocation = dbt.cli(args, context=context, target_path=target)
     try:
         # Row counts and column schema/lineage are read through dbt's adapter once dbt has exited (DuckDB: one writer
