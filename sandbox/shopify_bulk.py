@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import shutil
 import tempfile
 import threading
@@ -251,6 +252,14 @@ def _lines_of(ctx: gql.Context, node: Node, type_: GraphQLObjectType, selection:
     return out
 
 
+def _rendering(op: BulkOp, root: str, rows: list[Any]) -> tuple[str, bool, str]:
+    """What an operation's file depends on besides the world: its fields (the query without its search string, which
+    the client writes with its own clock's bounds), grouping, and the ids of the rows its search matched, in order."""
+    fields = re.sub(r'query:\s*"(?:[^"\\]|\\.)*"', "query:*", op.query)
+    ids = hashlib.sha256("\n".join(str(ROOTS[root]["id"](r)) for r in rows).encode()).hexdigest()
+    return fields, op.group, ids
+
+
 def _run(op: BulkOp, ctx: gql.Context, top: FieldNode, st: BulkState, paced: bool) -> None:
     try:
         if paced:
@@ -268,7 +277,7 @@ def _run(op: BulkOp, ctx: gql.Context, top: FieldNode, st: BulkState, paced: boo
         path = st.directory / f"{op.ident}.jsonl"
         faultless = getattr(ctx.app, "fault_mode", "none") == "none" and op.fail_after_roots is None
         cache = getattr(ctx.app, "render_cache", None) if faultless and not paced else None
-        key = cache.key("shopify-bulk", ctx.world.config, ctx.version, op.query, op.group) if cache else ""
+        key = cache.key("shopify-bulk", ctx.world.config, ctx.version, *_rendering(op, root, rows)) if cache else ""
         kept = cache.get(key, path) if cache else None
         if kept is not None:  # the same world, query and sandbox code rendered this file before
             op.object_count, op.root_count = kept["objects"], kept["roots"]

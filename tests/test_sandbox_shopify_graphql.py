@@ -609,10 +609,10 @@ def test_range_download_returns_the_rest(server: SandboxServer, export: tuple[di
     assert partial.headers["Content-Range"] == f"bytes {offset}-{len(content) - 1}/{len(content)}"
 
 
-def _export_bytes(app: SandboxApp) -> tuple[dict[str, Any], bytes]:
-    """A completed grouped export of ORDERS_EXPORT from ``app``: (operation, the file's bytes)."""
+def _export_bytes(app: SandboxApp, query: str = ORDERS_EXPORT) -> tuple[dict[str, Any], bytes]:
+    """A completed grouped export of ``query`` from ``app``: (operation, the file's bytes)."""
     call = in_process(app)
-    started = start_bulk(call, ORDERS_EXPORT)
+    started = start_bulk(call, query)
     op = wait_done(call, started["bulkOperation"]["id"])
     assert op["status"] == "COMPLETED", op
     finished = shopify_bulk.state(app).ops[max(shopify_bulk.state(app).ops)]
@@ -634,6 +634,12 @@ def test_a_second_sandbox_of_the_same_world_serves_the_kept_rendering(
     monkeypatch.setitem(shopify_bulk.ROOTS["orders"], "render", no_rendering)
     second_op, second = _export_bytes(SandboxApp(TEST_WORLD, rate_limits="off", cache_dir=tmp_path))
     assert second == first
+    # a search written with other bounds (a client's clock) that matches the same orders is the same file
+    other_bounds = ORDERS_EXPORT.replace(
+        f"updated_at:>='{BULK_SINCE}'", f"updated_at:>='{BULK_SINCE}' created_at:<'2099-01-01T00:00:00Z'"
+    )
+    assert other_bounds != ORDERS_EXPORT
+    assert _export_bytes(SandboxApp(TEST_WORLD, rate_limits="off", cache_dir=tmp_path), other_bounds)[1] == first
     assert (second_op["objectCount"], second_op["rootObjectCount"]) == (
         first_op["objectCount"],
         first_op["rootObjectCount"],
