@@ -4,8 +4,9 @@
    variable when that changes, so a build of another day's partitions re-parses three files, not 200. A var of the
    same name wins (--vars by hand, unit tests' overrides); '' = unset. #}
 {% macro run_var(name) -%}
-    {%- if var.has_var(name) -%}
-        {{- return(var(name)) -}}
+    {%- set given = var(name, '<unset>') -%}
+    {%- if given != '<unset>' -%}
+        {{- return(given) -}}
     {%- endif -%}
     {{- return(env_var('DBT_SALESDW_' ~ (name | upper), '')) -}}
 {%- endmacro %}
