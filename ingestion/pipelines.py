@@ -163,9 +163,12 @@ def _destination(duckdb_path: Path) -> tuple[Any, Path]:
     return dlt.destinations.duckdb(credentials), duckdb_path.parent / "dlt_pipelines"
 
 
-def make_pipeline(key: str, duckdb_path: Path | None = None) -> dlt.Pipeline:
+def make_pipeline(key: str, duckdb_path: Path | None = None, pipelines_dir: Path | None = None) -> dlt.Pipeline:
+    """The source's pipeline; ``pipelines_dir`` overrides where its local state lives (describing a source's assets
+    uses a folder of its own, so processes loading definitions at once never write the same state file)."""
     path = duckdb_path or warehouse_path()
-    destination, pipelines_dir = _destination(path)
+    destination, default_dir = _destination(path)
+    pipelines_dir = pipelines_dir or default_dir
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"salesdw_{key}",

@@ -4,8 +4,10 @@ Keys are ``[raw_<source>, <table>]``, exactly dbt's source keys, so the lineage 
 unbroken. Each source loads as one step (its nested tables are written in the same dlt load).
 """
 
+import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -56,9 +58,14 @@ class RawLayerTranslator(DagsterDltTranslator):
 def _source_assets(key: str) -> AssetsDefinition:
     spec = SOURCES[key]
     translator = RawLayerTranslator()
-    resource_specs = build_dlt_asset_specs(
-        dlt_source=describe_source(key), dlt_pipeline=make_pipeline(key), dagster_dlt_translator=translator
-    )
+    # a pipeline only to name the specs' dataset and destination: its state in a folder of this process's own (two
+    # processes loading the definitions at once, e.g. the UI and `salesdw run`, raced on the real one's state file)
+    with tempfile.TemporaryDirectory(prefix="salesdw-describe-") as scratch:
+        resource_specs = build_dlt_asset_specs(
+            dlt_source=describe_source(key),
+            dlt_pipeline=make_pipeline(key, pipelines_dir=Path(scratch)),
+            dagster_dlt_translator=translator,
+        )
     nested_specs = [
         AssetSpec(
             key=AssetKey([spec.dataset, table]),
