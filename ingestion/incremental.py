@@ -55,6 +55,17 @@ class UpdateCursor:
         """Whether this version of the record (its update time) was loaded by an earlier run's window."""
         return value is not None and self.versions.get(record_id) == utc_iso(parse_instant(value))
 
+    def unloaded(
+        self,
+        records: list[dict[str, Any]],
+        record_id: Callable[[dict[str, Any]], str],
+        changed_at: Callable[[dict[str, Any]], str | datetime | None],
+    ) -> list[dict[str, Any]]:
+        """The records not loaded in this version already (counted in ``skipped`` when left out)."""
+        fresh = [r for r in records if not self.is_loaded(record_id(r), changed_at(r))]
+        self.skipped += len(records) - len(fresh)
+        return fresh
+
     def remember(self, record_id: str, value: str | datetime | None) -> None:
         if value is not None:
             self.versions[record_id] = utc_iso(parse_instant(value))
@@ -98,11 +109,9 @@ def incremental_pages(
             cursor.observe(changed_at(record))
         on_good = None
         if record_id is not None:
-            fresh = [r for r in page if not cursor.is_loaded(record_id(r), changed_at(r))]
-            cursor.skipped += len(page) - len(fresh)
-            if not fresh:
+            page = cursor.unloaded(page, record_id, changed_at)
+            if not page:
                 continue
-            page = fresh
 
             def on_good(good: list[dict[str, Any]], key: Callable[[dict[str, Any]], str] = record_id) -> None:
                 for r in good:  # a quarantined record is read again until it passes

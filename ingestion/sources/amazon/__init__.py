@@ -148,13 +148,14 @@ def amazon_source(
     def with_items(
         order_pages: Iterator[list[dict[str, Any]]],
         shipped: dict[str, list[dict[str, Any]]] | None = None,
-        loaded: Callable[[dict[str, Any]], bool] | None = None,
+        unloaded: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Each order of each page with its ``OrderItems``: from ``shipped`` (its shipment events, see
         :func:`history_items`) when they account for every unit the order shipped, else one getOrderItems call.
-        Orders ``loaded`` already in this version (the cursor's lookback) are left out before any call."""
+        Only the ``unloaded`` orders of a page (the cursor's lookback re-reads loaded versions) are kept, before any
+        call."""
         for page in order_pages:
-            page = [order for order in page if not (loaded and loaded(order))]
+            page = unloaded(page) if unloaded else page
             for order in page:
                 derived = (shipped or {}).get(order["AmazonOrderId"])
                 if derived is not None and fully_shipped(order, derived):
@@ -275,8 +276,11 @@ def amazon_source(
             "MaxResultsPerPage": 100,
         }
 
-        def already_loaded(order: dict[str, Any]) -> bool:
-            return cursor.is_loaded(order["AmazonOrderId"], order.get("LastUpdateDate"))
+        def order_id(order: dict[str, Any]) -> str:
+            return order["AmazonOrderId"]
+
+        def updated(order: dict[str, Any]) -> str:
+            return order["LastUpdateDate"]
 
         def read() -> Iterator[list[dict[str, Any]]]:
             start = cursor.start
@@ -328,7 +332,9 @@ def amazon_source(
                     if token
                     else iter(())
                 )
-                yield from with_items(itertools.chain([first], rest), loaded=already_loaded)
+                yield from with_items(
+                    itertools.chain([first], rest), unloaded=lambda page: cursor.unloaded(page, order_id, updated)
+                )
                 return
             history = None
             if start < floor:
@@ -349,9 +355,7 @@ def amazon_source(
                 history = history_pages()
             yield from through_reports(recent, before, history)
 
-        yield from incremental_pages(
-            cursor, read(), lambda order: order["LastUpdateDate"], contract, record_id=lambda o: o["AmazonOrderId"]
-        )
+        yield from incremental_pages(cursor, read(), updated, contract, record_id=order_id)
         if cursor.skipped:
             log.info("amazon/orders: %d order(s) re-read in the version already loaded, left out", cursor.skipped)
 
