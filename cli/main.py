@@ -128,13 +128,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             faults=args.faults,
             slow_s=args.slow_s,
             port=port,
-            cache_dir=warehouse_path().parent / "sandbox_cache",  # renderings of this world kept (render_cache.py)
+            cache_dir=warehouse_path().parent / "sandbox_cache",  # its world and renderings kept (world_cache.py)
         ).spawn()
     try:
         from dagster import DagsterInstance
 
-        from orchestration.runner import run_main_job  # imported while the sandbox builds its world
+        from orchestration.definitions import load_definitions
+        from orchestration.runner import run_main_job
 
+        load_definitions()  # while the sandbox starts, on the other core (the definitions need no source)
         if server:
             from sandbox.connect import sandbox_env
 

@@ -360,6 +360,13 @@ class CommerceWorld:
         """Every posted event, in (PostedDate, AmazonOrderId, kind) order."""
         return sorted((e for a in self.amazon_orders for e in a.events), key=lambda e: e.key)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its query memo and lock (the world kept on disk: world_cache.py)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_cache_lock")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _cache=OrderedDict(), _cache_lock=threading.Lock())
+
     def cached(self, key: tuple, build: Callable[[], Any], size: int = 64) -> Any:
         """A query result memoized on this (immutable) world, least recently used evicted past ``size``.
 

@@ -10,6 +10,7 @@ when the parent is killed.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -90,7 +91,6 @@ def _drain(stream: IO[str]) -> None:
 
 def _serve(spec: dict[str, Any]) -> None:
     from sandbox.server import SandboxApp, SandboxServer
-    from sandbox.truth import compute_truth
 
     world = WorldConfig(**{**spec["world"], "as_of": date.fromisoformat(spec["world"]["as_of"])})
     cache_dir = Path(spec["cache_dir"]) if spec.get("cache_dir") else None
@@ -98,7 +98,8 @@ def _serve(spec: dict[str, Any]) -> None:
         world, rate_limits=spec["rate_limits"], faults=spec["faults"], slow_s=spec["slow_s"], cache_dir=cache_dir
     )
     server = SandboxServer(app, host=spec["host"], port=spec["port"]).start()
-    Path(spec["truth_path"]).write_text(json.dumps(compute_truth(app.world, faults=spec["faults"])))
+    Path(spec["truth_path"]).write_text(json.dumps(app.truth()))
+    gc.freeze()  # the world lives as long as the process: the collector need not scan it again while it serves
     print(json.dumps({"url": server.url}), flush=True)
     try:
         sys.stdin.read()  # until the parent closes it, or dies

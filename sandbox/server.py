@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -11,6 +12,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox import (
@@ -40,6 +42,7 @@ from sandbox.protocol import Request, Response, Route
 from sandbox.ratelimit import RateLimiter
 from sandbox.render_cache import RenderCache
 from sandbox.world import World, WorldConfig, build_world
+from sandbox.world_cache import WorldCache
 
 log = logging.getLogger("salesdw.sandbox")
 # Rate-limit policy of buckets whose vendor module declares none (LIMITS[b]["policy"] or LIMIT_POLICIES).
@@ -99,18 +102,37 @@ class SandboxApp:
             time.monotonic, {k: v for m in VENDORS for k, v in getattr(m, "LWA_CLIENTS", {}).items()}
         )
         self._lock = threading.Lock()
-        self.world: World = build_world(config)
-        # costly renderings kept on disk across sandboxes of the same world (render_cache.py); None: render each time
+        # the world and costly renderings kept on disk across sandboxes of the same world (world_cache.py,
+        # render_cache.py); None: built and rendered each time
+        self.world_cache = WorldCache(cache_dir) if cache_dir is not None else None
+        self.world: World = self._build(config)
         self.render_cache = RenderCache(cache_dir) if cache_dir is not None else None
         self.routes: list[tuple[ModuleType, Route]] = [(v, r) for v in VENDORS for r in v.ROUTES]
 
     def advance(self, days: int) -> WorldConfig:
         with self._lock:
             self.config = replace(self.config, as_of=self.config.as_of + timedelta(days=days))
-            self.world = build_world(self.config)
+            frozen = gc.get_freeze_count() > 0  # a sandbox process froze the world it serves (process.py)
+            if frozen:
+                gc.unfreeze()  # the world replaced is collected as any garbage
+            self.world = self._build(self.config)
+            if frozen:
+                gc.freeze()
             if self.faults is not None:
                 self.faults.shifter.clear()
             return self.config
+
+    def _build(self, config: WorldConfig) -> World:
+        return self.world_cache.world(config) if self.world_cache is not None else build_world(config)
+
+    def truth(self) -> dict[str, Any]:
+        """The truth of the world as it is now (after any advance), under this sandbox's fault mode."""
+        from sandbox.truth import compute_truth
+
+        def compute() -> dict[str, Any]:
+            return compute_truth(self.world, faults=self.fault_mode)
+
+        return self.world_cache.truth(self.world, self.fault_mode, compute) if self.world_cache else compute()
 
     def handle(self, req: Request) -> Response:
         """The response to ``req``. Faults that live on the wire need the server: in-process, a ``slow`` or
@@ -192,9 +214,7 @@ class SandboxApp:
             cfg = self.advance(int(req.query.get("days", "1")))
             return Response(200, {"as_of": cfg.as_of.isoformat()})
         if req.path == "/_sandbox/truth":  # the world's truth now (after an advance), for a sandbox in a process
-            from sandbox.truth import compute_truth
-
-            return Response(200, compute_truth(self.world, faults=self.fault_mode))
+            return Response(200, self.truth())
         return Response(404, {"errors": "Not Found", "path": req.path})
 
     def _injected_error(self, vendor: ModuleType, bucket: str, fault: Fault, req: Request) -> Response:

@@ -57,7 +57,7 @@ from sandbox.faults import bad_records
 from sandbox.marketing_truth import marketing_truth
 from sandbox.plan_world import MALFORMED, PLAN_SHEET, build_plan
 from sandbox.sim import HISTORY_START, to_usd
-from sandbox.world import World
+from sandbox.world import World, paused_gc
 
 ZERO = Decimal("0.00")
 # The marketplace-fee rule (mirrors dbt macro counts_as_marketplace_fee): every fee Amazon or eBay charges counts,
@@ -166,6 +166,11 @@ def pipeline_truth(world: World, deals: Iterable[Deal]) -> list[dict[str, Any]]:
 
 def compute_truth(world: World, faults: str = "none") -> dict[str, Any]:
     """Per date/month × channel sales in USD and local currency, B2B bookings, and record counts."""
+    with paused_gc():  # as the world's build: many small objects, no cycles worth a scan while they are made
+        return _compute_truth(world, faults)
+
+
+def _compute_truth(world: World, faults: str) -> dict[str, Any]:
     bad = bad_records(world, faults)
     bad_ids = {(b.resource, b.record_id) for b in bad}
     shopify_orders = [o for o in world.shopify_orders if ("shopify.orders", o.order_id) not in bad_ids]
