@@ -56,7 +56,10 @@ def _port_free(host: str, port: int) -> bool:
 
 def prepare_dagster_home() -> Path:
     """A persistent DAGSTER_HOME whose dagster.yaml is the project's (runs show up in `salesdw ui`)."""
+    from orchestration.event_log import enable_event_batches
+
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
+    enable_event_batches()  # planned events and per-partition materializations stored in one transaction
     home.mkdir(parents=True, exist_ok=True)
     target, source = home / "dagster.yaml", DAGSTER_YAML
     if not target.exists():

@@ -21,6 +21,8 @@ from sandbox.world import WorldConfig
 # dbt assets record row counts and column schema/lineage after every build: tests that check that metadata
 # turn it on; the rest skip it (it costs seconds per build).
 os.environ.setdefault("SALESDW_DBT_ASSET_METADATA", "off")
+# Dagster hands the event storage batches of events, as under `salesdw run` (orchestration/event_log.py).
+os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
 
 # A fraction of scale 1 keeps the suite fast; the full-size world belongs to `salesdw run` and bench/.
 TEST_WORLD = WorldConfig(seed=11, scale=0.02, as_of=date(2026, 6, 30))

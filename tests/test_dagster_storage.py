@@ -9,12 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
-from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, MaterializeResult, asset, materialize
+from dagster import (
+    AssetCheckResult,
+    AssetKey,
+    BackfillPolicy,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    DailyPartitionsDefinition,
+    MaterializeResult,
+    asset,
+    asset_check,
+    materialize,
+)
 
 from core.paths import PROJECT_ROOT
+from orchestration.event_log import SyncNormalSqliteEventLogStorage
 from tests.helpers import environment
 from tests.pg_scratch import admin_params, scratch_database
 
@@ -122,3 +136,64 @@ def test_default_storage_is_sqlite_under_dagster_home(tmp_path: Path) -> None:
         # the rest of the instance settings the project relies on
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+DAYS = DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-03-01")
+
+
+@asset(partitions_def=DAYS, backfill_policy=BackfillPolicy.single_run())
+def daily_probe(context) -> MaterializeResult:  # context: AssetExecutionContext (Dagster reads no string hint)
+    """A partitioned asset built for a range of days in one run: one materialization per day."""
+    return MaterializeResult(metadata={"days": len(context.partition_keys)})
+
+
+@asset_check(asset=daily_probe)
+def daily_probe_check() -> AssetCheckResult:
+    return AssetCheckResult(passed=True)
+
+
+def _record_a_range(home: Path, batch_size: str) -> tuple[str, dict[str, int]]:
+    """Build every day of DAYS in one run with the given event batch size; the run's event types counted."""
+    tags = {"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-02-28"}
+    with (
+        environment({"DAGSTER_HOME": str(home), "DAGSTER_EVENT_BATCH_SIZE": batch_size}),
+        DagsterInstance.from_config(str(home)) as instance,
+    ):
+        result = materialize([daily_probe, daily_probe_check], instance=instance, tags=tags)
+        assert result.success
+    with environment({"DAGSTER_HOME": str(home)}), DagsterInstance.from_config(str(home)) as instance:  # restarted
+        counts: dict[str, int] = {}
+        for entry in instance.all_logs(result.run_id):
+            if entry.dagster_event:
+                counts[entry.dagster_event.event_type_value] = counts.get(entry.dagster_event.event_type_value, 0) + 1
+        return result.run_id, counts
+
+
+def test_event_batches_store_what_single_events_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DAGSTER_EVENT_BATCH_SIZE set, SyncNormalSqliteEventLogStorage writes the planned events and the
+    per-partition materializations of a run in one transaction per file: the run's log and the asset index
+    must hold exactly what the same run stores one event at a time."""
+    batches: list[int] = []
+    store_batch = SyncNormalSqliteEventLogStorage.store_event_batch
+
+    def counted(self: SyncNormalSqliteEventLogStorage, events: Any) -> None:
+        batches.append(len(events))
+        store_batch(self, events)
+
+    monkeypatch.setattr(SyncNormalSqliteEventLogStorage, "store_event_batch", counted)
+    (tmp_path / "single").mkdir()
+    (tmp_path / "batched").mkdir()
+    single_home, batched_home = _home(tmp_path / "single", postgres=False), _home(tmp_path / "batched", False)
+    _, single = _record_a_range(single_home, "0")
+    assert batches == []
+    run_id, batched = _record_a_range(batched_home, "1000")
+    assert max(batches) >= 59  # the planned events and the materializations, a batch each
+    days = DAYS.get_partition_keys()
+    assert batched == single
+    assert batched["ASSET_MATERIALIZATION"] == batched["ASSET_MATERIALIZATION_PLANNED"] == len(days) == 59
+    with environment({"DAGSTER_HOME": str(batched_home)}), DagsterInstance.from_config(str(batched_home)) as instance:
+        assert instance.get_materialized_partitions(daily_probe.key) == set(days)  # the index, per partition
+        latest = instance.get_latest_materialization_event(daily_probe.key)
+        assert latest is not None and latest.run_id == run_id
+        check = instance.event_log_storage.get_latest_asset_check_execution_by_key([daily_probe_check.check_key])
+        assert check[daily_probe_check.check_key].run_id == run_id
