@@ -65,6 +65,12 @@ class Settings:
         "DuckDB memory limit of a dlt load into the DuckDB warehouse (past it DuckDB spills to disk)",
         default_doc="256MB",
     )
+    extract_ahead: str = _setting(
+        "SALESDW_EXTRACT_AHEAD",
+        "`on`: `salesdw run` extracts the sources in a child process ahead of their loads (the loads stay one at a "
+        "time); `off`: each source extracts in its own load step",
+        default_doc="on",
+    )
     alerts_file: Path | None = _setting(
         "SALESDW_ALERTS_FILE", "JSON-lines file the failed-run sensor appends to (unset: log only)"
     )
@@ -171,6 +177,7 @@ class Settings:
             dbt_asset_metadata=choice("SALESDW_DBT_ASSET_METADATA", ASSET_METADATA_LEVELS, "full"),
             http_timeout_s=number("SALESDW_HTTP_TIMEOUT_S", float, 30.0),
             load_memory_limit=memory("SALESDW_LOAD_MEMORY_LIMIT", "256MB"),
+            extract_ahead=choice("SALESDW_EXTRACT_AHEAD", ("on", "off"), "on"),
             alerts_file=path("SALESDW_ALERTS_FILE"),
             bi_reader_password=get("SALESDW_BI_READER_PASSWORD"),
             finance_reader_password=get("SALESDW_FINANCE_READER_PASSWORD"),

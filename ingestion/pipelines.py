@@ -8,6 +8,7 @@ guard, then the union of every source's quarantine, and a ``LoadResult`` that sa
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from core.settings import settings
 from core.warehouse import PostgresParams, connect, current_target, warehouse_path
 from ingestion.contracts import QUARANTINE_TABLE
+from ingestion.extract_ahead import extracted_ahead
 from ingestion.integrity import remove_replayed_rows
 from ingestion.sources import (
     amazon,
@@ -57,6 +59,8 @@ class SourceSpec:
     # big load has several files to share out); the defaults suit the small sources
     normalize_workers: int = 1
     file_max_items: int | None = None
+    # extracted ahead in a process of its own (extract_ahead.py), not after the other sources in a shared one
+    extract_alone: bool = False
 
 
 SOURCES: dict[str, SourceSpec] = {
@@ -70,6 +74,7 @@ SOURCES: dict[str, SourceSpec] = {
             shopify.NESTED_TABLES,
             normalize_workers=2,  # a full load is ~0.4M rows at scale 1: two processes normalize it
             file_max_items=50_000,
+            extract_alone=True,  # its bulk exports take the server longest: extracted beside the others
         ),
         SourceSpec(
             "crm",
@@ -163,6 +168,10 @@ def _destination(duckdb_path: Path) -> tuple[Any, Path]:
     return dlt.destinations.duckdb(credentials), duckdb_path.parent / "dlt_pipelines"
 
 
+def pipeline_name(key: str) -> str:
+    return f"salesdw_{key}"
+
+
 def make_pipeline(key: str, duckdb_path: Path | None = None, pipelines_dir: Path | None = None) -> dlt.Pipeline:
     """The source's pipeline; ``pipelines_dir`` overrides where its local state lives (describing a source's assets
     uses a folder of its own, so processes loading definitions at once never write the same state file)."""
@@ -171,7 +180,7 @@ def make_pipeline(key: str, duckdb_path: Path | None = None, pipelines_dir: Path
     pipelines_dir = pipelines_dir or default_dir
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
-        pipeline_name=f"salesdw_{key}",
+        pipeline_name=pipeline_name(key),
         destination=destination,
         dataset_name=SOURCES[key].dataset,
         pipelines_dir=str(pipelines_dir),
@@ -204,6 +213,7 @@ class LoadResult:
     replayed: dict[str, int]
     quarantine_total: int
     table_rows: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)  # dlt's extract / normalize / load (and the wait ahead)
 
     @property
     def load_ids(self) -> list[str]:
@@ -235,23 +245,45 @@ def table_row_counts(dataset: str, duckdb_path: Path | None = None) -> dict[str,
         return {t: con.scalar(f'select count(*) from "{dataset}"."{t}"') for t in tables}
 
 
+def configure_load(spec: SourceSpec) -> None:
+    """dlt's settings for one source's load (never at import): its normalize processes, and the rows per file it
+    writes, scoped to its pipeline (``<pipeline>.data_writer``), so sources extracted side by side never share
+    one value."""
+    dlt.config["normalize.workers"] = spec.normalize_workers
+    dlt.config[f"{pipeline_name(spec.key)}.data_writer.file_max_items"] = spec.file_max_items
+
+
 def load(
     key: str, full_refresh: bool = False, duckdb_path: Path | None = None, source: Any = None, logger: Logger = log
 ) -> LoadResult:
     """Load one source with its config from dlt config/secrets/env (or the ``source`` given) into the current
     target; ``full_refresh`` drops the source's tables and incremental state first and reloads everything."""
     spec = SOURCES[key]
-    pipeline = make_pipeline(key, duckdb_path)
-    dlt.config["normalize.workers"] = spec.normalize_workers  # dlt's config, set for this load (never at import)
-    dlt.config["extract.data_writer.file_max_items"] = spec.file_max_items
-    info = pipeline.run(
-        source if source is not None else spec.factory(),
-        loader_file_format=loader_file_format(),
-        refresh="drop_sources" if full_refresh else None,
-    )
-    # a run that finishes a killed run's pending packages loads them without extracting or normalizing anew:
-    # it has no normalize step, and its rows were counted by the run that normalized them
-    normalized = pipeline.last_trace.last_normalize_info
+    configure_load(spec)
+    ahead = extracted_ahead(key, full_refresh, logger)  # extracted by the extract-ahead process (extract_ahead.py)
+    if ahead is not None:
+        seconds = dict(ahead)
+        pipeline = make_pipeline(key, duckdb_path)  # a new object: the state as that extract left it
+        started = time.monotonic()
+        normalized = pipeline.normalize()  # the loader file format was chosen by the extract
+        seconds["normalize"], started = time.monotonic() - started, time.monotonic()
+        info = pipeline.load()
+        seconds["load"] = time.monotonic() - started
+    else:
+        pipeline = make_pipeline(key, duckdb_path)
+        info = pipeline.run(
+            source if source is not None else spec.factory(),
+            loader_file_format=loader_file_format(),
+            refresh="drop_sources" if full_refresh else None,
+        )
+        # a run that finishes a killed run's pending packages loads them without extracting or normalizing anew:
+        # it has no normalize step, and its rows were counted by the run that normalized them
+        normalized = pipeline.last_trace.last_normalize_info
+        seconds = {
+            step.step: (step.finished_at - step.started_at).total_seconds()
+            for step in pipeline.last_trace.steps
+            if step.step in ("extract", "normalize", "load") and step.finished_at
+        }
     rows_loaded = {t: n for t, n in (normalized.row_counts if normalized else {}).items() if not t.startswith("_dlt")}
     quarantined = rows_loaded.get(QUARANTINE_TABLE, 0)
     new_columns = _new_columns(pipeline)
@@ -275,6 +307,7 @@ def load(
         replayed,
         total,
         table_row_counts(spec.dataset, duckdb_path),
+        {phase: round(t, 3) for phase, t in seconds.items()},
     )
 
 

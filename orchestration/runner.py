@@ -15,6 +15,9 @@ from typing import Any
 
 from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult
 
+from core.settings import settings
+from core.warehouse import warehouse_path
+from ingestion import extract_ahead
 from ingestion.pipelines import SOURCES
 from orchestration.assets.transform import ORDERS_KEY, daily_partitions
 from orchestration.console import console_logger
@@ -122,6 +125,26 @@ def run_main_job(
     plan = run_plan(full_refresh)
     if previous is not None:  # load first, then decide
         plan = [(INGEST_JOB, {}, {}), (TRANSFORM_JOB, {}, {}), *plan[1:]]
+    if settings().extract_ahead == "on":  # the sources' extracts run beside the loads (ingestion/extract_ahead.py)
+        extract_ahead.start(sorted(SOURCES), full_refresh, warehouse_path())  # sorted: the order the steps run in
+    try:
+        return _run_plan(instance, defs, identity, plan, previous, previous_tables, log_level, notify)
+    finally:
+        extract_ahead.stop()
+
+
+def _run_plan(
+    instance: DagsterInstance,
+    defs: Any,
+    identity: str,
+    plan: list[tuple[str, dict[str, str], dict[str, Any]]],
+    previous: str | None,
+    previous_tables: Any,
+    log_level: str,
+    notify: Callable[[str], Any] | None,
+) -> RunOutcome:
+    from orchestration import build_state
+
     results: list[ExecuteInProcessResult] = []
     rebuilt = True
     loaded: dict[str, list[Any]] | None = None  # the raw tables as the loads left them (dbt does not write raw)

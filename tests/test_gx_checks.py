@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import great_expectations.expectations as gxe
@@ -292,3 +293,51 @@ def test_missing_column_fails_with_exception_message(con: duckdb.DuckDBPyConnect
     outcome = validate(con, spec)
     assert not outcome.passed
     assert "owner_id" in outcome.failures[0]["exception"]
+
+
+def _run_check(check: Any) -> Any:
+    """Execute one GX asset check as Dagster runs it (its asset external to the job); the evaluation."""
+    from dagster import AssetSelection, AssetSpec, Definitions, define_asset_job
+
+    job = define_asset_job("gx_probe", selection=AssetSelection.checks(check))
+    defs = Definitions(
+        assets=[AssetSpec(check.check_specs_by_output_name["result"].asset_key)], asset_checks=[check], jobs=[job]
+    )
+    result = defs.resolve_job_def("gx_probe").execute_in_process(raise_on_error=False)
+    (evaluation,) = result.get_asset_check_evaluations()
+    return evaluation
+
+
+def test_a_suite_passes_the_same_rows_again_without_gx(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo (gx_memo.py): rows a suite passed are not validated again; changed rows are, and a failure is
+    never remembered."""
+    from orchestration.checks import gx_checks
+
+    con.close()
+    monkeypatch.setenv("SALESDW_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
+    check = gx_checks._gx_check(SHOPIFY_ORDERS)
+    validated: list[str] = []
+    real_validate = gx_checks.validate
+
+    def counted(c: Any, suite: SuiteSpec) -> ValidationOutcome:
+        validated.append(suite.name)
+        return real_validate(c, suite)
+
+    monkeypatch.setattr(gx_checks, "validate", counted)
+    first = _run_check(check)
+    assert first.passed and validated == ["raw_shopify_orders"] and "validated" not in first.metadata
+    again = _run_check(check)
+    assert again.passed and validated == ["raw_shopify_orders"]  # GX not run: the same rows passed
+    assert again.metadata["validated"].value and again.metadata["rows"].value == first.metadata["rows"].value
+
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as c:  # one order's price turns negative
+        c.execute(
+            "update raw_shopify.orders set current_total_price_set__shop_money__amount = '-1.00' where id = "
+            "(select min(id) from raw_shopify.orders)"
+        )
+    for _ in range(2):  # a failure is validated (and fails) every time
+        bad = _run_check(check)
+        assert not bad.passed and bad.metadata["failed"].value >= 1
+    assert validated == ["raw_shopify_orders"] * 3

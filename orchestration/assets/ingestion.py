@@ -32,6 +32,7 @@ KINDS = {"dlt", "duckdb"}
 RAW_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2))
 OWNERS = ["team:data-engineering"]
 ROW_COUNT = "dagster/row_count"  # the table's rows after the load, shown by the UI
+DLT_SECONDS = "dlt_seconds"  # the source's load by dlt phase (extract, or extract ahead and the wait; normalize; load)
 
 
 class IngestConfig(Config):
@@ -114,6 +115,7 @@ def _source_assets(key: str) -> AssetsDefinition:
                     **metadata,
                     "quarantined_in_load": result.quarantined,
                     "new_columns": result.new_columns,
+                    DLT_SECONDS: result.seconds,
                     ROW_COUNT: result.table_rows.get(asset_key.path[-1], 0),
                 },
             )
