@@ -8,9 +8,7 @@ exactly zero. Failing rows (month, channel, differences) become the check's samp
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
-
-from orchestration.checks.gx_runner import SuiteSpec, exactly_zero, month_of
+from orchestration.checks.gx_runner import SuiteSpec, exactly_zero, gxe, month_of
 
 CHANNEL_MONEY = ("orders", "gross_sales_usd", "discounts_usd", "refunds_usd", "marketplace_fees_usd", "net_revenue_usd")
 

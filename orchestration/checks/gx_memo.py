@@ -5,7 +5,7 @@ same expectations give the same verdict. Most of an hourly main job's checks mee
 before (a source that loaded nothing new), and GX spends a third of a second per suite building its context and
 batch before it looks at a row. So before it validates, a check asks DuckDB for a digest of the query's rows (a
 count and a sum of row hashes, computed by DuckDB without leaving the database), and when the same suite (its
-name, query and expectations, and the GX version) passed exactly those rows before, the check passes again
+name and query, the code of the suites, and the GX version) passed exactly those rows before, the check passes again
 without GX, saying so in its metadata (``validated``: when the rows were last validated). Only passes are kept:
 a failure is validated again every time, with its failing expectations and sample rows. On PostgreSQL (no cheap
 row hash) every suite validates every time.
@@ -19,6 +19,8 @@ import hashlib
 import json
 import os
 from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +33,23 @@ def _memo_path(identity: str) -> Path:
     return warehouse_path().parent / f"gx_passed_{safe}.json"
 
 
-def suite_digest(suite: SuiteSpec) -> str:
-    """What a verdict depends on besides the rows: the suite's query and expectations, and GX itself."""
-    import great_expectations as gx
+CHECKS_DIR = Path(__file__).resolve().parent
 
-    blob = json.dumps(
-        [
-            suite.name,
-            list(suite.asset),
-            suite.sql,
-            [e.configuration.to_json_dict() for e in suite.build()],
-            gx.__version__,
-        ],
-        sort_keys=True,
-        default=str,
-    )
+
+@cache
+def _suites_code() -> str:
+    """A digest of the files that define and run the suites (their expectations live in code), and GX's version:
+    any change to them validates every suite again. Read without importing GX (gx_runner._Lazy)."""
+    digest = hashlib.sha256(version("great_expectations").encode())
+    for path in sorted(CHECKS_DIR.glob("gx_*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def suite_digest(suite: SuiteSpec) -> str:
+    """What a verdict depends on besides the rows: the suite (name, asset, query), its code, and GX itself."""
+    blob = json.dumps([suite.name, list(suite.asset), suite.sql, _suites_code()])
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -1,29 +1,47 @@
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import great_expectations as gx
-import great_expectations.expectations as gxe
-import pandas as pd
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
-from great_expectations.expectations import Expectation
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from core.warehouse import Warehouse, as_warehouse, for_target
+
+if TYPE_CHECKING:
+    from great_expectations.data_context.types.base import DataContextConfig
+    from great_expectations.expectations import Expectation
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 MAX_SAMPLE_ROWS = 5
 
 
+class _Lazy:
+    """A module imported when first used. Great Expectations takes 3-4 s to import; the suites are defined when
+    Dagster's definitions load (every `salesdw run`, the UI), but GX is needed only when a suite validates, and a
+    run whose suites meet rows they passed before (gx_memo.py) needs it not at all."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        module: ModuleType = importlib.import_module(self._name)
+        return getattr(module, attr)
+
+
+gxe: Any = _Lazy("great_expectations.expectations")  # the suites' expectations: `gxe.ExpectColumn...(...)`
+
+
 def _context_config() -> DataContextConfig:
     """An in-memory context that sends no analytics and draws no progress bars (no environment variable needed)."""
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
     return DataContextConfig(
         analytics_enabled=False,
         store_backend_defaults=InMemoryStoreBackendDefaults(),
@@ -37,7 +55,8 @@ RESULT_FORMAT: dict[str, Any] = {
     "include_unexpected_rows": False,
 }
 
-Expectations = Sequence[Expectation] | Callable[[], Sequence[Expectation]]
+if TYPE_CHECKING:
+    Expectations = Sequence[Expectation] | Callable[[], Sequence[Expectation]]
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,8 @@ class ValidationOutcome:
 
 
 def _s(v: Any) -> str | None:
+    import pandas as pd
+
     if v is None or (not isinstance(v, (list, dict, tuple)) and pd.isna(v)):
         return None
     return str(v)
@@ -94,6 +115,8 @@ def _s(v: Any) -> str | None:
 def validate(con: Warehouse | Any, suite: SuiteSpec) -> ValidationOutcome:
     """Run the suite on the rows of its query (DuckDB SQL, translated for the connection's target);
     `con` is a warehouse connection of either target, or a DuckDB connection."""
+    import great_expectations as gx
+
     con = as_warehouse(con)
     # DECIMAL money reaches pandas as float64 on both targets. That float lives ONLY in this
     # throw-away validation frame (range / null checks); the warehouse keeps DECIMAL.

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import great_expectations.expectations as gxe
-
-from orchestration.checks.gx_runner import SuiteSpec
+from orchestration.checks.gx_runner import SuiteSpec, gxe
 
 EARLIEST = datetime(2020, 1, 1)
 FAR_FUTURE = datetime(2100, 1, 1)
