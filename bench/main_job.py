@@ -88,8 +88,10 @@ def child(scale: float, seed: int, as_of: date, root: Path, sandbox: str) -> dic
     )
     (root / "dagster_home").mkdir(parents=True, exist_ok=True)
     from cli.main import prepare_dagster_home
+    from core.warehouse import activate
 
     prepare_dagster_home()
+    activate("duckdb")  # as `salesdw run` does (SALESDW_TARGET set: the build record's settings match the CLI runs)
     import requests
     from dagster import DagsterInstance
 
@@ -176,6 +178,7 @@ def _cli_runs(root: Path, config: Any) -> list[dict[str, Any]]:
         started = time.monotonic()
         done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
         seconds = time.monotonic() - started
+        said = [line for line in done.stdout.splitlines() if line.startswith("[salesdw]")]
         runs.append(
             {
                 "run": name,
@@ -183,6 +186,7 @@ def _cli_runs(root: Path, config: Any) -> list[dict[str, Any]]:
                 "exact": "reconciliation with sandbox truth: exact" in done.stdout,
                 "rebuilt": "nothing new was loaded" not in done.stdout,
                 "exit": done.returncode,
+                "said": said,
             }
         )
     return runs
@@ -265,6 +269,7 @@ def render(results: list[dict[str, Any]]) -> str:
                 f"- `salesdw run` as a user runs it, {run['run']} (scale {r['scale']}): {run['seconds']:.1f} s from "
                 f"start to exit; models rebuilt: {run['rebuilt']}; exact: {run['exact']}; exit {run['exit']}"
             )
+            lines += [f"  - {line}" for line in run.get("said", [])]
     by_scale = {r["scale"]: r for r in results if r["sandbox"] == results[0]["sandbox"]}
     modes = {(r["scale"], r["sandbox"]): r for r in results}
     for (scale, mode), r in modes.items():
