@@ -44,7 +44,8 @@ _active_lock = threading.Lock()
 
 
 class ExtractFailed(RuntimeError):
-    """A source's extract failed in the child process (the message holds its error)."""
+    """A source's extract failed in the child process: the message is the innermost error's (an HTTP status, a
+    refused connection), as the step's own extract would have raised it; a note holds the child's traceback."""
 
 
 class ExtractAhead:
@@ -96,8 +97,10 @@ class ExtractAhead:
                 return True
             elif kind in ("pending", "gone"):
                 return False
-            elif kind == "failed":
-                raise ExtractFailed(f"{key}: the extract failed (in the extract-ahead process): {event['error']}")
+            elif kind == "failed":  # the innermost error's message, as the step would have raised it itself
+                failure = ExtractFailed(event["error"])
+                failure.add_note(f"{key} was extracted in the extract-ahead process; its traceback:\n{event['trace']}")
+                raise failure
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -195,9 +198,11 @@ def _extract_all(spec: dict[str, Any]) -> None:
             )
             reporter.send({"key": key, "event": "extracted", "seconds": round(time.monotonic() - started, 3)})
         except Exception as exc:  # reported to the source's load step, which fails with it
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            log.debug("extract of %s failed:\n%s", key, traceback.format_exc())
-            reporter.send({"key": key, "event": "failed", "error": detail})
+            inner: BaseException = exc
+            while (inner.__cause__ or inner.__context__) is not None:
+                inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
+            detail = str(inner) or type(inner).__name__
+            reporter.send({"key": key, "event": "failed", "error": detail, "trace": traceback.format_exc()})
         finally:
             reporter.key = ""
 

@@ -48,8 +48,12 @@ ENGINES_KEPT = 8  # the index and the runs being written; a webserver reading ma
 class SyncNormalSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str | None = None, inst_data: Any = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
-        home = os.environ.get("DAGSTER_HOME", ".")
-        super().__init__(base_dir or os.path.join(home, "history", "runs"), inst_data)
+        home = os.environ.get("DAGSTER_HOME")
+        if not base_dir and not home:  # never a silent `./history` in whatever folder the process runs in
+            raise DagsterInvariantViolationError(
+                "SyncNormalSqliteEventLogStorage needs DAGSTER_HOME set (or base_dir in dagster.yaml)"
+            )
+        super().__init__(base_dir or os.path.join(str(home), "history", "runs"), inst_data)
 
     @classmethod
     def config_type(cls) -> Mapping[str, Any]:

@@ -43,9 +43,11 @@ def _tiny_job() -> JobDefinition:
 
 # 1. a run killed with kill -9 keeps its pool slot and stays STARTED: reaped before the next run
 def test_a_dead_runs_pool_slot_is_freed_and_the_run_marked_failed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dagster import DagsterInstance, DagsterRunStatus
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the project's event log lives under DAGSTER_HOME
 
     from orchestration.run_guard import HOST_TAG, PID_TAG, pool_holders, reap_dead_runs
 
@@ -75,8 +77,12 @@ def test_a_dead_runs_pool_slot_is_freed_and_the_run_marked_failed(
     assert f"run {run.run_id}" in capsys.readouterr().err
 
 
-def test_a_live_holder_is_named_not_reaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_live_holder_is_named_not_reaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dagster import DagsterInstance
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
 
     from orchestration.run_guard import reap_dead_runs, report_pool_holders, run_tags
 
