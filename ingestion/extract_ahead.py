@@ -37,8 +37,6 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-log = logging.getLogger("salesdw.ingestion")
-
 _active: dict[str, ExtractAhead] = {}  # source -> the child extracting it
 _active_lock = threading.Lock()
 
