@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -97,3 +99,27 @@ def amazon_token(base: str) -> dict:
 def amazon_headers(base: str) -> dict[str, str]:
     """The SP-API header of a fresh sandbox access token."""
     return {"x-amz-access-token": amazon_token(base)["access_token"]}
+
+
+class _Lines(logging.Handler):
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextmanager
+def logged(name: str = "", level: int = logging.INFO) -> Iterator[list[str]]:
+    """The messages logged to logger ``name`` (the root logger when empty) at ``level`` or above while the block
+    runs; the logger's level is set to ``level`` for the block and restored after it."""
+    logger, lines = logging.getLogger(name or None), _Lines(level)
+    old_level = logger.level
+    logger.addHandler(lines)
+    logger.setLevel(level)
+    try:
+        yield lines.lines
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(old_level)

@@ -6,7 +6,6 @@ property quota; stg_ga4__traffic_daily builds and matches raw."""
 from __future__ import annotations
 
 import json
-import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,7 +24,7 @@ from sandbox.protocol import Response
 from sandbox.server import SandboxApp, SandboxServer
 from sandbox.world import WorldConfig, build_world
 from tests.conftest import TEST_WORLD
-from tests.helpers import dbt_build, environment, query
+from tests.helpers import dbt_build, environment, logged, query
 
 PAGE_SIZE = "150"  # small pages: every 30-day window is read in several offset pages
 RAW = "raw_ga4.traffic_daily"
@@ -198,15 +197,6 @@ def test_bad_rows_are_quarantined_with_reason_and_none_lost(tmp_path: Path) -> N
     assert rows + len(bad) == len(served)  # every row GA4 served is somewhere
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def test_the_source_paces_itself_by_the_property_quota(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A property with 20 tokens per 3-second "hour" (a year of 30-day windows costs more): the source reads
     returnPropertyQuota, pauses before the hour runs out and never gets a 429; the load is complete."""
@@ -232,17 +222,13 @@ def test_the_source_paces_itself_by_the_property_quota(tmp_path: Path, monkeypat
         "SOURCES__GOOGLE_ANALYTICS__START_DATE": "2025-07-01",
     }
     warehouse = tmp_path / "w.duckdb"
-    logger, records = logging.getLogger("salesdw.ingestion"), _Records()
-    level = logger.level
-    logger.addHandler(records)
-    logger.setLevel(logging.INFO)
-    try:
-        with SandboxServer(app, port=0) as running, environment({**sandbox_env(running.url), **env}):
-            load("google_analytics", duckdb_path=warehouse)
-    finally:
-        logger.removeHandler(records)
-        logger.setLevel(level)
-    pauses = [m for m in records.messages if "tokens of the hour left" in m]
+    with (
+        logged("salesdw.ingestion") as messages,
+        SandboxServer(app, port=0) as running,
+        environment({**sandbox_env(running.url), **env}),
+    ):
+        load("google_analytics", duckdb_path=warehouse)
+    pauses = [m for m in messages if "tokens of the hour left" in m]
     assert pauses and 429 not in statuses and len(statuses) >= 13, (pauses, statuses)
     truth = {k: v for k, v in web_truth(TEST_WORLD).items() if k[0] >= "2025-07-01"}
     assert loaded_by_group(warehouse) == truth

@@ -21,6 +21,7 @@ from sandbox.server import SandboxApp, SandboxServer
 from sandbox.truth import compute_truth
 from sandbox.world import World
 from tests.conftest import TEST_WORLD
+from tests.helpers import logged
 
 LOAD = "import sys; from pathlib import Path; from ingestion.pipelines import SOURCES, load, loader_file_format, make_pipeline; load(sys.argv[1], duckdb_path=Path(sys.argv[2]))"
 
@@ -169,37 +170,23 @@ def test_no_secret_appears_in_logs_or_errors_of_a_failing_run(
     }
     for k, v in secrets.items():
         monkeypatch.setenv(k, v)
-    captured = _Capture()
-    root = logging.getLogger()
-    root.addHandler(captured)
-    old_level, root.level = root.level, logging.DEBUG
     messages: dict[str, str] = {}
-    for key in ("shopify", "amazon"):
-        with pytest.raises(Exception) as failure:
-            load(key, duckdb_path=tmp_path / "wh.duckdb")
-        chain, exc = [], failure.value
-        while exc is not None:
-            chain.append(exc)
-            exc = exc.__cause__ or exc.__context__
-        assert any(isinstance(e, IngestionHTTPError) for e in chain), f"{key}: {failure.value!r}"
-        messages[key] = "\n".join(repr(e) + str(e) for e in chain)
-    root.removeHandler(captured)
-    root.setLevel(old_level)
+    with logged(level=logging.DEBUG) as lines:
+        for key in ("shopify", "amazon"):
+            with pytest.raises(Exception) as failure:
+                load(key, duckdb_path=tmp_path / "wh.duckdb")
+            chain, exc = [], failure.value
+            while exc is not None:
+                chain.append(exc)
+                exc = exc.__cause__ or exc.__context__
+            assert any(isinstance(e, IngestionHTTPError) for e in chain), f"{key}: {failure.value!r}"
+            messages[key] = "\n".join(repr(e) + str(e) for e in chain)
     # the failure says what went wrong: Shopify's token endpoint answers 400, Amazon's 401, both invalid_client...
     assert "400" in messages["shopify"] and "invalid_client" in messages["shopify"]
     assert "401" in messages["amazon"] and "invalid_client" in messages["amazon"]
-    text = "\n".join(captured.lines + list(messages.values()))
+    text = "\n".join(lines + list(messages.values()))
     for secret in secrets.values():
         assert secret not in text  # ...without the secret
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
 
 
 def test_rows_replayed_by_a_resumed_load_are_removed_and_nothing_else(tmp_path: Path) -> None:

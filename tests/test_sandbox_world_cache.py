@@ -16,6 +16,7 @@ from sandbox.server import SandboxApp
 from sandbox.truth import compute_truth
 from sandbox.world import build_world
 from tests.conftest import TEST_WORLD
+from tests.helpers import logged
 
 DEALS = Request("GET", "/crm/v3/objects/deals", {"limit": "50"}, {"authorization": f"Bearer {DEMO_ACCESS_TOKEN}"})
 
@@ -51,26 +52,13 @@ def test_another_world_or_fault_mode_is_kept_apart(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("truth-*.json"))) == 2
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 def test_a_broken_file_is_built_again(tmp_path: Path) -> None:
     SandboxApp(TEST_WORLD, rate_limits="off", cache_dir=tmp_path)
     (kept,) = tmp_path.glob("world-*.pickle")
     kept.write_bytes(kept.read_bytes()[:1000])  # a copy cut short
-    lines = _Lines()
-    world_cache.log.addHandler(lines)
-    try:
+    with logged(world_cache.log.name, logging.WARNING) as lines:
         app = SandboxApp(TEST_WORLD, rate_limits="off", cache_dir=tmp_path)
-    finally:
-        world_cache.log.removeHandler(lines)
-    assert any("unreadable" in line for line in lines.lines)
+    assert any("unreadable" in line for line in lines)
     assert app.truth() == compute_truth(build_world(TEST_WORLD))
     assert kept.stat().st_size > 1000  # written whole again
 
