@@ -261,16 +261,15 @@ def load(
     spec = SOURCES[key]
     configure_load(spec)
     ahead = extracted_ahead(key, full_refresh, logger)  # extracted by the extract-ahead process (extract_ahead.py)
+    pipeline = make_pipeline(key, duckdb_path)  # made after that wait: the state as the extract left it
     if ahead is not None:
         seconds = dict(ahead)
-        pipeline = make_pipeline(key, duckdb_path)  # a new object: the state as that extract left it
         started = time.monotonic()
         normalized = pipeline.normalize()  # the loader file format was chosen by the extract
         seconds["normalize"], started = time.monotonic() - started, time.monotonic()
         info = pipeline.load()
         seconds["load"] = time.monotonic() - started
     else:
-        pipeline = make_pipeline(key, duckdb_path)
         info = pipeline.run(
             source if source is not None else spec.factory(),
             loader_file_format=loader_file_format(),
